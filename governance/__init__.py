@@ -1,0 +1,1 @@
+"""mlgov governance runtime: the Lambda code (boto3 and Powertools only)."""

@@ -1,0 +1,176 @@
+"""The governance table's layout: one definition shared by the runtime and the infrastructure.
+
+`components/governance_table.py` builds the DynamoDB table from `TABLE`, and Pulumi writes the
+`CONFIG` items through the builders below, so the keys the handlers read are, by construction,
+the keys the stack declares. Pure Python: no boto3, importable from Pulumi programs and Lambdas.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+PK = "pk"
+SK = "sk"
+
+CONFIG_SK = "CONFIG"
+STATE_SK = "STATE"
+AUDIT_PREFIX = "AUDIT#"
+
+# Attribute names of the model stage record: the governance attributes of the source design.
+USE_CASE_ID = "useCaseId"
+USE_CASE_NAME = "useCaseName"
+USE_CASE_STAGE = "useCaseStage"
+MODEL_GROUP = "modelGroup"
+MODEL_VERSION = "modelVersion"
+MODEL_OWNER = "modelOwner"
+MODEL_LINE_OF_BUSINESS = "modelLineOfBusiness"
+MODEL_PROJECT = "modelProject"
+MODEL_STAGE = "modelStage"
+MODEL_STATUS = "modelStatus"
+MODEL_RISK = "modelRisk"
+VALIDATION_METRICS = "validationMetrics"
+MONITORING_METRICS = "monitoringMetrics"
+AUDIT_TIMESTAMP = "auditTimestamp"
+AUDIT_USER = "auditUser"
+MODEL_PACKAGE_ARN = "modelPackageArn"
+REV = "rev"
+
+GOVERNANCE_ATTRIBUTES: tuple[str, ...] = (
+    USE_CASE_ID, USE_CASE_NAME, USE_CASE_STAGE, MODEL_GROUP, MODEL_VERSION, MODEL_OWNER,
+    MODEL_LINE_OF_BUSINESS, MODEL_PROJECT, MODEL_STAGE, MODEL_STATUS, MODEL_RISK,
+    VALIDATION_METRICS, MONITORING_METRICS, AUDIT_TIMESTAMP, AUDIT_USER,
+)
+
+
+@dataclass(frozen=True)
+class Index:
+    """A global secondary index: its name and the string key attributes it is built on."""
+
+    name: str
+    partition_key: str
+    sort_key: str
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    partition_key: str
+    sort_key: str
+    indexes: tuple[Index, ...]
+
+    def attribute_definitions(self) -> list[dict[str, str]]:
+        """Every key attribute of the table and its indexes (all strings), in a stable order."""
+        names: list[str] = [self.partition_key, self.sort_key]
+        for index in self.indexes:
+            for attr in (index.partition_key, index.sort_key):
+                if attr not in names:
+                    names.append(attr)
+        return [{"name": n, "type": "S"} for n in names]
+
+
+# Officer queues and the dashboard: STAGE#<stage>#STATUS#<status>, oldest first.
+BY_STAGE_STATUS = Index(name="by-stage-status", partition_key="gsi1pk", sort_key="gsi1sk")
+# "All models of a use case": USECASE#<id>.
+BY_USE_CASE = Index(name="by-use-case", partition_key="gsi2pk", sort_key="gsi2sk")
+
+TABLE = TableSchema(partition_key=PK, sort_key=SK, indexes=(BY_STAGE_STATUS, BY_USE_CASE))
+
+
+def use_case_pk(use_case_id: str) -> str:
+    return f"USECASE#{use_case_id}"
+
+
+def group_pk(group: str) -> str:
+    return f"GROUP#{group}"
+
+
+def model_pk(group: str) -> str:
+    return f"MODEL#{group}"
+
+
+def stage_record_sk(version: int, stage: str) -> str:
+    return f"V#{version:06d}#{stage}"
+
+
+def version_prefix(version: int) -> str:
+    return f"V#{version:06d}#"
+
+
+def audit_sk(iso_time: str, event_id: str) -> str:
+    return f"{AUDIT_PREFIX}{iso_time}#{event_id}"
+
+
+def stage_status_key(stage: str, status: str) -> str:
+    return f"STAGE#{stage}#STATUS#{status}"
+
+
+def _attr(value: Any) -> dict[str, Any]:
+    """A Python value as a DynamoDB attribute value (the wire format TableItem expects)."""
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, (int, float)):
+        return {"N": repr(value) if isinstance(value, float) else str(value)}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, Mapping):
+        return {"M": {k: _attr(v) for k, v in value.items()}}
+    if isinstance(value, (list, tuple)):
+        return {"L": [_attr(v) for v in value]}
+    if value is None:
+        return {"NULL": True}
+    raise TypeError(f"cannot store {type(value).__name__} in the governance table")
+
+
+def to_item_json(item: Mapping[str, Any]) -> str:
+    """An item as the DynamoDB-JSON string `aws.dynamodb.TableItem(item=...)` takes."""
+    return json.dumps({k: _attr(v) for k, v in item.items()}, sort_keys=True)
+
+
+def use_case_config_item(
+    *,
+    use_case_id: str,
+    name: str,
+    risk_tier: str,
+    owner: str,
+    line_of_business: str,
+    project: str,
+    groups: Iterable[str],
+    thresholds: Iterable[Mapping[str, Any]],
+) -> dict[str, Any]:
+    """The `USECASE#<id>/CONFIG` item: declared in stack config, written by Pulumi only."""
+    return {
+        PK: use_case_pk(use_case_id),
+        SK: CONFIG_SK,
+        "useCaseId": use_case_id,
+        "name": name,
+        "riskTier": risk_tier,
+        "owner": owner,
+        "lineOfBusiness": line_of_business,
+        "project": project,
+        "modelGroups": sorted(groups),
+        "thresholds": [dict(t) for t in thresholds],
+    }
+
+
+def group_config_item(
+    *,
+    group: str,
+    use_case_id: str,
+    owner: str,
+    line_of_business: str,
+    project: str,
+    risk: str,
+) -> dict[str, Any]:
+    """The `GROUP#<group>/CONFIG` item the sync handler reads to fill a new stage record."""
+    return {
+        PK: group_pk(group),
+        SK: CONFIG_SK,
+        "modelGroup": group,
+        "useCaseId": use_case_id,
+        "owner": owner,
+        "lineOfBusiness": line_of_business,
+        "project": project,
+        "risk": risk,
+        BY_USE_CASE.partition_key: use_case_pk(use_case_id),
+        BY_USE_CASE.sort_key: group_pk(group),
+    }

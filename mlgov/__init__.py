@@ -1,0 +1,1 @@
+"""mlgov infrastructure: the typed stack config, the program that composes components, the offline engine."""

@@ -1,0 +1,391 @@
+"""The one schema of every stack's `mlgov:` config, validated before any resource is declared.
+
+A bad config becomes one `ConfigError` whose message names the key, the bad value and what is
+allowed, so a platform engineer can fix `Pulumi.<stack>.yaml` without reading this file.
+"""
+from __future__ import annotations
+
+import re
+from enum import Enum
+from typing import Annotated, Any, Literal, Mapping
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+NAMESPACE = "mlgov"
+
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+# SageMaker: ModelPackageGroupName must match ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$
+GROUP_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+USE_CASE_ID = re.compile(r"^[a-z0-9](-?[a-z0-9]){0,39}$")
+ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::(\d{12}):[A-Za-z0-9+=,.@_/:-]+$")
+STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$")
+INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+
+# Actions a custom RAM permission on a model package group may grant (resource type sagemaker:ModelPackageGroup).
+MODEL_PACKAGE_GROUP_ACTIONS = frozenset({
+    "sagemaker:DescribeModelPackageGroup",
+    "sagemaker:ListModelPackages",
+    "sagemaker:DescribeModelPackage",
+    "sagemaker:CreateModelPackage",
+    "sagemaker:UpdateModelPackage",
+    "sagemaker:CreateModel",
+    "sagemaker:ListTags",
+})
+
+
+class ConfigError(ValueError):
+    """A stack config that cannot be deployed; the message is meant for the person who wrote it."""
+
+
+class AccountRole(str, Enum):
+    shared = "shared"
+    dev = "dev"
+    test = "test"
+    prod = "prod"
+
+
+class RiskTier(str, Enum):
+    """EU AI Act tiers a use case may be onboarded with (`unacceptable` is refused)."""
+
+    high = "high"
+    limited = "limited"
+    minimal = "minimal"
+
+
+class ModelRisk(str, Enum):
+    high = "high"
+    medium = "medium"
+    low = "low"
+
+
+DEFAULT_MODEL_RISK = {RiskTier.high: ModelRisk.high, RiskTier.limited: ModelRisk.medium, RiskTier.minimal: ModelRisk.low}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+def _check_account(value: str) -> str:
+    if not isinstance(value, str) or not ACCOUNT_ID.match(value):
+        raise ValueError("an AWS account id is exactly 12 digits, written as a string in quotes")
+    return value
+
+
+AccountId = Annotated[str, BeforeValidator(_check_account)]
+AccountIds = Annotated[tuple[AccountId, ...], BeforeValidator(_as_list), Field(min_length=1)]
+
+
+class Accounts(_Strict):
+    """Account ids by role; a stage role may list several accounts."""
+
+    shared: AccountId
+    dev: AccountIds
+    test: AccountIds
+    prod: AccountIds
+
+    @model_validator(mode="after")
+    def _distinct(self) -> "Accounts":
+        seen: dict[str, str] = {}
+        for role in ("shared", "dev", "test", "prod"):
+            ids = getattr(self, role)
+            for account in (ids,) if isinstance(ids, str) else ids:
+                if account in seen and seen[account] != role:
+                    raise ValueError(f"account {account} is given for both {seen[account]} and {role}; each account has one role")
+                seen[account] = role
+        return self
+
+    def of(self, role: AccountRole | str) -> tuple[str, ...]:
+        ids = getattr(self, AccountRole(role).value)
+        return (ids,) if isinstance(ids, str) else tuple(ids)
+
+    def members(self) -> tuple[str, ...]:
+        return (*self.dev, *self.test, *self.prod)
+
+    def all(self) -> tuple[str, ...]:
+        return (self.shared, *self.members())
+
+
+class Organization(_Strict):
+    id: str
+    accounts: Accounts
+    auto_accept_ram_shares: bool = Field(default=True, alias="autoAcceptRamShares")
+
+    @field_validator("id")
+    @classmethod
+    def _org_id(cls, value: str) -> str:
+        if not ORG_ID.match(value):
+            raise ValueError("an AWS Organizations id looks like o-abcd123456 (o- then 10 to 32 lowercase letters or digits)")
+        return value
+
+
+class Threshold(_Strict):
+    """A validation metric a version must meet before approval past development (`min <= value <= max`)."""
+
+    metric: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+    min: StrictFloat | StrictInt | None = None
+    max: StrictFloat | StrictInt | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self) -> "Threshold":
+        if self.min is None and self.max is None:
+            raise ValueError(f"threshold on {self.metric!r} needs a number for min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"threshold on {self.metric!r} has min {self.min} above max {self.max}")
+        return self
+
+    def as_item(self) -> dict[str, Any]:
+        return {k: v for k, v in {"metric": self.metric, "min": self.min, "max": self.max}.items() if v is not None}
+
+
+class CustomPermission(_Strict):
+    """A customer-managed RAM permission replacing the AWS-managed one for a share."""
+
+    actions: Annotated[tuple[str, ...], Field(min_length=1)]
+
+    @field_validator("actions")
+    @classmethod
+    def _known(cls, actions: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(actions) - MODEL_PACKAGE_GROUP_ACTIONS)
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)} not allowed on a model package group; allowed: {', '.join(sorted(MODEL_PACKAGE_GROUP_ACTIONS))}")
+        return tuple(sorted(set(actions)))
+
+
+class SharePermissions(_Strict):
+    register: CustomPermission | None = None
+    deploy: CustomPermission | None = None
+
+
+class Model(_Strict):
+    group: str
+    description: str = ""
+    risk: ModelRisk | None = None
+
+    @field_validator("group")
+    @classmethod
+    def _group_name(cls, value: str) -> str:
+        if not GROUP_NAME.match(value):
+            raise ValueError(
+                "SageMaker refuses this model package group name: 1 to 63 letters, digits and hyphens, "
+                "starting and ending with a letter or digit"
+            )
+        return value
+
+
+class UseCase(_Strict):
+    id: str
+    name: Annotated[str, Field(min_length=1, max_length=128)]
+    risk_tier: RiskTier = Field(alias="riskTier")
+    owner: Annotated[str, Field(min_length=1, max_length=128)]
+    line_of_business: Annotated[str, Field(min_length=1, max_length=128)] = Field(alias="lineOfBusiness")
+    project: Annotated[str, Field(min_length=1, max_length=128)]
+    models: Annotated[tuple[Model, ...], Field(min_length=1)]
+    approval_thresholds: tuple[Threshold, ...] = Field(default=(), alias="approvalThresholds")
+    share_permissions: SharePermissions = Field(default_factory=SharePermissions, alias="sharePermissions")
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not USE_CASE_ID.match(value):
+            raise ValueError("a use case id is 1 to 40 lowercase letters, digits and single hyphens, e.g. credit-risk")
+        return value
+
+    @field_validator("risk_tier", mode="before")
+    @classmethod
+    def _not_unacceptable(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.lower() == "unacceptable":
+            raise ValueError(
+                "risk tier 'unacceptable' is refused: the EU AI Act prohibits such AI systems, so they may not be onboarded"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _unique_groups(self) -> "UseCase":
+        _reject_duplicates([m.group for m in self.models], "model group")
+        _reject_duplicates([t.metric for t in self.approval_thresholds], "threshold metric")
+        if self.risk_tier is RiskTier.high and not self.approval_thresholds:
+            raise ValueError("a high-risk use case needs approvalThresholds: its versions are approved against them")
+        return self
+
+    def model_risk(self, model: Model) -> ModelRisk:
+        return model.risk or DEFAULT_MODEL_RISK[self.risk_tier]
+
+
+class Variant(_Strict):
+    version: Annotated[StrictInt, Field(ge=1)]
+    weight: Annotated[StrictInt, Field(ge=0, le=100)]
+
+
+class Shadow(_Strict):
+    version: Annotated[StrictInt, Field(ge=1)]
+    sampling_percentage: Annotated[StrictInt, Field(ge=1, le=100)] = Field(default=100, alias="samplingPercentage")
+
+
+class Deployment(_Strict):
+    """A model version pinned to this stage; `challenger` makes an A/B pair, `shadow` a shadow test."""
+
+    use_case: str = Field(alias="useCase")
+    group: str
+    version: Annotated[StrictInt, Field(ge=1)]
+    instance_type: str = Field(default="ml.m5.large", alias="instanceType")
+    instance_count: Annotated[StrictInt, Field(ge=1, le=100)] = Field(default=1, alias="instanceCount")
+    weight: Annotated[StrictInt, Field(ge=0, le=100)] = 100
+    challenger: Variant | None = None
+    shadow: Shadow | None = None
+
+    @field_validator("instance_type")
+    @classmethod
+    def _instance(cls, value: str) -> str:
+        if not INSTANCE_TYPE.match(value):
+            raise ValueError("a SageMaker instance type looks like ml.m5.large")
+        return value
+
+    @model_validator(mode="after")
+    def _weights(self) -> "Deployment":
+        total = self.weight + (self.challenger.weight if self.challenger else 0)
+        if total != 100:
+            raise ValueError(f"variant weights must sum to 100; they sum to {total}")
+        versions = [self.version] + [v.version for v in (self.challenger, self.shadow) if v]
+        _reject_duplicates(versions, "version in one deployment")
+        return self
+
+
+class Approvers(_Strict):
+    """Principals (IAM role or user ARNs) who may decide at each stage; officers are required past development for high risk."""
+
+    development: tuple[str, ...] = ()
+    test: tuple[str, ...] = ()
+    production: tuple[str, ...] = ()
+    officers: tuple[str, ...] = ()
+
+    @field_validator("development", "test", "production", "officers")
+    @classmethod
+    def _arns(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        for value in values:
+            if not PRINCIPAL_ARN.match(value):
+                raise ValueError(f"{value!r} is not an IAM principal ARN (arn:aws:iam::<12 digits>:role/<name>)")
+        return values
+
+
+class StackConfig(_Strict):
+    """Everything under `mlgov:` in `Pulumi.<stack>.yaml`."""
+
+    account_role: AccountRole = Field(alias="accountRole")
+    organization: Organization
+    use_cases: tuple[UseCase, ...] = Field(default=(), alias="useCases")
+    deployments: tuple[Deployment, ...] = ()
+    approvers: Approvers = Field(default_factory=Approvers)
+    hub_stack: str | None = Field(default=None, alias="hubStack")
+    log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] = Field(
+        default=365, alias="logRetentionDays"
+    )
+
+    @field_validator("hub_stack")
+    @classmethod
+    def _stack(cls, value: str | None) -> str | None:
+        if value is not None and not STACK_NAME.match(value):
+            raise ValueError("a stack reference looks like <org>/<project>/<stack>, e.g. acme/mlgov/shared")
+        return value
+
+    @model_validator(mode="after")
+    def _by_role(self) -> "StackConfig":
+        role = self.account_role
+        _reject_duplicates([u.id for u in self.use_cases], "use case id")
+        _reject_duplicates([m.group for u in self.use_cases for m in u.models], "model group")
+        if role is AccountRole.shared:
+            if not self.use_cases:
+                raise ValueError("the shared stack needs at least one entry under useCases")
+        elif self.use_cases:
+            raise ValueError(f"useCases belong in the shared stack's config, not in the {role.value} stack's")
+        if self.deployments and role not in (AccountRole.test, AccountRole.prod):
+            raise ValueError(f"deployments are pinned in the test and prod stacks only, not in the {role.value} stack")
+        _reject_duplicates([(d.group, d.version) for d in self.deployments], "deployment of group/version")
+        if role is not AccountRole.shared and self.hub_stack is None:
+            raise ValueError(f"the {role.value} stack needs hubStack: the shared stack it reads, e.g. acme/mlgov/shared")
+        return self
+
+    def use_case(self, use_case_id: str) -> UseCase:
+        for use_case in self.use_cases:
+            if use_case.id == use_case_id:
+                return use_case
+        raise KeyError(use_case_id)
+
+
+def _reject_duplicates(values: list[Any], what: str) -> None:
+    seen: set[Any] = set()
+    for value in values:
+        if value in seen:
+            shown = "/".join(map(str, value)) if isinstance(value, tuple) else value
+            raise ValueError(f"duplicate {what} {shown!r}; each must be unique")
+        seen.add(value)
+
+
+def _key_path(loc: tuple[Any, ...], data: Mapping[str, Any]) -> str:
+    """`('useCases', 0, 'riskTier')` → `mlgov:useCases[0].riskTier`, naming list entries by id where they have one."""
+    path = ""
+    node: Any = data
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            label = str(part)
+            if isinstance(node, list) and part < len(node) and isinstance(node[part], Mapping):
+                ident = node[part].get("id") or node[part].get("group")
+                if isinstance(ident, str):
+                    label = f"{part}:{ident}"
+            path += f"[{label}]"
+        else:
+            path += f"{NAMESPACE}:{part}" if i == 0 else f".{part}"
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    return path or f"{NAMESPACE}"
+
+
+def _describe(error: Mapping[str, Any], data: Mapping[str, Any]) -> str:
+    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+    key = _key_path(loc, data)
+    kind = error["type"]
+    value = error.get("input")
+    msg = str(error["msg"]).removeprefix("Value error, ")
+    if kind == "extra_forbidden":
+        return f"{key}: unknown key (value {value!r}); check the spelling against the README's config reference"
+    if kind == "missing":
+        return f"{key}: required key is missing"
+    if kind == "enum":
+        allowed = error.get("ctx", {}).get("expected", "")
+        return f"{key}: {value!r} is not allowed; allowed: {allowed}"
+    if kind == "literal_error":
+        return f"{key}: {value!r} is not allowed; allowed: {error.get('ctx', {}).get('expected', '')}"
+    if kind in {"float_type", "int_type", "float_parsing", "int_parsing"}:
+        return f"{key}: {value!r} is not a number; write a number without quotes"
+    if kind in {"bool_type", "bool_parsing"}:
+        return f"{key}: {value!r} is not true or false"
+    if isinstance(value, (Mapping, list, tuple)) and kind.startswith("value_error"):
+        return f"{key}: {msg}"
+    return f"{key}: {msg} (got {value!r})"
+
+
+def parse(data: Mapping[str, Any]) -> StackConfig:
+    """Validate the `mlgov:` namespace (keys without the prefix) into a `StackConfig`, or raise one `ConfigError`."""
+    try:
+        return StackConfig.model_validate(dict(data))
+    except ValidationError as exc:
+        problems = [_describe(e, data) for e in exc.errors()]
+        head = "invalid stack config: " + problems[0]
+        rest = "".join(f"\n  also: {p}" for p in problems[1:])
+        raise ConfigError(head + rest) from None
