@@ -167,7 +167,7 @@ class CustomPermission(_Strict):
 
 
 class SharePermissions(_Strict):
-    register: CustomPermission | None = None
+    register_: CustomPermission | None = Field(default=None, alias="register")
     deploy: CustomPermission | None = None
 
 

@@ -1,0 +1,1 @@
+"""Pulumi components of mlgov, one concern per module (type tokens `mlgov:<module>:<Type>`)."""

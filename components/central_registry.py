@@ -1,0 +1,278 @@
+"""The hub: everything the shared-services account owns.
+
+The KMS key, the artifact bucket, one `SharedModelGroup` per model of every use case, the use
+case `CONFIG` items, the `GovernanceTable` and the governance event bus. Defaults are the secure
+choice; the arguments that differ between organizations can be overridden.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Optional, Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from components.governance_table import GovernanceTable, GovernanceTableArgs
+from components.policy_documents import account_roots, document, statement
+from components.shared_model_group import SharedModelGroup, SharedModelGroupArgs
+from governance import schema
+from mlgov.config import StackConfig, UseCase
+
+KEY_ADMIN_ACTIONS = (
+    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:DeleteAlias", "kms:DescribeKey", "kms:DisableKey",
+    "kms:EnableKey", "kms:EnableKeyRotation", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListAliases",
+    "kms:ListGrants", "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:RevokeGrant", "kms:ScheduleKeyDeletion",
+    "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias", "kms:UpdateKeyDescription",
+)
+KEY_USE_ACTIONS = (
+    "kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo",
+)
+DEV_KEY_ACTIONS = ("kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
+STAGE_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
+MODELS_PREFIX = "models"
+
+
+@dataclass
+class CentralRegistryArgs:
+    organization_id: str
+    shared_account: str
+    dev_accounts: Sequence[str]
+    test_accounts: Sequence[str]
+    prod_accounts: Sequence[str]
+    use_cases: Sequence[UseCase]
+    region: str
+    partition: str = "aws"
+    bus_name: str = "mlgov-governance"
+    table_name: str = "mlgov-governance"
+    key_deletion_window_days: int = 30
+    table_deletion_protection: bool = True
+    bucket_force_destroy: bool = False
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, config: StackConfig, region: str, **overrides) -> "CentralRegistryArgs":
+        accounts = config.organization.accounts
+        return cls(
+            organization_id=config.organization.id,
+            shared_account=accounts.shared,
+            dev_accounts=accounts.dev,
+            test_accounts=accounts.test,
+            prod_accounts=accounts.prod,
+            use_cases=config.use_cases,
+            region=region,
+            **overrides,
+        )
+
+    @property
+    def stage_accounts(self) -> tuple[str, ...]:
+        return (*self.test_accounts, *self.prod_accounts)
+
+    @property
+    def member_accounts(self) -> tuple[str, ...]:
+        return (*self.dev_accounts, *self.stage_accounts)
+
+
+class CentralRegistry(pulumi.ComponentResource):
+    def __init__(self, name: str, args: CentralRegistryArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("mlgov:central_registry:CentralRegistry", name, None, opts)
+        self._args = args
+        tags = {"mlgov:component": "central-registry", **args.tags}
+        child = pulumi.ResourceOptions(parent=self)
+        bus_arn = f"arn:{args.partition}:events:{args.region}:{args.shared_account}:event-bus/{args.bus_name}"
+
+        self.key = aws.kms.Key(
+            f"{name}-key",
+            description="mlgov: model artifacts, governance record and governance events",
+            enable_key_rotation=True,
+            deletion_window_in_days=args.key_deletion_window_days,
+            policy=self._key_policy(bus_arn),
+            tags=tags,
+            opts=child,
+        )
+        aws.kms.Alias(f"{name}-key-alias", name=f"alias/{name}", target_key_id=self.key.key_id, opts=child)
+
+        self.bucket = self._artifact_bucket(name, tags)
+
+        self.table = GovernanceTable(
+            f"{name}-governance",
+            GovernanceTableArgs(
+                kms_key_arn=self.key.arn,
+                table_name=args.table_name,
+                deletion_protection=args.table_deletion_protection,
+                tags=tags,
+            ),
+            opts=child,
+        )
+
+        self.groups: dict[str, SharedModelGroup] = {}
+        for use_case in args.use_cases:
+            for model in use_case.models:
+                self.groups[model.group] = SharedModelGroup(
+                    model.group,
+                    SharedModelGroupArgs(
+                        group_name=model.group,
+                        description=model.description,
+                        use_case_id=use_case.id,
+                        risk_tier=use_case.risk_tier.value,
+                        model_risk=use_case.model_risk(model).value,
+                        owner=use_case.owner,
+                        line_of_business=use_case.line_of_business,
+                        project=use_case.project,
+                        table_name=self.table.name,
+                        register_accounts=args.dev_accounts,
+                        deploy_accounts=args.stage_accounts,
+                        register_actions=use_case.share_permissions.register_.actions if use_case.share_permissions.register_ else None,
+                        deploy_actions=use_case.share_permissions.deploy.actions if use_case.share_permissions.deploy else None,
+                        partition=args.partition,
+                        tags=tags,
+                    ),
+                    opts=child,
+                )
+            aws.dynamodb.TableItem(
+                f"usecase-{use_case.id}-config",
+                table_name=self.table.name,
+                hash_key=schema.PK,
+                range_key=schema.SK,
+                item=schema.to_item_json(
+                    schema.use_case_config_item(
+                        use_case_id=use_case.id,
+                        name=use_case.name,
+                        risk_tier=use_case.risk_tier.value,
+                        owner=use_case.owner,
+                        line_of_business=use_case.line_of_business,
+                        project=use_case.project,
+                        groups=[m.group for m in use_case.models],
+                        thresholds=[t.as_item() for t in use_case.approval_thresholds],
+                    )
+                ),
+                opts=child,
+            )
+
+        self.bus = aws.cloudwatch.EventBus(
+            f"{name}-bus",
+            name=args.bus_name,
+            description="mlgov: deployments and metrics reported by member accounts",
+            kms_key_identifier=self.key.arn,
+            tags=tags,
+            opts=child,
+        )
+        aws.cloudwatch.EventBusPolicy(
+            f"{name}-bus-policy",
+            event_bus_name=self.bus.name,
+            policy=document([
+                statement(
+                    "OrganizationMembersPutEvents",
+                    ["events:PutEvents"],
+                    self.bus.arn,
+                    principals={"AWS": account_roots(args.member_accounts, args.partition)},
+                    conditions={"StringEquals": {"aws:PrincipalOrgID": args.organization_id}},
+                )
+            ]),
+            opts=child,
+        )
+
+        self.group_arns = pulumi.Output.all(**{g: c.group.arn for g, c in self.groups.items()}) if self.groups else pulumi.Output.from_input({})
+        self.register_outputs(self.exports())
+
+    def exports(self) -> dict[str, pulumi.Input]:
+        """What member stacks read through `StackReference` (names are the stack output names)."""
+        return {
+            "groupArns": self.group_arns,
+            "tableName": self.table.name,
+            "tableArn": self.table.arn,
+            "busArn": self.bus.arn,
+            "busName": self.bus.name,
+            "keyArn": self.key.arn,
+            "bucketName": self.bucket.bucket,
+            "sharedAccountId": self._args.shared_account,
+            "region": self._args.region,
+        }
+
+    def _key_policy(self, bus_arn: str) -> pulumi.Output[str]:
+        a = self._args
+        hub_root = account_roots([a.shared_account], a.partition)
+        return document([
+            statement("HubAccountAdministers", KEY_ADMIN_ACTIONS, "*", principals={"AWS": hub_root}),
+            statement("HubAccountUses", KEY_USE_ACTIONS, "*", principals={"AWS": hub_root}),
+            statement("DevAccountsEncrypt", DEV_KEY_ACTIONS, "*", principals={"AWS": account_roots(a.dev_accounts, a.partition)}),
+            statement("StageAccountsDecrypt", STAGE_KEY_ACTIONS, "*", principals={"AWS": account_roots(a.stage_accounts, a.partition)}),
+            statement(
+                "GovernanceBusEncrypts",
+                ["kms:Decrypt", "kms:GenerateDataKey"],
+                "*",
+                principals={"Service": "events.amazonaws.com"},
+                conditions={"StringEquals": {"aws:SourceAccount": a.shared_account}, "ArnLike": {"aws:SourceArn": [bus_arn, f"arn:{a.partition}:events:{a.region}:{a.shared_account}:rule/*"]}},
+            ),
+        ])
+
+    def _artifact_bucket(self, name: str, tags: Mapping[str, str]) -> aws.s3.Bucket:
+        a = self._args
+        child = pulumi.ResourceOptions(parent=self)
+        bucket = aws.s3.Bucket(
+            f"{name}-artifacts",
+            bucket=f"{name}-artifacts-{a.shared_account}-{a.region}",
+            force_destroy=a.bucket_force_destroy,
+            tags=tags,
+            opts=child,
+        )
+        part = pulumi.ResourceOptions(parent=bucket)
+        aws.s3.BucketOwnershipControls(
+            f"{name}-artifacts-ownership",
+            bucket=bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            opts=part,
+        )
+        aws.s3.BucketPublicAccessBlock(
+            f"{name}-artifacts-public-access",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=part,
+        )
+        aws.s3.BucketVersioning(
+            f"{name}-artifacts-versioning",
+            bucket=bucket.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+            opts=part,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-artifacts-encryption",
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="aws:kms", kms_master_key_id=self.key.arn
+                    ),
+                    bucket_key_enabled=True,
+                )
+            ],
+            opts=part,
+        )
+        objects = bucket.arn.apply(lambda arn: f"{arn}/*")
+        statements = [
+            statement(
+                "DenyInsecureTransport", ["s3:*"], [bucket.arn, objects], principals={"AWS": "*"}, effect="Deny",
+                conditions={"Bool": {"aws:SecureTransport": "false"}},
+            ),
+        ]
+        for account in a.dev_accounts:
+            prefix = f"{MODELS_PREFIX}/{account}/"
+            statements += [
+                statement(f"Dev{account}WritesItsPrefix", ["s3:PutObject"], bucket.arn.apply(lambda arn, p=prefix: f"{arn}/{p}*"),
+                          principals={"AWS": account_roots([account], a.partition)}),
+                statement(f"Dev{account}ListsItsPrefix", ["s3:ListBucket"], bucket.arn,
+                          principals={"AWS": account_roots([account], a.partition)},
+                          conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}}),
+            ]
+        stage_roots = account_roots(a.stage_accounts, a.partition)
+        statements += [
+            statement("StageAccountsReadModels", ["s3:GetObject"], bucket.arn.apply(lambda arn: f"{arn}/{MODELS_PREFIX}/*"),
+                      principals={"AWS": stage_roots}),
+            statement("StageAccountsListModels", ["s3:ListBucket"], bucket.arn, principals={"AWS": stage_roots},
+                      conditions={"StringLike": {"s3:prefix": [f"{MODELS_PREFIX}/*"]}}),
+        ]
+        aws.s3.BucketPolicy(f"{name}-artifacts-policy", bucket=bucket.id, policy=document(statements), opts=part)
+        return bucket

@@ -1,0 +1,37 @@
+"""IAM policy documents as plain dicts, so tests and policies can read what a resource was given."""
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable, Mapping, Sequence
+
+import pulumi
+
+
+def statement(
+    sid: str,
+    actions: Sequence[str],
+    resources: Sequence[Any] | Any,
+    *,
+    principals: Mapping[str, Any] | None = None,
+    effect: str = "Allow",
+    conditions: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"Sid": sid, "Effect": effect}
+    if principals is not None:
+        out["Principal"] = dict(principals)
+    out["Action"] = sorted(actions) if len(actions) > 1 else actions[0]
+    out["Resource"] = resources
+    if conditions:
+        out["Condition"] = dict(conditions)
+    return out
+
+
+def document(statements: Iterable[Mapping[str, Any]]) -> pulumi.Output[str]:
+    """A policy JSON string; statements may hold Outputs (ARNs of resources not yet created)."""
+    return pulumi.Output.from_input({"Version": "2012-10-17", "Statement": list(statements)}).apply(
+        lambda doc: json.dumps(doc, sort_keys=True)
+    )
+
+
+def account_roots(accounts: Iterable[str], partition: str = "aws") -> list[str]:
+    return [f"arn:{partition}:iam::{a}:root" for a in accounts]

@@ -1,0 +1,144 @@
+"""A SageMaker model package group in the hub registry, shared to the stage accounts through AWS RAM.
+
+Dev accounts get a *register* share (they create versions in the hub's group); test and prod
+accounts get a *deploy* share (they read versions and build models from them). Neither share
+admits principals outside the organization.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Mapping, Optional, Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from governance import schema
+
+REGISTER_PERMISSION = "AWSRAMPermissionSageMakerModelPackageGroupAllowRegister"
+DEPLOY_PERMISSION = "AWSRAMPermissionSageMakerModelPackageGroupAllowDeploy"
+RESOURCE_TYPE = "sagemaker:ModelPackageGroup"
+
+
+def managed_permission_arn(permission: str, partition: str = "aws") -> str:
+    return f"arn:{partition}:ram::aws:permission/{permission}"
+
+
+@dataclass
+class SharedModelGroupArgs:
+    group_name: str
+    use_case_id: str
+    risk_tier: str
+    model_risk: str
+    owner: str
+    line_of_business: str
+    project: str
+    table_name: pulumi.Input[str]
+    register_accounts: Sequence[str]
+    deploy_accounts: Sequence[str]
+    description: str = ""
+    register_actions: Optional[Sequence[str]] = None
+    """Actions of a custom register permission; None uses the AWS-managed one."""
+    deploy_actions: Optional[Sequence[str]] = None
+    partition: str = "aws"
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class SharedModelGroup(pulumi.ComponentResource):
+    group: aws.sagemaker.ModelPackageGroup
+    register_share: aws.ram.ResourceShare
+    deploy_share: aws.ram.ResourceShare
+
+    def __init__(self, name: str, args: SharedModelGroupArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("mlgov:shared_model_group:SharedModelGroup", name, None, opts)
+        if not args.register_accounts or not args.deploy_accounts:
+            raise ValueError(f"{name}: a shared model group needs at least one register and one deploy account")
+        child = pulumi.ResourceOptions(parent=self)
+        tags = {
+            **args.tags,
+            "mlgov:use-case": args.use_case_id,
+            "mlgov:risk-tier": args.risk_tier,
+            "mlgov:model-risk": args.model_risk,
+            "mlgov:owner": args.owner,
+            "mlgov:line-of-business": args.line_of_business,
+        }
+        self.group = aws.sagemaker.ModelPackageGroup(
+            f"{name}-group",
+            model_package_group_name=args.group_name,
+            model_package_group_description=args.description or f"{args.use_case_id}: {args.group_name}",
+            tags=tags,
+            opts=child,
+        )
+        self.register_share = self._share(name, "register", args.register_accounts, args.register_actions, REGISTER_PERMISSION, args, tags)
+        self.deploy_share = self._share(name, "deploy", args.deploy_accounts, args.deploy_actions, DEPLOY_PERMISSION, args, tags)
+        self.config_item = aws.dynamodb.TableItem(
+            f"{name}-config",
+            table_name=args.table_name,
+            hash_key=schema.PK,
+            range_key=schema.SK,
+            item=schema.to_item_json(
+                schema.group_config_item(
+                    group=args.group_name,
+                    use_case_id=args.use_case_id,
+                    owner=args.owner,
+                    line_of_business=args.line_of_business,
+                    project=args.project,
+                    risk=args.model_risk,
+                )
+            ),
+            opts=child,
+        )
+        self.group_arn = self.group.arn
+        self.register_outputs({
+            "group_arn": self.group.arn,
+            "group_name": self.group.model_package_group_name,
+            "register_share_arn": self.register_share.arn,
+            "deploy_share_arn": self.deploy_share.arn,
+        })
+
+    def _share(
+        self,
+        name: str,
+        purpose: str,
+        accounts: Sequence[str],
+        actions: Optional[Sequence[str]],
+        managed: str,
+        args: SharedModelGroupArgs,
+        tags: Mapping[str, str],
+    ) -> aws.ram.ResourceShare:
+        child = pulumi.ResourceOptions(parent=self)
+        if actions:
+            permission = aws.ram.Permission(
+                f"{name}-{purpose}-permission",
+                name=f"mlgov-{args.group_name}-{purpose}",
+                resource_type=RESOURCE_TYPE,
+                policy_template=json.dumps({"Effect": "Allow", "Action": sorted(actions)}),
+                tags=tags,
+                opts=child,
+            )
+            permission_arn: pulumi.Input[str] = permission.arn
+        else:
+            permission_arn = managed_permission_arn(managed, args.partition)
+        share = aws.ram.ResourceShare(
+            f"{name}-{purpose}-share",
+            name=f"mlgov-{args.group_name}-{purpose}",
+            allow_external_principals=False,
+            permission_arns=[permission_arn],
+            tags=tags,
+            opts=child,
+        )
+        share_child = pulumi.ResourceOptions(parent=share)
+        aws.ram.ResourceAssociation(
+            f"{name}-{purpose}-group",
+            resource_arn=self.group.arn,
+            resource_share_arn=share.arn,
+            opts=share_child,
+        )
+        for account in accounts:
+            aws.ram.PrincipalAssociation(
+                f"{name}-{purpose}-{account}",
+                principal=account,
+                resource_share_arn=share.arn,
+                opts=share_child,
+            )
+        return share

@@ -1,0 +1,226 @@
+"""Run the Pulumi program offline under the SDK's mock engine: no CLI, no plugins, no cloud.
+
+The same harness serves the tests, `make demo`'s plan, the benchmarks and the policy check. The
+mocks return what a provider would compute (ids, ARNs, names) so that component outputs flow as
+they do in a real `pulumi up`, and they refuse any invoke they do not know instead of returning
+None silently.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as _mocks
+from pulumi.runtime import rpc
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "mlgov"
+
+
+class UnmockedInvokeError(RuntimeError):
+    """The program called a provider function the offline engine does not know."""
+
+
+@dataclass(frozen=True)
+class DeclaredResource:
+    """One resource as the program declared it: what `pulumi up` would send to the provider."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    inputs: Mapping[str, Any]
+    custom: bool
+
+    @property
+    def is_component(self) -> bool:
+        return not self.custom
+
+
+@dataclass
+class Plan:
+    stack: str
+    resources: list[DeclaredResource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def by_type(self, type_: str) -> list[DeclaredResource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def named(self, name: str) -> DeclaredResource:
+        matches = [r for r in self.resources if r.name == name]
+        if len(matches) != 1:
+            raise KeyError(f"{len(matches)} resources named {name!r}")
+        return matches[0]
+
+    def children(self, parent: DeclaredResource | None) -> list[DeclaredResource]:
+        urn = parent.urn if parent else None
+        return [r for r in self.resources if r.parent == urn]
+
+    @property
+    def custom_resources(self) -> list[DeclaredResource]:
+        return [r for r in self.resources if r.custom]
+
+
+def _service(type_: str) -> str:
+    return type_.split(":")[1].split("/")[0]
+
+
+class OfflineMocks(pulumi.runtime.Mocks):
+    """Computes the outputs a provider would return, from the inputs and the target account."""
+
+    def __init__(self, account_id: str, region: str, invokes: Mapping[str, Callable[[dict], dict]] | None = None):
+        self.account_id = account_id
+        self.region = region
+        self.invokes = dict(invokes or {})
+        self.invokes.setdefault("aws:index/getCallerIdentity:getCallerIdentity", self._caller_identity)
+        self.invokes.setdefault("aws:index/getRegion:getRegion", lambda _args: {"name": self.region, "region": self.region, "id": self.region})
+        self.invokes.setdefault("aws:index/getPartition:getPartition", lambda _args: {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"})
+
+    def _caller_identity(self, _args: dict) -> dict:
+        return {"accountId": self.account_id, "arn": f"arn:aws:iam::{self.account_id}:root", "userId": self.account_id, "id": self.account_id}
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        handler = self.invokes.get(args.token)
+        if handler is None:
+            raise UnmockedInvokeError(f"the offline engine has no mock for invoke {args.token}; add one to mlgov/offline.py")
+        return handler(args.args), []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        inputs = dict(args.inputs)
+        name = inputs.get("name") or args.name
+        state = {**inputs, "name": name}
+        service = _service(args.typ)
+        resource = args.typ.split(":")[-1]
+        kebab = "".join("-" + c.lower() if c.isupper() else c for c in resource).lstrip("-")
+        physical = name
+        if args.typ == "aws:sagemaker/modelPackageGroup:ModelPackageGroup":
+            physical = inputs["modelPackageGroupName"]
+            state["arn"] = f"arn:aws:sagemaker:{self.region}:{self.account_id}:model-package-group/{physical.lower()}"
+        elif args.typ == "aws:s3/bucket:Bucket":
+            physical = inputs.get("bucket") or f"{args.name}-{self.account_id}"
+            state.update(bucket=physical, arn=f"arn:aws:s3:::{physical}")
+        elif args.typ == "aws:dynamodb/table:Table":
+            state["arn"] = f"arn:aws:dynamodb:{self.region}:{self.account_id}:table/{name}"
+            state["streamArn"] = f"{state['arn']}/stream/2026-01-01T00:00:00.000"
+        elif args.typ == "aws:kms/key:Key":
+            physical = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.account_id}/{args.name}"))
+            state.update(arn=f"arn:aws:kms:{self.region}:{self.account_id}:key/{physical}", keyId=physical)
+        elif args.typ == "aws:cloudwatch/eventBus:EventBus":
+            state["arn"] = f"arn:aws:events:{self.region}:{self.account_id}:event-bus/{name}"
+        elif args.typ == "aws:ram/resourceShare:ResourceShare":
+            state["arn"] = f"arn:aws:ram:{self.region}:{self.account_id}:resource-share/{args.name}"
+        elif args.typ == "aws:ram/permission:Permission":
+            state["arn"] = f"arn:aws:ram:{self.region}:{self.account_id}:permission/{name}"
+        elif args.typ == "aws:iam/role:Role":
+            state["arn"] = f"arn:aws:iam::{self.account_id}:role/{name}"
+        elif args.typ == "aws:lambda/function:Function":
+            state["arn"] = f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}"
+            state["invokeArn"] = f"arn:aws:apigateway:{self.region}:lambda:path/2015-03-31/functions/{state['arn']}/invocations"
+        elif args.typ == "aws:sqs/queue:Queue":
+            state["arn"] = f"arn:aws:sqs:{self.region}:{self.account_id}:{name}"
+            state["url"] = f"https://sqs.{self.region}.amazonaws.com/{self.account_id}/{name}"
+        elif args.typ == "aws:cloudwatch/logGroup:LogGroup":
+            state["arn"] = f"arn:aws:logs:{self.region}:{self.account_id}:log-group:{name}"
+        elif args.typ == "aws:apigatewayv2/api:Api":
+            physical = uuid.uuid5(uuid.NAMESPACE_URL, f"{self.account_id}/{args.name}").hex[:10]
+            state["executionArn"] = f"arn:aws:execute-api:{self.region}:{self.account_id}:{physical}"
+            state["apiEndpoint"] = f"https://{physical}.execute-api.{self.region}.amazonaws.com"
+            state["arn"] = f"arn:aws:apigateway:{self.region}::/apis/{physical}"
+        else:
+            state.setdefault("arn", f"arn:aws:{service}:{self.region}:{self.account_id}:{kebab}/{name}")
+        return f"{physical}-id" if physical == name else physical, state
+
+
+class _RecordingMonitor(_mocks.MockMonitor):
+    """The SDK's mock monitor, also keeping each registration's parent and custom flag."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks):
+        super().__init__(mocks)
+        self.declared: list[DeclaredResource] = []
+
+    def RegisterResource(self, request):  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            inputs = rpc.deserialize_properties(request.object)
+            self.declared.append(
+                DeclaredResource(
+                    urn=response.urn,
+                    type=request.type,
+                    name=request.name,
+                    parent=request.parent or None,
+                    inputs=inputs,
+                    custom=bool(request.custom),
+                )
+            )
+        return response
+
+
+def stack_file(stack: str, root: Path = ROOT) -> Path:
+    return root / f"Pulumi.{stack}.yaml"
+
+
+def read_stack_config(stack: str, root: Path = ROOT) -> dict[str, Any]:
+    """The `config:` block of `Pulumi.<stack>.yaml`, keys as Pulumi names them (`mlgov:useCases`)."""
+    path = stack_file(stack, root)
+    if not path.exists():
+        raise FileNotFoundError(f"no stack file {path.name}: stacks are shared, dev, test and prod")
+    data = yaml.safe_load(path.read_text()) or {}
+    return dict(data.get("config") or {})
+
+
+def as_engine_config(config: Mapping[str, Any]) -> dict[str, str]:
+    """Config values the way the engine hands them to a Python program: strings, objects as JSON."""
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+
+
+def run(
+    program: Callable[[], Any],
+    config: Mapping[str, Any],
+    *,
+    stack: str,
+    account_id: str = "111111111111",
+    region: str | None = None,
+    invokes: Mapping[str, Callable[[dict], dict]] | None = None,
+) -> Plan:
+    """Run `program` (a function that declares resources and returns its exports) under mocks."""
+    region = region or str(config.get("aws:region", "eu-west-1"))
+    mocks = OfflineMocks(account_id, region, invokes)
+    monitor = _RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config(as_engine_config(config), [])
+    plan = Plan(stack=stack)
+
+    @_mocks.test
+    def _run():
+        exports = program() or {}
+        return pulumi.Output.from_input(exports).apply(plan.outputs.update)
+
+    _run()
+    plan.resources = list(monitor.declared)
+    return plan
+
+
+def account_for(config: Mapping[str, Any]) -> str:
+    """The account a stack deploys into, from its own `mlgov:organization` and `mlgov:accountRole`."""
+    from mlgov.program import namespace_config
+
+    ns = namespace_config(as_engine_config(config))
+    try:
+        accounts = ns["organization"]["accounts"]
+        value = accounts[ns["accountRole"]]
+    except (KeyError, TypeError):
+        return "111111111111"
+    return value if isinstance(value, str) else str(value[0])
+
+
+def plan_stack(stack: str, config: Mapping[str, Any] | None = None, root: Path = ROOT) -> Plan:
+    """The offline plan of one stack from its `Pulumi.<stack>.yaml` (or the config given)."""
+    from mlgov.program import main
+
+    config = read_stack_config(stack, root) if config is None else config
+    return run(main, config, stack=stack, account_id=account_for(config))
