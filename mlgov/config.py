@@ -137,8 +137,8 @@ class Threshold(_Strict):
     """A validation metric a version must meet before approval past development (`min <= value <= max`)."""
 
     metric: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-    min: StrictFloat | StrictInt | None = None
-    max: StrictFloat | StrictInt | None = None
+    min: StrictFloat | None = None
+    max: StrictFloat | None = None
 
     @model_validator(mode="after")
     def _bounded(self) -> "Threshold":
@@ -247,6 +247,9 @@ class Deployment(_Strict):
     weight: Annotated[StrictInt, Field(ge=0, le=100)] = 100
     challenger: Variant | None = None
     shadow: Shadow | None = None
+    data_capture: bool = Field(default=False, alias="dataCapture")
+    """Capture requests and responses to the hub bucket; always on (100%) for high-risk use cases."""
+    latency_alarm_ms: Annotated[StrictInt, Field(ge=1, le=60_000)] = Field(default=1000, alias="latencyAlarmMs")
 
     @field_validator("instance_type")
     @classmethod
@@ -315,6 +318,12 @@ class StackConfig(_Strict):
         if self.deployments and role not in (AccountRole.test, AccountRole.prod):
             raise ValueError(f"deployments are pinned in the test and prod stacks only, not in the {role.value} stack")
         _reject_duplicates([(d.group, d.version) for d in self.deployments], "deployment of group/version")
+        for d in self.deployments:
+            if role is AccountRole.test and (d.challenger or d.shadow):
+                raise ValueError(
+                    f"deployment {d.group} v{d.version}: A/B (challenger) and shadow variants are tested in the prod stack; "
+                    "the test stack deploys one version per endpoint"
+                )
         if role is not AccountRole.shared and self.hub_stack is None:
             raise ValueError(f"the {role.value} stack needs hubStack: the shared stack it reads, e.g. acme/mlgov/shared")
         return self
@@ -373,6 +382,8 @@ def _describe(error: Mapping[str, Any], data: Mapping[str, Any]) -> str:
         return f"{key}: {value!r} is not allowed; allowed: {error.get('ctx', {}).get('expected', '')}"
     if kind in {"float_type", "int_type", "float_parsing", "int_parsing"}:
         return f"{key}: {value!r} is not a number; write a number without quotes"
+    if kind == "too_short":
+        return f"{key}: needs at least {error.get('ctx', {}).get('min_length', 1)} entry (got {value!r})"
     if kind in {"bool_type", "bool_parsing"}:
         return f"{key}: {value!r} is not true or false"
     if isinstance(value, (Mapping, list, tuple)) and kind.startswith("value_error"):
@@ -385,7 +396,7 @@ def parse(data: Mapping[str, Any]) -> StackConfig:
     try:
         return StackConfig.model_validate(dict(data))
     except ValidationError as exc:
-        problems = [_describe(e, data) for e in exc.errors()]
+        problems = list(dict.fromkeys(_describe(e, data) for e in exc.errors()))
         head = "invalid stack config: " + problems[0]
         rest = "".join(f"\n  also: {p}" for p in problems[1:])
         raise ConfigError(head + rest) from None

@@ -197,7 +197,8 @@ def run(
 
     @_mocks.test
     def _run():
-        exports = program() or {}
+        result = program()
+        exports = dict(result) if isinstance(result, Mapping) else {}
         return pulumi.Output.from_input(exports).apply(plan.outputs.update)
 
     _run()

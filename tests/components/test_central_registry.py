@@ -1,0 +1,103 @@
+"""CentralRegistry: key, bucket, bus and table policies give each account what it needs and nothing more."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.central_registry import CentralRegistry, CentralRegistryArgs, DEV_KEY_ACTIONS, STAGE_KEY_ACTIONS
+from mlgov import offline
+from mlgov.config import parse
+from tests.infra import all_actions, namespace, policy_statements, run_component, sample
+
+DEV, TEST, PROD = "arn:aws:iam::222222222222:root", "arn:aws:iam::333333333333:root", "arn:aws:iam::444444444444:root"
+
+
+@pytest.fixture(scope="module")
+def plan() -> offline.Plan:
+    config = parse(namespace(sample("shared")))
+    return run_component(lambda: CentralRegistry("mlgov", CentralRegistryArgs.from_config(config, "eu-west-1")))
+
+
+def by_sid(statements):
+    return {s["Sid"]: s for s in statements}
+
+
+def test_key_is_rotated_and_dev_may_only_encrypt_and_stages_only_decrypt(plan) -> None:
+    key = plan.named("mlgov-key")
+    assert key.inputs["enableKeyRotation"] is True
+    assert key.inputs["deletionWindowInDays"] == 30
+    statements = by_sid(policy_statements(key))
+    dev = statements["DevAccountsEncrypt"]
+    assert dev["Principal"] == {"AWS": [DEV]}
+    assert sorted(dev["Action"]) == sorted(DEV_KEY_ACTIONS) and "kms:Decrypt" not in dev["Action"]
+    stage = statements["StageAccountsDecrypt"]
+    assert stage["Principal"] == {"AWS": [TEST, PROD]}
+    assert sorted(stage["Action"]) == sorted(STAGE_KEY_ACTIONS)
+    for statement in statements.values():
+        principals = statement["Principal"].get("AWS", [])
+        if DEV in principals or TEST in principals or PROD in principals:
+            assert statement["Sid"] in {"DevAccountsEncrypt", "StageAccountsDecrypt"}
+
+
+def test_no_allow_statement_anywhere_grants_a_wildcard_action(plan) -> None:
+    for resource in plan.resources:
+        if "policy" in resource.inputs and isinstance(resource.inputs["policy"], str):
+            for statement in policy_statements(resource):
+                if statement["Effect"] == "Allow":
+                    assert not any("*" in a for a in all_actions([statement])), (resource.name, statement["Sid"])
+
+
+def test_bucket_is_private_versioned_and_encrypted_with_the_key(plan) -> None:
+    bucket = plan.named("mlgov-artifacts")
+    assert bucket.inputs["bucket"] == "mlgov-artifacts-111111111111-eu-west-1"
+    assert bucket.inputs["forceDestroy"] is False
+    block = plan.named("mlgov-artifacts-public-access").inputs
+    assert all(block[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
+    assert plan.named("mlgov-artifacts-versioning").inputs["versioningConfiguration"] == {"status": "Enabled"}
+    [rule] = plan.named("mlgov-artifacts-encryption").inputs["rules"]
+    default = rule["applyServerSideEncryptionByDefault"]
+    assert default["sseAlgorithm"] == "aws:kms"
+    assert default["kmsMasterKeyId"].startswith("arn:aws:kms:eu-west-1:111111111111:key/")
+    assert plan.named("mlgov-artifacts-ownership").inputs["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
+
+
+def test_bucket_policy_is_tls_only_dev_writes_its_prefix_and_stages_read_models(plan) -> None:
+    statements = by_sid(policy_statements(plan.named("mlgov-artifacts-policy")))
+    arn = "arn:aws:s3:::mlgov-artifacts-111111111111-eu-west-1"
+    tls = statements["DenyInsecureTransport"]
+    assert tls["Effect"] == "Deny" and tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert tls["Resource"] == [arn, f"{arn}/*"]
+    write = statements["Dev222222222222WritesItsPrefix"]
+    assert (write["Principal"], write["Action"], write["Resource"]) == ({"AWS": [DEV]}, "s3:PutObject", f"{arn}/models/222222222222/*")
+    read = statements["StageAccountsReadModels"]
+    assert (read["Principal"], read["Action"], read["Resource"]) == ({"AWS": [TEST, PROD]}, "s3:GetObject", f"{arn}/models/*")
+    writers = [s for s in statements.values() if s["Effect"] == "Allow" and "s3:PutObject" in all_actions([s])]
+    assert [s["Principal"] for s in writers] == [{"AWS": [DEV]}]
+
+
+def test_bus_admits_only_the_organizations_member_accounts(plan) -> None:
+    bus = plan.named("mlgov-bus")
+    assert bus.inputs["name"] == "mlgov-governance"
+    assert bus.inputs["kmsKeyIdentifier"].startswith("arn:aws:kms:")
+    [statement] = policy_statements(plan.named("mlgov-bus-policy"))
+    assert statement["Action"] == "events:PutEvents"
+    assert statement["Principal"] == {"AWS": [DEV, TEST, PROD]}
+    assert statement["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}
+    assert statement["Resource"] == "arn:aws:events:eu-west-1:111111111111:event-bus/mlgov-governance"
+
+
+def test_one_shared_group_per_model_and_one_config_item_per_use_case(plan) -> None:
+    groups = {r.name for r in plan.by_type("mlgov:shared_model_group:SharedModelGroup")}
+    assert groups == {"credit-risk-xgb", "fraud-detection", "customer-churn-model"}
+    items = {r.name: json.loads(r.inputs["item"]) for r in plan.by_type("aws:dynamodb/tableItem:TableItem")}
+    credit = items["usecase-credit-risk-config"]
+    assert credit["pk"] == {"S": "USECASE#credit-risk"} and credit["riskTier"] == {"S": "high"}
+    assert credit["thresholds"] == {"L": [{"M": {"metric": {"S": "validation-auc"}, "min": {"N": "0.75"}}}]}
+    assert credit["modelGroups"] == {"L": [{"S": "credit-risk-xgb"}, {"S": "fraud-detection"}]}
+    assert all(r.inputs["tableName"] == "mlgov-governance" for r in plan.by_type("aws:dynamodb/tableItem:TableItem"))
+
+
+def test_table_is_encrypted_with_the_registry_key(plan) -> None:
+    table = plan.named("mlgov-governance-table")
+    assert table.inputs["serverSideEncryption"]["kmsKeyArn"] == plan.named("mlgov-bus").inputs["kmsKeyIdentifier"]
