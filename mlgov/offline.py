@@ -112,6 +112,9 @@ class OfflineMocks(pulumi.runtime.Mocks):
             state.update(arn=f"arn:aws:kms:{self.region}:{self.account_id}:key/{physical}", keyId=physical)
         elif args.typ == "aws:cloudwatch/eventBus:EventBus":
             state["arn"] = f"arn:aws:events:{self.region}:{self.account_id}:event-bus/{name}"
+        elif args.typ == "aws:cloudwatch/eventRule:EventRule":
+            bus = inputs.get("eventBusName")
+            state["arn"] = f"arn:aws:events:{self.region}:{self.account_id}:rule/" + (f"{bus}/{name}" if bus and bus != "default" else name)
         elif args.typ == "aws:ram/resourceShare:ResourceShare":
             state["arn"] = f"arn:aws:ram:{self.region}:{self.account_id}:resource-share/{args.name}"
         elif args.typ == "aws:ram/permission:Permission":
@@ -191,6 +194,7 @@ def run(
     region = region or str(config.get("aws:region", "eu-west-1"))
     mocks = OfflineMocks(account_id, region, invokes)
     monitor = _RecordingMonitor(mocks)
+    pulumi.runtime.settings.set_root_resource(None)  # else set_mocks keeps the previous run's Stack as root
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(as_engine_config(config), [])
     plan = Plan(stack=stack)
