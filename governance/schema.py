@@ -104,6 +104,24 @@ def stage_status_key(stage: str, status: str) -> str:
     return f"STAGE#{stage}#STATUS#{status}"
 
 
+# --- added for the runtime (handler-owned items and index keys) ---
+
+# `by-stage-status` partition that lists every use case CONFIG item (the catalogue).
+USE_CASE_CATALOG = "CATALOG#USECASE"
+# `GROUP#<group>/USECASE`: the handlers' mirror of the group's use case name and stage, kept in the same
+# transaction as every use case stage change, so the sync handler reads it with the group CONFIG.
+USE_CASE_MIRROR_SK = "USECASE"
+
+
+def stage_record_gsi1sk(at: str, group: str, version: int) -> str:
+    """Queue order: oldest first by the time the record entered its status."""
+    return f"{at}#{group}#{version:06d}"
+
+
+def stage_record_gsi2sk(group: str, version: int, stage: str) -> str:
+    return f"{model_pk(group)}#{stage_record_sk(version, stage)}"
+
+
 def _attr(value: Any) -> dict[str, Any]:
     """A Python value as a DynamoDB attribute value (the wire format TableItem expects)."""
     if isinstance(value, bool):
@@ -149,6 +167,9 @@ def use_case_config_item(
         "project": project,
         "modelGroups": sorted(groups),
         "thresholds": [dict(t) for t in thresholds],
+        # Lists every use case through an index (no Scan): the catalogue partition of `by-stage-status`.
+        BY_STAGE_STATUS.partition_key: USE_CASE_CATALOG,
+        BY_STAGE_STATUS.sort_key: use_case_pk(use_case_id),
     }
 
 
@@ -160,9 +181,14 @@ def group_config_item(
     line_of_business: str,
     project: str,
     risk: str,
+    use_case_name: str | None = None,
 ) -> dict[str, Any]:
-    """The `GROUP#<group>/CONFIG` item the sync handler reads to fill a new stage record."""
-    return {
+    """The `GROUP#<group>/CONFIG` item the sync handler reads to fill a new stage record.
+
+    `use_case_name` (optional) lets the sync handler stamp the use case name on a new record without a
+    second read; without it the record carries the name the handlers last mirrored (or the id).
+    """
+    item = {
         PK: group_pk(group),
         SK: CONFIG_SK,
         "modelGroup": group,
@@ -174,3 +200,6 @@ def group_config_item(
         BY_USE_CASE.partition_key: use_case_pk(use_case_id),
         BY_USE_CASE.sort_key: group_pk(group),
     }
+    if use_case_name is not None:
+        item["useCaseName"] = use_case_name
+    return item

@@ -1,0 +1,56 @@
+"""What every handler needs from its environment: one client per service, created once per container.
+
+Built lazily (first invocation) so tests can set `GOVERNANCE_TABLE` / `APPROVERS` before use and
+`reset()` between cases; `APPROVERS` is re-parsed only when its text changes.
+"""
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from .domain import Approvers
+from .service import Governance
+from .store import Store
+
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=10)
+
+
+class ConfigurationError(RuntimeError):
+    """The function's environment is wrong (an operator problem, not the caller's)."""
+
+
+@lru_cache(maxsize=None)
+def client(service: str) -> Any:
+    return boto3.client(service, config=CLIENT_CONFIG)
+
+
+@lru_cache(maxsize=4)
+def _approvers(text: str) -> Approvers:
+    try:
+        return Approvers.from_mapping(json.loads(text))
+    except (ValueError, TypeError) as exc:
+        raise ConfigurationError(f"APPROVERS is invalid: {exc}") from None
+
+
+def approvers() -> Approvers:
+    return _approvers(os.environ.get("APPROVERS", "{}"))
+
+
+@lru_cache(maxsize=None)
+def governance(with_registry: bool = False) -> Governance:
+    table = os.environ.get("GOVERNANCE_TABLE")
+    if not table:
+        raise ConfigurationError("GOVERNANCE_TABLE is not set")
+    return Governance(Store(client("dynamodb"), table), client("sagemaker") if with_registry else None, approvers)
+
+
+def reset() -> None:
+    """Forget clients and configuration (tests: a new moto account, new environment)."""
+    client.cache_clear()
+    governance.cache_clear()
+    _approvers.cache_clear()

@@ -1,0 +1,330 @@
+"""moto world for the governance runtime: the table from `governance.schema`, CONFIG items written with
+the schema's own builders, handlers called directly with real event shapes, every AWS call recorded.
+
+moto's DynamoDB applies a transaction as check-then-write without a lock (and restores a whole-table
+backup on failure), so concurrent calls could interleave inside one "transaction". Real DynamoDB
+serialises them; `_serialise_moto` gives moto the same property by handling one request at a time.
+Client code still runs concurrently, so the races the tests create are real races between requests.
+"""
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import os
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import boto3
+import pytest
+from boto3.dynamodb.types import TypeSerializer
+from moto import mock_aws
+from moto.core import botocore_stubber
+
+from governance import runtime, schema
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+TABLE = "mlgov-governance"
+
+DS_ROLE = f"arn:aws:iam::{ACCOUNT}:role/DataScientist"
+DS_SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/DataScientist/alice"
+DEV_APPROVER = f"arn:aws:iam::{ACCOUNT}:role/ModelOwner"
+DEV_SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/ModelOwner/bob"
+TEST_APPROVER = f"arn:aws:iam::{ACCOUNT}:role/QaLead"
+TEST_SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/QaLead/carol"
+PROD_APPROVER = f"arn:aws:iam::{ACCOUNT}:role/ProdApprover"
+PROD_SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/ProdApprover/dave"
+OFFICER = f"arn:aws:iam::{ACCOUNT}:role/GovernanceOfficer"
+OFFICER_SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/GovernanceOfficer/erin"
+OFFICER2_SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/GovernanceOfficer/frank"
+STRANGER_SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/Intern/zed"
+TEST_ACCOUNT = "222222222222"
+PROD_ACCOUNT = "333333333333"
+
+APPROVERS = {
+    "development": [DEV_APPROVER],
+    "test": [TEST_APPROVER],
+    "production": [PROD_APPROVER],
+    "officers": [OFFICER],
+}
+
+# --- moto: one request at a time, like the service ---
+
+_moto_lock = threading.RLock()
+_original_process = botocore_stubber.BotocoreStubber.process_request
+
+
+def _serialised_process(self, request):
+    with _moto_lock:
+        return _original_process(self, request)
+
+
+botocore_stubber.BotocoreStubber.process_request = _serialised_process
+
+
+# --- call recording through botocore's event hooks ---
+
+@dataclass
+class Calls:
+    records: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def hook(self, model: Any, params: dict[str, Any], **_: Any) -> None:
+        service = model.service_model.service_name if hasattr(model, "service_model") else "?"
+        with self.lock:
+            self.records.append((service, model.name, params))
+
+    def names(self) -> list[str]:
+        return [f"{s}:{op}" for s, op, _ in self.records]
+
+    def count(self, op: str | None = None) -> int:
+        return len(self.records) if op is None else sum(1 for n in self.names() if n == op)
+
+    def transact_item_kinds(self) -> set[str]:
+        kinds: set[str] = set()
+        for service, op, params in self.records:
+            if op == "TransactWriteItems":
+                for action in params["TransactItems"]:
+                    kinds |= set(action)
+        return kinds
+
+    def clear(self) -> None:
+        with self.lock:
+            self.records.clear()
+
+
+ALL_CALLS = Calls()
+
+
+@pytest.fixture(autouse=True)
+def _environment(monkeypatch):
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        "GOVERNANCE_TABLE": TABLE, "POWERTOOLS_SERVICE_NAME": "mlgov-governance", "APPROVERS": json.dumps(APPROVERS),
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }.items():
+        monkeypatch.setenv(key, value)
+    runtime.reset()
+    yield
+    runtime.reset()
+
+
+def _serializer_item(item: dict[str, Any]) -> dict[str, Any]:
+    from governance.store import to_ddb
+    return to_ddb(item)
+
+
+class World:
+    """The hub account under moto: table, registry, handlers, and a recorder of the handlers' calls."""
+
+    def __init__(self) -> None:
+        # Setup/inspection clients come from their own session so the recorder sees only handler calls.
+        self.setup = boto3.session.Session(region_name=REGION)
+        self.ddb = self.setup.client("dynamodb")
+        self.sm = self.setup.client("sagemaker")
+        boto3.setup_default_session(region_name=REGION)
+        self.calls = Calls()
+        for hook in (self.calls.hook, ALL_CALLS.hook):
+            boto3.DEFAULT_SESSION.events.register("provide-client-params.*.*", _named(hook))
+        self._event_ids = itertools.count(1)
+        self._create_table()
+
+    def _create_table(self) -> None:
+        t = schema.TABLE
+        self.ddb.create_table(
+            TableName=TABLE,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": a["name"], "AttributeType": a["type"]} for a in t.attribute_definitions()],
+            KeySchema=[{"AttributeName": t.partition_key, "KeyType": "HASH"}, {"AttributeName": t.sort_key, "KeyType": "RANGE"}],
+            GlobalSecondaryIndexes=[
+                {"IndexName": i.name, "KeySchema": [{"AttributeName": i.partition_key, "KeyType": "HASH"},
+                                                    {"AttributeName": i.sort_key, "KeyType": "RANGE"}],
+                 "Projection": {"ProjectionType": "ALL"}}
+                for i in t.indexes
+            ],
+        )
+
+    # --- CONFIG items, written as Pulumi writes them (the schema builders) ---
+
+    def put_config(self, item: dict[str, Any]) -> None:
+        self.ddb.put_item(TableName=TABLE, Item=_serializer_item(item))
+
+    def onboard(self, use_case_id: str = "credit-risk", *, groups: tuple[str, ...] = ("credit-risk-xgb",), risk_tier: str = "high",
+                risk: str | None = None, thresholds: tuple[dict[str, Any], ...] = ({"metric": "auc", "min": 0.8},),
+                name: str = "Credit risk", with_name: bool = True) -> None:
+        self.put_config(schema.use_case_config_item(
+            use_case_id=use_case_id, name=name, risk_tier=risk_tier, owner="ds-lead@example.com",
+            line_of_business="retail-lending", project="credit-decisioning", groups=groups, thresholds=thresholds))
+        model_risk = risk or {"high": "high", "limited": "medium", "minimal": "low"}[risk_tier]
+        for group in groups:
+            self.put_config(schema.group_config_item(
+                group=group, use_case_id=use_case_id, owner="ds-lead@example.com", line_of_business="retail-lending",
+                project="credit-decisioning", risk=model_risk, **({"use_case_name": name} if with_name else {})))
+            self.sm.create_model_package_group(ModelPackageGroupName=group)
+
+    # --- the registry and its events ---
+
+    def register_package(self, group: str) -> dict[str, Any]:
+        """Register a version in moto's registry; returns DescribeModelPackage."""
+        arn = self.sm.create_model_package(
+            ModelPackageGroupName=group, ModelPackageDescription="credit risk candidate",
+            ModelApprovalStatus="PendingManualApproval",
+            InferenceSpecification={"Containers": [{"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgb:1",
+                                                    "ModelDataUrl": f"s3://artifacts/{group}/model.tar.gz"}],
+                                    "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]},
+        )["ModelPackageArn"]
+        return self.sm.describe_model_package(ModelPackageName=arn)
+
+    def package_event(self, group: str, version: int, *, status: str = "PendingManualApproval", created_ms: int = 1_724_904_598_000,
+                      modified_ms: int | None = None, epoch: bool = False, lifecycle: dict[str, str] | None = None,
+                      created_by: str | None = DS_SESSION, modified_by: str | None = None, event_id: str | None = None,
+                      arn: str | None = None) -> dict[str, Any]:
+        """A `SageMaker Model Package State Change` event as EventBridge delivers it."""
+        modified_ms = created_ms if modified_ms is None else modified_ms
+        fmt = (lambda ms: ms) if epoch else iso
+        arn = arn or f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/{group.lower()}/{version}"
+        detail: dict[str, Any] = {
+            "ModelPackageGroupName": group, "ModelPackageVersion": version, "ModelPackageArn": arn,
+            "ModelPackageName": group, "CreationTime": fmt(created_ms),
+            "InferenceSpecification": {"Containers": [{"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgb:1",
+                                                       "ModelDataUrl": f"s3://artifacts/{group}/model.tar.gz"}],
+                                       "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]},
+            "ModelPackageStatus": "Completed",
+            "ModelPackageStatusDetails": {"ValidationStatuses": [], "ImageScanStatuses": []},
+            "CertifyForMarketplace": False, "ModelApprovalStatus": status, "LastModifiedTime": fmt(modified_ms),
+        }
+        if created_by:
+            detail["CreatedBy"] = {"IamIdentity": {"Arn": created_by, "PrincipalId": "AROAEXAMPLE:alice"}}
+        if modified_by:
+            detail["LastModifiedBy"] = {"IamIdentity": {"Arn": modified_by, "PrincipalId": "AROAEXAMPLE:x"}}
+        if lifecycle is not None:
+            detail["ModelLifeCycle"] = lifecycle
+        return {
+            "version": "0", "id": event_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"{group}/{version}/{status}/{modified_ms}")),
+            "detail-type": "SageMaker Model Package State Change", "source": "aws.sagemaker", "account": ACCOUNT,
+            "time": iso(modified_ms, millis=False), "region": REGION, "resources": [arn], "detail": detail,
+        }
+
+    def member_event(self, kind: str, group: str, version: int, stage: str, *, endpoint: str | None = None,
+                     metrics: dict[str, Any] | None = None, reported_ms: int | None = None, account: str | None = None,
+                     variant: str | None = None) -> dict[str, Any]:
+        detail: dict[str, Any] = {"modelGroup": group, "modelVersion": version, "stage": stage,
+                                  "endpointName": endpoint or f"{group}-{stage}"}
+        if metrics is not None:
+            detail["metrics"] = metrics
+        if reported_ms is not None:
+            detail["reportedAt"] = iso(reported_ms)
+        if variant:
+            detail["variantName"] = variant
+        return {"version": "0", "id": str(uuid.uuid4()), "detail-type": kind, "source": "mlgov.member",
+                "account": account or (TEST_ACCOUNT if stage == "test" else PROD_ACCOUNT),
+                "time": "2024-09-02T10:00:00Z", "region": REGION, "resources": [], "detail": detail}
+
+    # --- handlers ---
+
+    def sync(self, event: Any) -> dict[str, str]:
+        from governance.handlers import sync
+        return sync.handler(event, None)
+
+    def report(self, event: Any) -> dict[str, str]:
+        from governance.handlers import metrics
+        return metrics.handler(event, None)
+
+    def api(self, method: str, path: str, body: Any = None, *, caller: str | None = OFFICER_SESSION,
+            query: dict[str, str] | None = None, raw_body: str | None = None, base64_body: bool = False) -> tuple[int, Any]:
+        from governance.handlers import api
+        event = api_event(method, path, body, caller=caller, query=query, raw_body=raw_body, base64_body=base64_body)
+        response = api.handler(event, None)
+        return response["statusCode"], json.loads(response["body"]) if response.get("body") else None
+
+    # --- inspection (moto's backend, not an AWS call: no Scan anywhere) ---
+
+    def snapshot(self) -> list[tuple[str, str, str]]:
+        from moto.dynamodb.models import dynamodb_backends
+        table = dynamodb_backends[ACCOUNT][REGION].tables[TABLE]
+        out = []
+        for item in table.all_items():
+            data = item.to_json()["Attributes"]
+            out.append((data["pk"]["S"], data["sk"]["S"], json.dumps(data, sort_keys=True)))
+        return sorted(out)
+
+    def items(self) -> list[dict[str, Any]]:
+        from governance.store import from_ddb
+        return [from_ddb(json.loads(raw)) for _, _, raw in self.snapshot()]
+
+    def item(self, pk: str, sk: str) -> dict[str, Any] | None:
+        for item in self.items():
+            if item["pk"] == pk and item["sk"] == sk:
+                return item
+        return None
+
+    def record(self, group: str, version: int, stage: str) -> dict[str, Any] | None:
+        return self.item(schema.model_pk(group), schema.stage_record_sk(version, stage))
+
+    def state(self, use_case_id: str = "credit-risk") -> dict[str, Any] | None:
+        return self.item(schema.use_case_pk(use_case_id), schema.STATE_SK)
+
+
+def _named(hook):
+    def wrapper(params, model=None, **kwargs):
+        if model is not None:
+            hook(model, params)
+    return wrapper
+
+
+def iso(ms: int, millis: bool = True) -> str:
+    dt = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z" if millis else dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def api_event(method: str, path: str, body: Any = None, *, caller: str | None, query: dict[str, str] | None = None,
+              raw_body: str | None = None, base64_body: bool = False) -> dict[str, Any]:
+    """An API Gateway HTTP API payload 2.0 event with IAM authorization."""
+    text = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
+    if text is not None and base64_body:
+        text = base64.b64encode(text.encode()).decode()
+    authorizer = {"iam": {"accessKey": "ASIAEXAMPLE", "accountId": ACCOUNT, "callerId": "AROAEXAMPLE:session",
+                          "principalOrgId": "o-abcdefghij", "userArn": caller, "userId": "AROAEXAMPLE:session"}} if caller else None
+    ctx: dict[str, Any] = {
+        "accountId": ACCOUNT, "apiId": "api123", "domainName": "api123.execute-api.us-east-1.amazonaws.com",
+        "domainPrefix": "api123", "requestId": str(uuid.uuid4()), "routeKey": "$default", "stage": "$default",
+        "time": "02/Sep/2024:10:00:00 +0000", "timeEpoch": 1725271200000,
+        "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "10.0.0.1", "userAgent": "govctl"},
+    }
+    if authorizer:
+        ctx["authorizer"] = authorizer
+    event: dict[str, Any] = {
+        "version": "2.0", "routeKey": "$default", "rawPath": path,
+        "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
+        "headers": {"content-type": "application/json", "host": "api123.execute-api.us-east-1.amazonaws.com"},
+        "requestContext": ctx, "isBase64Encoded": base64_body,
+    }
+    if query:
+        event["queryStringParameters"] = dict(query)
+    if text is not None:
+        event["body"] = text
+    return event
+
+
+@pytest.fixture
+def world():
+    with mock_aws():
+        runtime.reset()
+        w = World()
+        yield w
+        runtime.reset()
+        boto3.DEFAULT_SESSION = None
+
+
+@pytest.fixture(autouse=True)
+def _no_scans():
+    """No code path scans the table: checked after every test."""
+    start = len(ALL_CALLS.records)
+    yield
+    scans = [n for n in ALL_CALLS.names()[start:] if n.endswith(":Scan")]
+    assert not scans, f"Scan called: {scans}"
