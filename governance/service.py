@@ -611,7 +611,7 @@ class Governance:
         if self.sagemaker is None:
             return {"status": status, "updated": False, "error": "no SageMaker client configured"}
         try:
-            self.sagemaker.update_model_package(ModelPackageName=arn, ModelApprovalStatus=status,
+            self.sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus=status,
                                                 ApprovalDescription=description[:1024])
             return {"status": status, "updated": True}
         except Exception as exc:  # the governance decision is committed; surface the mirror failure loudly
