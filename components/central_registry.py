@@ -6,16 +6,21 @@ choice; the arguments that differ between organizations can be overridden.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
 
+from components.event_route import EventRoute, EventRouteArgs
+from components.governance_api import GovernanceApi, GovernanceApiArgs, route_keys
+from components.governance_function import GovernanceFunction, GovernanceFunctionArgs, powertools_layer_arn
 from components.governance_table import GovernanceTable, GovernanceTableArgs
 from components.policy_documents import account_roots, document, statement
 from components.shared_model_group import SharedModelGroup, SharedModelGroupArgs
-from governance import schema
+from governance import events, schema
+from governance.permissions import HANDLER_ACTIONS
 from mlgov.config import StackConfig, UseCase
 
 KEY_ADMIN_ACTIONS = (
@@ -48,11 +53,24 @@ class CentralRegistryArgs:
     key_deletion_window_days: int = 30
     table_deletion_protection: bool = True
     bucket_force_destroy: bool = False
+    approvers: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Principals allowed to decide, by stage (`development`, `test`, `production`) and `officers`."""
+    log_retention_days: int = 365
+    powertools_layer_version: int = 27
+    alarm_actions: Sequence[str] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, config: StackConfig, region: str, **overrides) -> "CentralRegistryArgs":
         accounts = config.organization.accounts
+        approvers = config.approvers
+        overrides.setdefault("approvers", {
+            "development": list(approvers.development),
+            "test": list(approvers.test),
+            "production": list(approvers.production),
+            "officers": list(approvers.officers),
+        })
+        overrides.setdefault("log_retention_days", config.log_retention_days)
         return cls(
             organization_id=config.organization.id,
             shared_account=accounts.shared,
@@ -172,8 +190,102 @@ class CentralRegistry(pulumi.ComponentResource):
             opts=child,
         )
 
+        self._handlers(name, tags)
         self.group_arns = pulumi.Output.all(**{g: c.group.arn for g, c in self.groups.items()}) if self.groups else pulumi.Output.from_input({})
         self.register_outputs(self.exports())
+
+    def _handlers(self, name: str, tags: Mapping[str, str]) -> None:
+        """The sync, api and metrics Lambdas, the two event routes that feed them and the governance API."""
+        a = self._args
+        layer = powertools_layer_arn(a.region, a.powertools_layer_version, a.partition)
+        environment = {"GOVERNANCE_TABLE": self.table.name, "APPROVERS": json.dumps(dict(a.approvers), sort_keys=True)}
+        self.functions: dict[str, GovernanceFunction] = {}
+        for handler in ("sync", "api", "metrics"):
+            self.functions[handler] = GovernanceFunction(
+                f"{name}-{handler}",
+                GovernanceFunctionArgs(
+                    handler=handler,
+                    statements=self._handler_statements(handler),
+                    kms_key_arn=self.key.arn,
+                    region=a.region,
+                    environment=environment,
+                    layers=[layer],
+                    function_name=f"{name}-{handler}",
+                    log_retention_days=a.log_retention_days,
+                    tags=tags,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        sync, metrics, api = self.functions["sync"].function, self.functions["metrics"].function, self.functions["api"].function
+        EventRoute(
+            f"{name}-registry-events",
+            EventRouteArgs(
+                description="Model package state changes of the hub's groups -> sync",
+                event_pattern={
+                    "source": [events.SOURCE_SAGEMAKER],
+                    "detail-type": [events.DETAIL_TYPE_MODEL_PACKAGE],
+                    "detail": {"ModelPackageGroupName": sorted(self.groups)},
+                },
+                function_arn=sync.arn,
+                function_name=sync.name,
+                kms_key_arn=self.key.arn,
+                alarm_actions=a.alarm_actions,
+                tags=tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        EventRoute(
+            f"{name}-member-events",
+            EventRouteArgs(
+                description="Deployments and metrics reported by member accounts -> metrics",
+                event_pattern={
+                    "source": [events.SOURCE_MEMBER],
+                    "detail-type": list(events.MEMBER_DETAIL_TYPES),
+                    "account": list(a.stage_accounts),
+                },
+                event_bus_name=self.bus.name,
+                function_arn=metrics.arn,
+                function_name=metrics.name,
+                kms_key_arn=self.key.arn,
+                alarm_actions=a.alarm_actions,
+                tags=tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        from governance.handlers.api import app
+
+        self.api = GovernanceApi(
+            f"{name}-governance-api",
+            GovernanceApiArgs(
+                function_arn=api.arn,
+                function_name=api.name,
+                routes=route_keys(app),
+                kms_key_arn=self.key.arn,
+                log_retention_days=a.log_retention_days,
+                tags=tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _handler_statements(self, handler: str) -> list[dict]:
+        """Exactly the actions `governance.permissions` says the handler calls, each scoped to its resources."""
+        a = self._args
+        table_arn = self.table.arn
+        scopes = {
+            "dynamodb": [table_arn, table_arn.apply(lambda arn: f"{arn}/index/*")],
+            "sagemaker": [
+                f"arn:{a.partition}:sagemaker:{a.region}:{a.shared_account}:model-package/{g.lower()}/*" for g in sorted(self.groups)
+            ],
+            "events": [self.bus.arn],
+        }
+        by_service: dict[str, list[str]] = {}
+        for action in sorted(HANDLER_ACTIONS[handler]):
+            service = action.split(":")[0]
+            if service not in scopes:
+                raise ValueError(f"{handler} calls {action}, and no resource scope is known for {service}")
+            by_service.setdefault(service, []).append(action)
+        return [statement(f"{handler.capitalize()}{service.capitalize()}", actions, scopes[service])
+                for service, actions in by_service.items()]
 
     def exports(self) -> dict[str, pulumi.Input]:
         """What member stacks read through `StackReference` (names are the stack output names)."""
@@ -187,6 +299,13 @@ class CentralRegistry(pulumi.ComponentResource):
             "bucketName": self.bucket.bucket,
             "sharedAccountId": self._args.shared_account,
             "region": self._args.region,
+            "governanceApiEndpoint": self.api.endpoint,
+            # Read by the member stacks (issue 4): which use case and risk tier a group belongs to (deployments are
+            # checked against it; data capture is forced on for high risk), and the RAM shares they accept.
+            "groupUseCases": {m.group: u.id for u in self._args.use_cases for m in u.models},
+            "useCaseRiskTiers": {u.id: u.risk_tier.value for u in self._args.use_cases},
+            "registerShareArns": pulumi.Output.all(**{g: c.register_share.arn for g, c in self.groups.items()}) if self.groups else {},
+            "deployShareArns": pulumi.Output.all(**{g: c.deploy_share.arn for g, c in self.groups.items()}) if self.groups else {},
         }
 
     def _key_policy(self, bus_arn: str) -> pulumi.Output[str]:
@@ -197,6 +316,13 @@ class CentralRegistry(pulumi.ComponentResource):
             statement("HubAccountUses", KEY_USE_ACTIONS, "*", principals={"AWS": hub_root}),
             statement("DevAccountsEncrypt", DEV_KEY_ACTIONS, "*", principals={"AWS": account_roots(a.dev_accounts, a.partition)}),
             statement("StageAccountsDecrypt", STAGE_KEY_ACTIONS, "*", principals={"AWS": account_roots(a.stage_accounts, a.partition)}),
+            statement(
+                "CloudWatchLogsEncryptsHubLogGroups",
+                ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"],
+                "*",
+                principals={"Service": f"logs.{a.region}.amazonaws.com"},
+                conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{a.partition}:logs:{a.region}:{a.shared_account}:log-group:*"}},
+            ),
             statement(
                 "GovernanceBusEncrypts",
                 ["kms:Decrypt", "kms:GenerateDataKey"],

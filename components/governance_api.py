@@ -25,6 +25,13 @@ ACCESS_LOG_FORMAT = json.dumps({
 })
 
 
+def route_keys(resolver) -> list[str]:
+    """API Gateway route keys (`GET /use-cases/{id}`) of a Powertools resolver's routes, in declaration order."""
+    routes = [*resolver._static_routes, *resolver._dynamic_routes]
+    keys = [r.method.upper() + " " + re.sub(r"<([^>]+)>", r"{\1}", r.path) for r in routes]
+    return list(dict.fromkeys(keys))
+
+
 def route_slug(route_key: str) -> str:
     """`GET /models/{group}/{version}` → `get-models-group-version` (stable resource names)."""
     return re.sub(r"[^a-z0-9]+", "-", route_key.lower()).strip("-")

@@ -33,3 +33,18 @@ def all_actions(statements: list[dict[str, Any]]) -> list[str]:
         actions = s["Action"]
         out += [actions] if isinstance(actions, str) else actions
     return out
+
+
+def comparable(value: Any) -> Any:
+    """Inputs with assets and archives replaced by what they hold, so two plans can be compared."""
+    import pulumi
+
+    if isinstance(value, pulumi.AssetArchive):
+        return {"archive": {k: comparable(v) for k, v in value.assets.items()}}
+    if isinstance(value, (pulumi.FileAsset, pulumi.FileArchive)):
+        return {"file": value.path}
+    if isinstance(value, dict):
+        return {k: comparable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [comparable(v) for v in value]
+    return value

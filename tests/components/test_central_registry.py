@@ -101,3 +101,74 @@ def test_one_shared_group_per_model_and_one_config_item_per_use_case(plan) -> No
 def test_table_is_encrypted_with_the_registry_key(plan) -> None:
     table = plan.named("mlgov-governance-table")
     assert table.inputs["serverSideEncryption"]["kmsKeyArn"] == plan.named("mlgov-bus").inputs["kmsKeyIdentifier"]
+
+
+def test_each_handler_role_grants_exactly_what_the_handler_calls_scoped_to_hub_resources(plan) -> None:
+    from governance.permissions import HANDLER_ACTIONS
+
+    runtime = {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTelemetryRecords", "xray:PutTraceSegments",
+               "sqs:SendMessage", "kms:Decrypt", "kms:GenerateDataKey"}
+    table = "arn:aws:dynamodb:eu-west-1:111111111111:table/mlgov-governance"
+    for handler, actions in HANDLER_ACTIONS.items():
+        statements = policy_statements(plan.named(f"mlgov-{handler}-policy"))
+        assert set(all_actions(statements)) == set(actions) | runtime, handler
+        for s in statements:
+            granted = set(all_actions([s]))
+            if any(a.startswith("dynamodb:") for a in granted):
+                assert s["Resource"] == [table, f"{table}/index/*"]
+            if any(a.startswith("sagemaker:") for a in granted):
+                assert s["Resource"] == [f"arn:aws:sagemaker:eu-west-1:111111111111:model-package/{g}/*"
+                                         for g in ("credit-risk-xgb", "customer-churn-model", "fraud-detection")]
+    api_actions = set(all_actions(policy_statements(plan.named("mlgov-api-policy"))))
+    assert "sagemaker:UpdateModelPackage" in api_actions
+    assert not any(a.startswith("sagemaker:") for a in all_actions(policy_statements(plan.named("mlgov-sync-policy"))))
+
+
+def test_functions_read_the_table_name_and_approvers_from_the_environment(plan) -> None:
+    for handler in ("sync", "api", "metrics"):
+        fn = plan.named(f"mlgov-{handler}-function").inputs
+        assert fn["runtime"] == "python3.12" and fn["handler"] == f"governance.handlers.{handler}.handler"
+        env = fn["environment"]["variables"]
+        assert env["GOVERNANCE_TABLE"] == "mlgov-governance"
+        approvers = json.loads(env["APPROVERS"])
+        assert approvers["officers"] == ["arn:aws:iam::111111111111:role/mlgov-governance-officer",
+                                         "arn:aws:iam::111111111111:role/mlgov-risk-officer"]
+        assert set(approvers) == {"development", "test", "production", "officers"}
+
+
+def test_registry_events_of_the_hubs_groups_go_to_sync_and_member_reports_to_metrics(plan) -> None:
+    registry = plan.named("mlgov-registry-events-rule").inputs
+    assert "eventBusName" not in registry
+    assert json.loads(registry["eventPattern"]) == {
+        "source": ["aws.sagemaker"],
+        "detail-type": ["SageMaker Model Package State Change"],
+        "detail": {"ModelPackageGroupName": ["credit-risk-xgb", "customer-churn-model", "fraud-detection"]},
+    }
+    assert plan.named("mlgov-registry-events-target").inputs["arn"].endswith(":function:mlgov-sync")
+    member = plan.named("mlgov-member-events-rule").inputs
+    assert member["eventBusName"] == "mlgov-governance"
+    assert json.loads(member["eventPattern"]) == {
+        "source": ["mlgov.member"], "detail-type": ["Model Deployed", "Model Metrics"],
+        "account": ["333333333333", "444444444444"],
+    }
+    assert plan.named("mlgov-member-events-target").inputs["arn"].endswith(":function:mlgov-metrics")
+    for route in ("registry-events", "member-events"):
+        assert plan.named(f"mlgov-{route}-target").inputs["deadLetterConfig"]["arn"].endswith(f"mlgov-{route}-dlq")
+
+
+def test_governance_api_serves_every_handler_route_with_iam(plan) -> None:
+    from components.governance_api import route_keys
+    from governance.handlers.api import app
+
+    routes = plan.by_type("aws:apigatewayv2/route:Route")
+    assert sorted(r.inputs["routeKey"] for r in routes) == sorted(route_keys(app))
+    assert "POST /use-cases/{use_case_id}/models/{group}/versions/{version}/decision" in route_keys(app)
+    assert all(r.inputs["authorizationType"] == "AWS_IAM" for r in routes)
+    assert plan.named("mlgov-governance-api-integration").inputs["integrationUri"].endswith(":function:mlgov-api")
+
+
+def test_key_lets_cloudwatch_logs_encrypt_only_this_accounts_log_groups(plan) -> None:
+    statements = by_sid(policy_statements(plan.named("mlgov-key")))
+    logs = statements["CloudWatchLogsEncryptsHubLogGroups"]
+    assert logs["Principal"] == {"Service": "logs.eu-west-1.amazonaws.com"}
+    assert logs["Condition"] == {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:eu-west-1:111111111111:log-group:*"}}
