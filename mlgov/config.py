@@ -265,6 +265,11 @@ class Deployment(_Strict):
             raise ValueError(f"variant weights must sum to 100; they sum to {total}")
         versions = [self.version] + [v.version for v in (self.challenger, self.shadow) if v]
         _reject_duplicates(versions, "version in one deployment")
+        if self.challenger and self.shadow:
+            raise ValueError(
+                "challenger and shadow cannot be combined in one deployment: SageMaker accepts a shadow variant only "
+                "beside a single production variant; run the A/B test and the shadow test as separate deployments"
+            )
         return self
 
 

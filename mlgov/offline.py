@@ -26,6 +26,13 @@ class UnmockedInvokeError(RuntimeError):
     """The program called a provider function the offline engine does not know."""
 
 
+class UnknownStackReferenceError(RuntimeError):
+    """The program read a stack the offline engine has no outputs for."""
+
+
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+
+
 @dataclass(frozen=True)
 class DeclaredResource:
     """One resource as the program declared it: what `pulumi up` would send to the provider."""
@@ -73,9 +80,16 @@ def _service(type_: str) -> str:
 class OfflineMocks(pulumi.runtime.Mocks):
     """Computes the outputs a provider would return, from the inputs and the target account."""
 
-    def __init__(self, account_id: str, region: str, invokes: Mapping[str, Callable[[dict], dict]] | None = None):
+    def __init__(
+        self,
+        account_id: str,
+        region: str,
+        invokes: Mapping[str, Callable[[dict], dict]] | None = None,
+        stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+    ):
         self.account_id = account_id
         self.region = region
+        self.stack_outputs = {k: dict(v) for k, v in (stack_outputs or {}).items()}
         self.invokes = dict(invokes or {})
         self.invokes.setdefault("aws:index/getCallerIdentity:getCallerIdentity", self._caller_identity)
         self.invokes.setdefault("aws:index/getRegion:getRegion", lambda _args: {"name": self.region, "region": self.region, "id": self.region})
@@ -90,7 +104,17 @@ class OfflineMocks(pulumi.runtime.Mocks):
             raise UnmockedInvokeError(f"the offline engine has no mock for invoke {args.token}; add one to mlgov/offline.py")
         return handler(args.args), []
 
+    def _stack_reference(self, args: pulumi.runtime.MockResourceArgs):
+        """A `pulumi.StackReference`: the engine answers with the referenced stack's outputs."""
+        stack = args.inputs.get("name") or args.name
+        if stack not in self.stack_outputs:
+            known = ", ".join(sorted(self.stack_outputs)) or "none"
+            raise UnknownStackReferenceError(f"the offline engine has no outputs for stack {stack!r} (known: {known})")
+        return stack, {"name": stack, "outputs": self.stack_outputs[stack], "secretOutputNames": []}
+
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        if args.typ == STACK_REFERENCE:
+            return self._stack_reference(args)
         inputs = dict(args.inputs)
         name = inputs.get("name") or args.name
         state = {**inputs, "name": name}
@@ -189,10 +213,14 @@ def run(
     account_id: str = "111111111111",
     region: str | None = None,
     invokes: Mapping[str, Callable[[dict], dict]] | None = None,
+    stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Plan:
-    """Run `program` (a function that declares resources and returns its exports) under mocks."""
+    """Run `program` (a function that declares resources and returns its exports) under mocks.
+
+    `stack_outputs` maps a stack name (as given to `pulumi.StackReference`) to the outputs it answers with.
+    """
     region = region or str(config.get("aws:region", "eu-west-1"))
-    mocks = OfflineMocks(account_id, region, invokes)
+    mocks = OfflineMocks(account_id, region, invokes, stack_outputs)
     monitor = _RecordingMonitor(mocks)
     pulumi.runtime.settings.set_root_resource(None)  # else set_mocks keeps the previous run's Stack as root
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
@@ -205,7 +233,13 @@ def run(
         exports = dict(result) if isinstance(result, Mapping) else {}
         return pulumi.Output.from_input(exports).apply(plan.outputs.update)
 
-    _run()
+    try:
+        _run()
+    except Exception as exc:  # noqa: BLE001 - re-raised, unwrapped when a config error is the cause
+        cause = _config_error_in(exc)
+        if cause is not None and cause is not exc:
+            raise cause from exc
+        raise
     plan.resources = list(monitor.declared)
     return plan
 
@@ -223,9 +257,57 @@ def account_for(config: Mapping[str, Any]) -> str:
     return value if isinstance(value, str) else str(value[0])
 
 
-def plan_stack(stack: str, config: Mapping[str, Any] | None = None, root: Path = ROOT) -> Plan:
-    """The offline plan of one stack from its `Pulumi.<stack>.yaml` (or the config given)."""
+def plan_stack(
+    stack: str,
+    config: Mapping[str, Any] | None = None,
+    root: Path = ROOT,
+    stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Plan:
+    """The offline plan of one stack from its `Pulumi.<stack>.yaml` (or the config given).
+
+    A member stack's `mlgov:hubStack` reference answers with the outputs of the hub's own offline plan
+    (`Pulumi.<last part of hubStack>.yaml` under `root`) unless `stack_outputs` gives them.
+    """
     from mlgov.program import main
 
     config = read_stack_config(stack, root) if config is None else config
-    return run(main, config, stack=stack, account_id=account_for(config))
+    if stack_outputs is None:
+        stack_outputs = referenced_stack_outputs(config, root)
+    return run(main, config, stack=stack, account_id=account_for(config), stack_outputs=stack_outputs)
+
+
+def _config_error_in(exc: BaseException) -> BaseException | None:
+    """The `ConfigError` a Pulumi error wraps ("While processing resource ... has risen: ..."), if any."""
+    from mlgov.config import ConfigError
+
+    seen: set[int] = set()
+    node: BaseException | None = exc
+    while node is not None and id(node) not in seen:
+        if isinstance(node, ConfigError):
+            return node
+        seen.add(id(node))
+        node = node.__cause__ or node.__context__
+    return None
+
+
+_HUB_OUTPUTS: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+def hub_outputs(hub_stack: str, root: Path = ROOT) -> dict[str, Any]:
+    """The outputs of the stack `hub_stack` (`org/project/stack`) from its own offline plan, cached per file content."""
+    stack = hub_stack.rsplit("/", 1)[-1]
+    path = stack_file(stack, root)
+    if not path.exists():
+        raise UnknownStackReferenceError(f"hubStack {hub_stack!r}: no stack file {path.name} to plan it from")
+    key = (str(path), path.read_text())
+    if key not in _HUB_OUTPUTS:
+        _HUB_OUTPUTS[key] = dict(plan_stack(stack, root=root, stack_outputs={}).outputs)
+    return dict(_HUB_OUTPUTS[key])
+
+
+def referenced_stack_outputs(config: Mapping[str, Any], root: Path = ROOT) -> dict[str, dict[str, Any]]:
+    """`{hubStack: outputs}` for a member stack's config; empty for the shared stack."""
+    hub_stack = config.get(f"{PROJECT}:hubStack")
+    if not isinstance(hub_stack, str) or not hub_stack:
+        return {}
+    return {hub_stack: hub_outputs(hub_stack, root)}

@@ -48,11 +48,69 @@ def build(config: StackConfig) -> dict[str, Any]:
 
         registry = CentralRegistry("mlgov", CentralRegistryArgs.from_config(config, region()))
         return registry.exports()
-    return {
-        "accountRole": config.account_role.value,
+    return build_member(config)
+
+
+def build_member(config: StackConfig) -> dict[str, Any]:
+    """A dev, test or prod account: `MemberAccount`, plus one `StageDeployment` per pinned version on test/prod.
+
+    Everything the member needs from the hub comes through the `mlgov:hubStack` StackReference.
+    """
+    from components.hub_outputs import HubOutputs
+    from components.member_account import MemberAccount, MemberAccountArgs
+    from components.stage_deployment import StageDeployment, StageDeploymentArgs
+
+    role = config.account_role.value
+    accounts = config.organization.accounts.of(role)
+    account_id = accounts[0]
+    if len(accounts) > 1:
+        raise ConfigError(
+            f"mlgov:organization.accounts.{role}: one stack deploys into one account; this stack's config lists "
+            f"{len(accounts)} ({', '.join(accounts)}) — give each {role} account its own stack"
+        )
+    aws_region = region()
+    hub = HubOutputs.from_stack(pulumi.StackReference(config.hub_stack))
+    member = MemberAccount(
+        f"mlgov-{role}",
+        MemberAccountArgs(
+            account_id=account_id,
+            role=role,
+            region=aws_region,
+            hub=hub,
+            auto_accept_ram_shares=config.organization.auto_accept_ram_shares,
+        ),
+    )
+    endpoints: dict[str, Any] = {}
+    urls: dict[str, Any] = {}
+    for deployment in config.deployments:
+        stage = StageDeployment(
+            f"{deployment.group}-v{deployment.version}",
+            StageDeploymentArgs(
+                deployment=deployment,
+                stage=role,
+                account_id=account_id,
+                region=aws_region,
+                hub=hub,
+                key_arn=member.key.arn,
+                log_retention_days=config.log_retention_days,
+            ),
+        )
+        key = f"{deployment.group}/v{deployment.version}"
+        endpoints[key] = stage.endpoint.name
+        urls[key] = stage.api.url
+    outputs: dict[str, Any] = {
+        "accountRole": role,
+        "accountId": account_id,
         "hubStack": config.hub_stack,
+        "forwardRuleArn": member.forward_rule.arn,
         "deployments": [d.model_dump(by_alias=True, exclude_none=True) for d in config.deployments],
     }
+    if member.data_scientist_role is not None:
+        outputs["dataScientistRoleArn"] = member.data_scientist_role.arn
+    if config.deployments:
+        outputs["endpoints"] = endpoints
+        outputs["invokeUrls"] = urls
+    return outputs
 
 
 def main() -> dict[str, Any]:

@@ -1,0 +1,207 @@
+"""What every spoke (dev, test, prod) account needs to take part in the central registry.
+
+- RAM share accepters, only where the organization does not auto-accept shares (with auto-accept on,
+  an accepter would fail: there is no invitation to accept).
+- An EventBridge rule that forwards this account's model package events to the hub's bus, so the
+  governance record hears about a registration no matter which account made it.
+- On dev: the data scientists' SageMaker execution role, allowed to register versions into the hub's
+  groups, write artifacts under its own bucket prefix and encrypt with the hub key — nothing else.
+- On test and prod: a local KMS key for what the account writes itself (Lambda and API logs, endpoint
+  volumes); the hub key stays the one for artifacts and captured data.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Mapping, Optional
+
+import pulumi
+import pulumi_aws as aws
+
+from components.hub_outputs import HubOutputs
+from components.policy_documents import account_roots, document, statement
+
+MODEL_PACKAGE_EVENTS = "SageMaker Model Package State Change"
+REGISTER_ACTIONS = (
+    "sagemaker:CreateModelPackage",
+    "sagemaker:DescribeModelPackage",
+    "sagemaker:DescribeModelPackageGroup",
+    "sagemaker:ListModelPackages",
+)
+ARTIFACT_WRITE_ACTIONS = ("s3:PutObject",)
+HUB_KEY_ENCRYPT_ACTIONS = ("kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
+MODELS_PREFIX = "models"
+# The local key: the account administers and uses it; CloudWatch Logs encrypts this account's log groups with it.
+LOCAL_KEY_ADMIN_ACTIONS = (
+    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:DeleteAlias", "kms:DescribeKey", "kms:DisableKey",
+    "kms:EnableKey", "kms:EnableKeyRotation", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListAliases",
+    "kms:ListGrants", "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:RevokeGrant", "kms:ScheduleKeyDeletion",
+    "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias", "kms:UpdateKeyDescription",
+)
+LOCAL_KEY_USE_ACTIONS = (
+    "kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo",
+)
+LOGS_KEY_ACTIONS = (
+    "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom", "kms:ReEncryptTo",
+)
+
+
+@dataclass
+class MemberAccountArgs:
+    account_id: str
+    role: str
+    """`dev`, `test` or `prod`."""
+    region: str
+    hub: HubOutputs
+    auto_accept_ram_shares: bool = True
+    partition: str = "aws"
+    key_deletion_window_days: int = 30
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class MemberAccount(pulumi.ComponentResource):
+    forward_rule: aws.cloudwatch.EventRule
+    data_scientist_role: Optional[aws.iam.Role] = None
+    key: Optional[aws.kms.Key] = None
+
+    def __init__(self, name: str, args: MemberAccountArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("mlgov:member_account:MemberAccount", name, None, opts)
+        if args.role not in ("dev", "test", "prod"):
+            raise ValueError(f"{name}: a member account's role is dev, test or prod, not {args.role!r}")
+        self._args = args
+        self._name = name
+        self._tags = {"mlgov:component": "member-account", "mlgov:account-role": args.role, **args.tags}
+        self.accepters: list[aws.ram.ResourceShareAccepter] = []
+
+        shares = args.hub.register_share_arns if args.role == "dev" else args.hub.deploy_share_arns
+        accepted = (
+            pulumi.Output.from_input(shares).apply(self._accept)
+            if not args.auto_accept_ram_shares
+            else pulumi.Output.from_input([])
+        )
+        self._forward_model_package_events()
+        if args.role == "dev":
+            self.data_scientist_role = self._data_scientist_role()
+        else:
+            self.key = self._local_key()
+        self.register_outputs({
+            "forward_rule_arn": self.forward_rule.arn,
+            "accepted_share_arns": accepted,
+            "data_scientist_role_arn": self.data_scientist_role.arn if self.data_scientist_role else None,
+            "key_arn": self.key.arn if self.key else None,
+        })
+
+    def _accept(self, share_arns: Mapping[str, str]) -> list[str]:
+        """One accepter per share the hub sent this account's role.
+
+        Declared from the hub's outputs (a StackReference is read during preview too, so the plan shows
+        them): the member stack cannot know the hub's groups any other way.
+        """
+        for group, share_arn in sorted(share_arns.items()):
+            self.accepters.append(
+                aws.ram.ResourceShareAccepter(
+                    f"{self._name}-accept-{group}",
+                    share_arn=share_arn,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            )
+        return [arn for _, arn in sorted(share_arns.items())]
+
+    def _forward_model_package_events(self) -> None:
+        a = self._args
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{self._name}-forward-role",
+            description="mlgov: EventBridge puts this account's model package events on the hub bus",
+            assume_role_policy=json.dumps(service_trust("events.amazonaws.com", a.account_id), sort_keys=True),
+            tags=self._tags,
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{self._name}-forward-policy",
+            role=role.id,
+            policy=document([statement("PutOnHubBus", ["events:PutEvents"], a.hub.bus_arn)]),
+            opts=pulumi.ResourceOptions(parent=role),
+        )
+        self.forward_rule = aws.cloudwatch.EventRule(
+            f"{self._name}-forward",
+            description="mlgov: forward model package state changes to the hub's governance bus",
+            event_pattern=json.dumps({"source": ["aws.sagemaker"], "detail-type": [MODEL_PACKAGE_EVENTS]}, sort_keys=True),
+            tags=self._tags,
+            opts=child,
+        )
+        aws.cloudwatch.EventTarget(
+            f"{self._name}-forward-hub",
+            rule=self.forward_rule.name,
+            arn=a.hub.bus_arn,
+            role_arn=role.arn,
+            opts=pulumi.ResourceOptions(parent=self.forward_rule),
+        )
+
+    def _data_scientist_role(self) -> aws.iam.Role:
+        a = self._args
+        hub = a.hub
+        role = aws.iam.Role(
+            f"{self._name}-data-scientist",
+            description="mlgov: data scientists' SageMaker execution role; registers versions into the hub's groups",
+            assume_role_policy=json.dumps(service_trust("sagemaker.amazonaws.com", a.account_id), sort_keys=True),
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        packages = pulumi.Output.from_input(hub.group_arns).apply(
+            lambda arns: sorted(arn.replace(":model-package-group/", ":model-package/") + "/*" for arn in arns.values())
+        )
+        groups = pulumi.Output.from_input(hub.group_arns).apply(lambda arns: sorted(arns.values()))
+        bucket_arn = pulumi.Output.from_input(hub.bucket_name).apply(lambda b: f"arn:{a.partition}:s3:::{b}")
+        prefix = f"{MODELS_PREFIX}/{a.account_id}/"
+        aws.iam.RolePolicy(
+            f"{self._name}-data-scientist-policy",
+            role=role.id,
+            policy=document([
+                statement("RegisterIntoHubGroups", REGISTER_ACTIONS, pulumi.Output.all(groups, packages).apply(lambda p: p[0] + p[1])),
+                statement("WriteOwnArtifacts", ARTIFACT_WRITE_ACTIONS, bucket_arn.apply(lambda arn: f"{arn}/{prefix}*")),
+                statement("ListOwnArtifacts", ["s3:ListBucket"], bucket_arn, conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}}),
+                statement("EncryptWithHubKey", HUB_KEY_ENCRYPT_ACTIONS, hub.key_arn),
+            ]),
+            opts=pulumi.ResourceOptions(parent=role),
+        )
+        return role
+
+    def _local_key(self) -> aws.kms.Key:
+        a = self._args
+        root = account_roots([a.account_id], a.partition)
+        logs_context = f"arn:{a.partition}:logs:{a.region}:{a.account_id}:log-group:*"
+        key = aws.kms.Key(
+            f"{self._name}-key",
+            description=f"mlgov {a.role}: Lambda and API logs, endpoint volumes",
+            enable_key_rotation=True,
+            deletion_window_in_days=a.key_deletion_window_days,
+            policy=document([
+                statement("AccountAdministers", LOCAL_KEY_ADMIN_ACTIONS, "*", principals={"AWS": root}),
+                statement("AccountUses", LOCAL_KEY_USE_ACTIONS, "*", principals={"AWS": root}),
+                statement(
+                    "CloudWatchLogsEncrypts", LOGS_KEY_ACTIONS, "*",
+                    principals={"Service": f"logs.{a.region}.amazonaws.com"},
+                    conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": logs_context}},
+                ),
+            ]),
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.kms.Alias(f"{self._name}-key-alias", name=f"alias/mlgov-{a.role}", target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=self))
+        return key
+
+
+def service_trust(service: str, account_id: str) -> dict:
+    """A trust policy for an AWS service acting on behalf of this account only (confused-deputy guard)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": service},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+        }],
+    }
