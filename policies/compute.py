@@ -1,0 +1,187 @@
+"""Compute: IAM policies grant named actions on named resources; Lambda functions are current, traced and dead-lettered."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Iterator, Optional
+
+from policies.common import (
+    EVENT_TARGET,
+    IAM_ROLE,
+    IDENTITY_POLICY_TYPES,
+    KMS_KEY,
+    LAMBDA_EVENT_INVOKE_CONFIG,
+    LAMBDA_FUNCTION,
+    LAMBDA_PERMISSION,
+    RESOURCE_POLICY_TYPES,
+    SAGEMAKER_MODEL,
+    actions,
+    as_list,
+    by_type,
+    is_allow,
+    policy_documents,
+    prop,
+    resource_rule,
+    resources,
+    sid,
+    stack_rule,
+    statements,
+)
+
+POLICY_CARRIERS = (*IDENTITY_POLICY_TYPES, *RESOURCE_POLICY_TYPES, KMS_KEY, IAM_ROLE)
+# Services that invoke a Lambda function asynchronously (the function's own retries, then its DLQ/destination).
+ASYNC_INVOKERS = frozenset({
+    "events.amazonaws.com", "sns.amazonaws.com", "s3.amazonaws.com", "scheduler.amazonaws.com",
+    "ses.amazonaws.com", "iot.amazonaws.com", "logs.amazonaws.com", "config.amazonaws.com",
+})
+
+
+def _wildcard_actions(props, cfg, args) -> Iterator[str]:
+    for kind, label, doc in policy_documents(args.resource_type, props):
+        for i, statement in enumerate(statements(doc)):
+            if not is_allow(statement):
+                continue  # a Deny with s3:* (TLS only) narrows, it does not grant
+            if "NotAction" in statement:
+                yield (f"{args.name} {label} {sid(statement, i)} allows NotAction (everything but a list): "
+                       "name the actions it grants in Action")
+            wild = [a for a in actions(statement) if "*" in a]
+            if wild:
+                yield (f"{args.name} {label} {sid(statement, i)} allows {', '.join(wild)}: replace the wildcard with the "
+                       "actions the principal calls")
+
+
+iam_no_wildcard_action = resource_rule(
+    "iam-no-wildcard-action",
+    "No Allow statement in any IAM, key or resource policy grants a wildcard action.",
+    POLICY_CARRIERS,
+    _wildcard_actions,
+)
+
+
+def _scoped(props, cfg, args) -> Iterator[str]:
+    unscoped = set(as_list(cfg["unscopedActions"]))
+    for kind, label, doc in policy_documents(args.resource_type, props):
+        if kind in ("key", "trust"):
+            continue  # in a key policy "Resource": "*" means this key; a trust policy names no resource
+        for i, statement in enumerate(statements(doc)):
+            if not is_allow(statement):
+                continue
+            if "NotResource" in statement:
+                yield f"{args.name} {label} {sid(statement, i)} uses NotResource: name the resources in Resource"
+                continue
+            if "*" in resources(statement):
+                scoped = sorted(a for a in actions(statement) if a not in unscoped)
+                if scoped:
+                    yield (f"{args.name} {label} {sid(statement, i)} grants {', '.join(scoped)} on every resource (\"*\"): "
+                           "scope Resource to the ARNs it needs (only actions without resource-level permissions, "
+                           "e.g. xray:PutTraceSegments, may use \"*\")")
+
+
+iam_scoped_resources = resource_rule(
+    "iam-scoped-resources",
+    "Allow statements name their resources; \"*\" only for actions AWS cannot scope (a configurable allow-list).",
+    (*IDENTITY_POLICY_TYPES, *RESOURCE_POLICY_TYPES, IAM_ROLE),
+    _scoped,
+    config=("unscopedActions",),
+)
+
+
+def _runtime(props, cfg, args) -> Iterator[str]:
+    if props.get("packageType") == "Image":
+        args.not_applicable("container image functions bring their own runtime")
+    runtime = props.get("runtime")
+    allowed = [str(r) for r in as_list(cfg["allowedRuntimes"])]
+    if runtime not in allowed:
+        yield f"Lambda function {props.get('name', args.name)} runs {runtime!r}: use a supported Python runtime ({', '.join(allowed)})"
+
+
+lambda_supported_python_runtime = resource_rule(
+    "lambda-supported-python-runtime",
+    "Lambda functions run a supported Python runtime.",
+    LAMBDA_FUNCTION,
+    _runtime,
+    config=("allowedRuntimes",),
+)
+
+
+def _tracing(props, cfg, args) -> Iterator[str]:
+    tracing = props.get("tracingConfig")
+    if not (isinstance(tracing, Mapping) and tracing.get("mode") == "Active"):
+        yield (f"Lambda function {props.get('name', args.name)} is not traced: set tracing_config mode 'Active' "
+               "(and allow xray:PutTraceSegments, xray:PutTelemetryRecords in its role)")
+
+
+lambda_tracing = resource_rule(
+    "lambda-tracing",
+    "Lambda functions are traced with X-Ray (active tracing).",
+    LAMBDA_FUNCTION,
+    _tracing,
+)
+
+
+def _function_keys(function: Any) -> set[str]:
+    """Ways another resource may name a function: its name, its ARN (and the resource name, as the mocks name it)."""
+    keys = {function.name}
+    for key in ("name", "arn"):
+        value = prop(function, key)
+        if isinstance(value, str) and value:
+            keys.add(value)
+    return keys
+
+
+def _async_dead_letter(resources_, cfg) -> Iterator[tuple[str, Optional[str]]]:
+    functions = by_type(resources_, LAMBDA_FUNCTION)
+    async_invoked: dict[str, str] = {}
+    for permission in by_type(resources_, LAMBDA_PERMISSION):
+        if prop(permission, "principal") in ASYNC_INVOKERS:
+            async_invoked[str(prop(permission, "function"))] = str(prop(permission, "principal"))
+    for target in by_type(resources_, EVENT_TARGET):
+        arn = prop(target, "arn")
+        if isinstance(arn, str) and ":lambda:" in arn:
+            async_invoked.setdefault(arn, "events.amazonaws.com")
+    on_failure: set[str] = set()
+    for conf in by_type(resources_, LAMBDA_EVENT_INVOKE_CONFIG):
+        destination = prop(conf, "destinationConfig")
+        failure = destination.get("onFailure") if isinstance(destination, Mapping) else None
+        if isinstance(failure, Mapping) and failure.get("destination"):
+            on_failure.add(str(prop(conf, "functionName")))
+    for function in functions:
+        keys = _function_keys(function)
+        invokers = {async_invoked[k] for k in keys if k in async_invoked}
+        if not invokers:
+            continue
+        dlq = prop(function, "deadLetterConfig")
+        if (isinstance(dlq, Mapping) and dlq.get("targetArn")) or keys & on_failure:
+            continue
+        yield (f"Lambda function {prop(function, 'name', function.name)} is invoked asynchronously by {', '.join(sorted(invokers))} "
+               "and has no dead-letter target: set dead_letter_config.target_arn to an encrypted SQS queue (or an "
+               "on-failure destination), so failed events are kept", function.urn)
+
+
+lambda_async_dead_letter = stack_rule(
+    "lambda-async-dead-letter",
+    "Lambda functions invoked asynchronously have a dead-letter target.",
+    _async_dead_letter,
+)
+
+
+def _network_isolation(props, cfg, args) -> Iterator[str]:
+    if props.get("enableNetworkIsolation") is not True:
+        yield (f"SageMaker model {args.name} can reach the network from its container: set enable_network_isolation=True "
+               "(a model from the registry needs no outbound calls)")
+
+
+sagemaker_model_network_isolation = resource_rule(
+    "sagemaker-model-network-isolation",
+    "SageMaker model containers run network-isolated.",
+    SAGEMAKER_MODEL,
+    _network_isolation,
+)
+
+POLICIES = [
+    iam_no_wildcard_action,
+    iam_scoped_resources,
+    lambda_supported_python_runtime,
+    lambda_tracing,
+    lambda_async_dead_letter,
+    sagemaker_model_network_isolation,
+]

@@ -1,0 +1,71 @@
+"""The pack's shape: enough rules, each with a level and a description, a vocabulary in step with the components."""
+from __future__ import annotations
+
+import os
+import selectors
+import subprocess
+import sys
+from pathlib import Path
+
+from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
+
+from policies import common
+from policies.config import for_policy, from_stack_config, read_yaml_config
+from policies.rules import ALL_POLICIES, BY_CONCERN, CONCERN_OF
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_at_least_twenty_rules_each_with_a_level_and_a_description() -> None:
+    assert len(ALL_POLICIES) >= 20
+    assert set(BY_CONCERN) == {"governance", "sharing", "data", "compute", "edge"}
+    for policy in ALL_POLICIES:
+        assert isinstance(policy, (ResourceValidationPolicy, StackValidationPolicy))
+        assert policy.enforcement_level in (EnforcementLevel.MANDATORY, EnforcementLevel.ADVISORY), policy.name
+        assert policy.description and policy.name == policy.name.lower()
+    assert len(CONCERN_OF) == len(ALL_POLICIES)
+
+
+def test_thresholds_that_differ_between_organizations_are_config_with_defaults() -> None:
+    configurable = {p.name: p.config_schema for p in ALL_POLICIES if p.config_schema is not None}
+    for name in ("ram-principals-in-organization", "model-group-governance-tags", "ram-register-only-to-dev",
+                 "lambda-supported-python-runtime", "iam-scoped-resources", "high-risk-endpoint-data-capture"):
+        schema = configurable[name]
+        assert all("default" in spec for spec in schema.properties.values()), name
+
+
+def test_the_vocabulary_matches_the_components() -> None:
+    from components import shared_model_group as smg
+    from components.governance_function import RUNTIME
+    from mlgov import config
+
+    assert (common.REGISTER_PERMISSION, common.DEPLOY_PERMISSION) == (smg.REGISTER_PERMISSION, smg.DEPLOY_PERMISSION)
+    assert common.MODEL_PACKAGE_GROUP_RESOURCE_TYPE == smg.RESOURCE_TYPE
+    assert common.MODEL_PACKAGE_GROUP_ACTIONS == config.MODEL_PACKAGE_GROUP_ACTIONS
+    assert set(common.RISK_TIERS) == {t.value for t in config.RiskTier}
+    assert RUNTIME in common.DEFAULTS["allowedRuntimes"]
+
+
+def test_pack_config_from_the_hub_stack_file_fits_each_rules_schema() -> None:
+    settings = from_stack_config(read_yaml_config(ROOT / "Pulumi.shared.yaml"))
+    assert settings["organizationId"] == "o-a1b2c3d4e5" and settings["highRiskUseCases"] == ["credit-risk"]
+    for policy in ALL_POLICIES:
+        config = for_policy(settings, policy)
+        allowed = set(policy.config_schema.properties) if policy.config_schema else set()
+        assert set(config) <= allowed, policy.name
+
+
+def test_the_pack_entry_point_builds_the_policy_pack_and_serves() -> None:
+    """`policies/__main__.py` (what `pulumi preview --policy-pack policies` runs) starts and prints its port."""
+    env = {**os.environ, "PYTHONPATH": ""}
+    proc = subprocess.Popen([sys.executable, str(ROOT / "policies" / "__main__.py")], cwd=ROOT / "policies",
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        selector = selectors.DefaultSelector()
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        ready = selector.select(timeout=120)
+        line = proc.stdout.readline().decode().strip() if ready else ""
+        assert line.isdigit(), (line, proc.poll(), proc.stderr.read().decode()[-2000:] if proc.poll() is not None else "")
+    finally:
+        proc.kill()
+        proc.wait()
