@@ -162,6 +162,7 @@ class VersionWrite:
         self.sets: dict[Stage, dict[str, Any]] = {}
         self.creates: dict[Stage, dict[str, Any]] = {}
         self.entries: list[dict[str, Any]] = []
+        self.create_rev: dict[Stage, int] = {}
 
     def status(self, stage: Stage) -> Status | None:
         if stage in self.creates:
@@ -213,7 +214,7 @@ class VersionWrite:
             if stage in self.creates:
                 fields = {k: v for k, v in self.creates[stage].items() if k not in (schema.PK, schema.SK)}
                 fields.update(head)
-                fields[schema.REV] = 1
+                fields[schema.REV] = self.create_rev.get(stage, 1)
                 ops.append(update(key, fields, condition="attribute_not_exists(pk)"))
                 continue
             item = self.items.get(stage)
@@ -357,8 +358,9 @@ class Governance:
                 self._register(vw, ev, gc, mirror)
                 if ev.status is not RegistryStatus.pending:
                     self._registry_effect(vw, ev)
+                    vw.create_rev[Stage.development] = 2  # as if registered, then changed: order-independent revs
                 vw.change(Stage.development, registryStatus=ev.status.value, registryModifiedAt=ev.modified_ms,
-                          registryLifeCycle=_dump(ev.lifecycle) if ev.lifecycle else None)
+                          registryLifeCycle=_dump(ev.lifecycle))
                 outcome = Outcome("written", f"{ev.group}/{ev.version} registered in development (registry: {ev.status.value})")
             else:
                 stored_ms = int(dev.get("registryModifiedAt", 0))
@@ -369,7 +371,7 @@ class Governance:
                                             f"recorded registry change of {iso_millis(stored_ms)}")
                 self._registry_effect(vw, ev)
                 vw.change(Stage.development, registryStatus=ev.status.value, registryModifiedAt=ev.modified_ms,
-                          **({"registryLifeCycle": _dump(ev.lifecycle)} if ev.lifecycle else {}))
+                          registryLifeCycle=_dump(ev.lifecycle))
                 outcome = Outcome("written", f"{ev.group}/{ev.version}: registry status {ev.status.value} applied")
             try:
                 self.store.transact(vw.ops())
@@ -472,7 +474,7 @@ class Governance:
                 )
                 vw.create(s, item)
         if reason:
-            touch = {} if Stage.development in tr.changes or Stage.development in vw.creates else _touch(vw, at, actor)
+            touch = {} if Stage.development in tr.changes else _touch(vw, at, actor)
             vw.change(Stage.development, lastRejection=_dump({"stage": stage.value, "reason": reason, "by": actor, "at": at}), **touch)
 
     # ------------------------------------------------------------------ member reports
