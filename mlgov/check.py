@@ -55,7 +55,7 @@ def policy_settings(stack: str, config: Optional[Mapping[str, Any]] = None, root
     return from_stack_config(config, hub_config)
 
 
-def _outputs(plan: offline.Plan, account_id: str, region: str) -> dict[str, dict[str, Any]]:
+def plan_outputs(plan: offline.Plan, account_id: str, region: str) -> dict[str, dict[str, Any]]:
     """Each custom resource's outputs as the offline engine computes them (by URN)."""
     from pulumi.runtime import MockResourceArgs
 
@@ -150,7 +150,8 @@ def evaluate(
 
 def check_plan(plan: offline.Plan, settings: Mapping[str, Any], *, account_id: str = "111111111111", region: str = "eu-west-1",
                policies: Optional[Iterable[Any]] = None) -> list[Violation]:
-    return evaluate(plan.resources, settings, stack=plan.stack, outputs=_outputs(plan, account_id, region), policies=policies)
+    """Run the pack (or `policies`) on a plan already made, e.g. by `offline.run` with a program of one's own."""
+    return evaluate(plan.resources, settings, stack=plan.stack, outputs=plan_outputs(plan, account_id, region), policies=policies)
 
 
 def check_stack(stack: str, config: Optional[Mapping[str, Any]] = None, root: Path = offline.ROOT) -> list[Violation]:

@@ -1,0 +1,279 @@
+"""For every Lambda the program declares, its role grants exactly the AWS actions its handler calls.
+
+The calls are recorded with botocore's `provide-client-params` event hook while the handlers run their
+real scenarios under moto: the governance walkthrough and rejection path (tests/governance) for the hub's
+sync, api and metrics functions; the invoke proxy and the reporter's endpoint-in-service and scheduled
+paths for every stage deployment. Operations become IAM actions as AWS authorises them (a DynamoDB
+`TransactWriteItems` is authorised per item: Put → PutItem, Update → UpdateItem, ...).
+
+Not handler calls, so left out of the comparison — exactly these statements, and each must be present:
+- hub functions (`GovernanceFunction`): logs:CreateLogStream/PutLogEvents on the function's own log group,
+  xray:PutTelemetryRecords/PutTraceSegments on "*", sqs:SendMessage on the function's own dead-letter queue,
+  kms:Decrypt/GenerateDataKey on the hub key only via DynamoDB and SQS (kms:ViaService);
+- stage deployment functions: logs:CreateLogStream/PutLogEvents on the function's own log group.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from governance import permissions, runtime
+from mlgov import offline
+
+from .conftest import REGION, planned, statements_of
+
+# botocore service name → IAM service prefix, where they differ.
+IAM_PREFIX = {"sagemaker-runtime": "sagemaker", "monitoring": "cloudwatch"}
+
+
+class Recorder:
+    """`<service>:<Operation>` with parameters of every call made through a session, per handler."""
+
+    def __init__(self) -> None:
+        self.current: str | None = None
+        self.calls: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
+        self.lock = threading.Lock()
+
+    def hook(self, params: dict[str, Any], model: Any = None, **_: Any) -> None:
+        if model is None:
+            return
+        with self.lock:
+            if self.current is None:
+                raise AssertionError(f"an AWS call outside any handler: {model.service_model.service_name}:{model.name}")
+            self.calls.setdefault(self.current, []).append((model.service_model.service_name, model.name, params))
+
+    def attach(self, session: boto3.session.Session) -> None:
+        session.events.register("provide-client-params.*.*", self.hook)
+
+    def run(self, handler: str, fn, *args, **kwargs):
+        previous, self.current = self.current, handler
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self.current = previous
+
+    def iam_actions(self, handler: str) -> set[str]:
+        out: set[str] = set()
+        for service, op, params in self.calls.get(handler, []):
+            prefix = IAM_PREFIX.get(service, service)
+            if (prefix, op) == ("dynamodb", "TransactWriteItems"):
+                kinds = {kind for item in params["TransactItems"] for kind in item}
+                out |= {permissions.TRANSACT_ITEM_ACTIONS[k] for k in kinds}
+            else:
+                out.add(f"{prefix}:{op}")
+        return out
+
+
+# --- what the plan grants ---
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    a = statement["Action"]
+    return [a] if isinstance(a, str) else list(a)
+
+
+def _resources(statement: dict[str, Any]) -> list[str]:
+    r = statement["Resource"]
+    return [r] if isinstance(r, str) else list(r)
+
+
+def lambdas(stack: str) -> list[tuple[offline.DeclaredResource, list[dict[str, Any]]]]:
+    """Each Lambda of a stack's plan with the statements of its role's policies."""
+    p = planned(stack)
+    roles = {p.outputs[r.urn]["arn"]: r for r in p.plan.by_type("aws:iam/role:Role")}
+    policies = p.plan.by_type("aws:iam/rolePolicy:RolePolicy")
+    out = []
+    for function in p.plan.by_type("aws:lambda/function:Function"):
+        role = roles[function.inputs["role"]]
+        keys = {p.outputs[role.urn]["id"], p.outputs[role.urn]["name"]}
+        statements = [s for rp in policies if rp.inputs["role"] in keys for s in statements_of(rp)]
+        assert statements, f"{function.name}: no policy on its role"
+        out.append((function, statements))
+    return out
+
+
+def runtime_minimum(function: offline.DeclaredResource, statement: dict[str, Any], region: str) -> str | None:
+    """The kind of runtime statement this is (see the module docstring), or None for a handler grant."""
+    actions, resources = set(_actions(statement)), _resources(statement)
+    log_group = function.inputs["loggingConfig"]["logGroup"]
+    if actions == {"logs:CreateLogStream", "logs:PutLogEvents"} and all(r.endswith(f":log-group:{log_group}:*") for r in resources):
+        return "logs"
+    if actions == {"xray:PutTelemetryRecords", "xray:PutTraceSegments"} and resources == ["*"]:
+        return "xray"
+    dlq = (function.inputs.get("deadLetterConfig") or {}).get("targetArn")
+    if actions == {"sqs:SendMessage"} and dlq and resources == [dlq]:
+        return "dlq"
+    via = statement.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService")
+    if actions == {"kms:Decrypt", "kms:GenerateDataKey"} and sorted(via or []) == [f"dynamodb.{region}.amazonaws.com", f"sqs.{region}.amazonaws.com"]:
+        return "kms-via-service"
+    return None
+
+
+def grants(function: offline.DeclaredResource, statements: list[dict[str, Any]], expected_minimum: set[str]) -> set[str]:
+    kinds = {runtime_minimum(function, s, REGION) for s in statements} - {None}
+    assert kinds == expected_minimum, f"{function.name}: runtime statements {sorted(kinds)}, expected {sorted(expected_minimum)}"
+    return {a for s in statements if s["Effect"] == "Allow" and runtime_minimum(function, s, REGION) is None for a in _actions(s)}
+
+
+def assert_contract(function: str, granted: set[str], called: set[str]) -> None:
+    missing, unused = sorted(called - granted), sorted(granted - called)
+    problems = [f"{a} is called but not granted" for a in missing] + [f"{a} is granted but never called" for a in unused]
+    assert not problems, f"{function}: " + "; ".join(problems)
+
+
+# --- hub handlers: the governance walkthrough under moto ---
+
+HUB_MINIMUM = {"logs", "xray", "dlq", "kms-via-service"}
+
+
+@pytest.fixture(scope="module")
+def hub_calls() -> Recorder:
+    """Run the governance scenarios (walkthrough, rejection path) with every handler call recorded."""
+    import os
+
+    from tests.governance import conftest as gov
+    from tests.governance import test_walkthrough as walkthrough
+
+    recorder = Recorder()
+
+    class RecordingWorld(gov.World):
+        def __init__(self) -> None:
+            super().__init__()
+            recorder.attach(boto3.DEFAULT_SESSION)
+
+        def sync(self, event):
+            return recorder.run("sync", super().sync, event)
+
+        def report(self, event):
+            return recorder.run("metrics", super().report, event)
+
+        def api(self, *args, **kwargs):
+            return recorder.run("api", super().api, *args, **kwargs)
+
+    saved = dict(os.environ)
+    os.environ.update({"AWS_DEFAULT_REGION": gov.REGION, "AWS_REGION": gov.REGION, "GOVERNANCE_TABLE": gov.TABLE,
+                       "APPROVERS": json.dumps(gov.APPROVERS), "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled", "POWERTOOLS_LOG_LEVEL": "WARNING"})
+    try:
+        for scenario in (walkthrough.test_walkthrough_credit_risk_reaches_production,
+                         walkthrough.test_rejection_sends_the_version_back_to_development):
+            with mock_aws():
+                runtime.reset()
+                scenario(RecordingWorld())
+                runtime.reset()
+                boto3.DEFAULT_SESSION = None
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return recorder
+
+
+def hub_functions() -> list[tuple[str, offline.DeclaredResource, list[dict[str, Any]]]]:
+    out = []
+    for function, statements in lambdas("shared"):
+        handler = function.inputs["handler"]
+        assert handler.startswith("governance.handlers.") and handler.endswith(".handler"), handler
+        out.append((handler.split(".")[2], function, statements))
+    return out
+
+
+def test_the_hub_declares_one_lambda_per_handler() -> None:
+    assert sorted(h for h, _, _ in hub_functions()) == sorted(permissions.HANDLER_OPERATIONS)
+
+
+@pytest.mark.parametrize("handler", sorted(permissions.HANDLER_OPERATIONS))
+def test_hub_lambda_role_grants_exactly_what_its_handler_calls(hub_calls: Recorder, handler: str) -> None:
+    [(name, function, statements)] = [f for f in hub_functions() if f[0] == handler]
+    called = hub_calls.iam_actions(handler)
+    assert called, f"the scenarios never ran the {handler} handler"
+    assert_contract(function.name, grants(function, statements, HUB_MINIMUM), called)
+
+
+# --- stage deployment handlers (serving/) ---
+
+STAGE_MINIMUM = {"logs"}
+
+
+def stage_functions() -> list[tuple[str, offline.DeclaredResource, list[dict[str, Any]]]]:
+    return [(stack, f, s) for stack in ("test", "prod") for f, s in lambdas(stack)]
+
+
+def _now() -> datetime:
+    return datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+
+
+def run_serving_handler(function: offline.DeclaredResource, monkeypatch) -> Recorder:
+    """Call the function's real entry point with the environment the plan gives it, under moto."""
+    from serving import collector, invoke
+
+    recorder = Recorder()
+    env = dict(function.inputs["environment"]["variables"])
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    handler = function.inputs["handler"]
+    context = type("Context", (), {"function_name": function.name, "memory_limit_in_mb": 256, "aws_request_id": "r-1",
+                                   "invoked_function_arn": f"arn:aws:lambda:{REGION}:123456789012:function:{function.name}"})()
+    with mock_aws():
+        boto3.setup_default_session(region_name=REGION)
+        recorder.attach(boto3.DEFAULT_SESSION)
+        try:
+            if handler == "serving.invoke.handler":
+                invoke._client.cache_clear()
+                event = {"version": "2.0", "routeKey": "POST /invocations", "rawPath": "/invocations", "isBase64Encoded": False,
+                         "headers": {"content-type": "application/json"}, "body": '{"features": [1, 2]}',
+                         "requestContext": {"http": {"method": "POST"}}}
+                result = recorder.run(function.name, invoke.handler, event, context)
+                assert result["statusCode"] == 200, result
+            elif handler == "serving.collector.handler":
+                collector._clients.cache_clear()
+                setup = boto3.session.Session(region_name=REGION)
+                setup.client("events").create_event_bus(Name=env["HUB_BUS_ARN"].rsplit("/", 1)[-1])
+                variants = json.loads(env["VARIANTS"])
+                setup.client("cloudwatch").put_metric_data(Namespace="AWS/SageMaker", MetricData=[
+                    {"MetricName": "Invocations", "Value": 5.0, "Timestamp": datetime.now(timezone.utc) - timedelta(minutes=2),
+                     "Dimensions": [{"Name": "EndpointName", "Value": env["ENDPOINT_NAME"]}, {"Name": "VariantName", "Value": v["name"]}]}
+                    for v in variants])
+                in_service = {"id": "e1", "detail-type": "SageMaker Endpoint State Change", "source": "aws.sagemaker",
+                              "account": env["ACCOUNT_ID"], "time": "2026-03-02T11:58:00Z", "region": REGION, "resources": [],
+                              "detail": {"EndpointName": env["ENDPOINT_NAME"], "EndpointStatus": "IN_SERVICE"}}
+                scheduled = {"id": "e2", "detail-type": "Scheduled Event", "source": "aws.events", "account": env["ACCOUNT_ID"],
+                             "time": _now().isoformat(), "region": REGION, "resources": [], "detail": {}}
+                assert recorder.run(function.name, collector.handler, in_service, context)["published"] == len(variants)
+                assert recorder.run(function.name, collector.handler, scheduled, context)["published"] == len(variants)
+            else:
+                raise AssertionError(f"{function.name}: no scenario for handler {handler}; add one to this test")
+        finally:
+            invoke._client.cache_clear()
+            collector._clients.cache_clear()
+            boto3.DEFAULT_SESSION = None
+    return recorder
+
+
+def test_member_stacks_declare_their_serving_lambdas() -> None:
+    handlers = {f.inputs["handler"] for _, f, _ in stage_functions()}
+    assert handlers == {"serving.invoke.handler", "serving.collector.handler"}
+
+
+# Collected from the sample test and prod plans: one test per stage Lambda the program declares.
+STAGE_LAMBDAS = sorted((stack, f.name) for stack, f, _ in stage_functions())
+
+
+@pytest.mark.parametrize("stack,name", STAGE_LAMBDAS, ids=[f"{s}/{n}" for s, n in STAGE_LAMBDAS])
+def test_stage_lambda_role_grants_exactly_what_its_handler_calls(stack: str, name: str, monkeypatch) -> None:
+    [(function, statements)] = [(f, s) for st, f, s in stage_functions() if (st, f.name) == (stack, name)]
+    recorder = run_serving_handler(function, monkeypatch)
+    called = recorder.iam_actions(function.name)
+    assert called, f"{stack}/{function.name}: the scenario made no AWS call"
+    assert_contract(f"{stack}/{function.name}", grants(function, statements, STAGE_MINIMUM), called)
+
+
+def test_a_grant_without_a_call_and_a_call_without_a_grant_are_named() -> None:
+    with pytest.raises(AssertionError) as failure:
+        assert_contract("fn", {"dynamodb:Query", "dynamodb:DeleteItem"}, {"dynamodb:Query", "dynamodb:PutItem"})
+    assert "dynamodb:PutItem is called but not granted" in str(failure.value)
+    assert "dynamodb:DeleteItem is granted but never called" in str(failure.value)
