@@ -1,0 +1,63 @@
+"""sync handler: registration, registry changes, duplicates, out-of-order delivery, failures that retry."""
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError
+
+from ..conftest import DS_SESSION, OFFICER_SESSION, TABLE
+
+G = "credit-risk-xgb"
+
+
+def test_epoch_and_iso_creation_times_make_the_same_record(world):
+    world.onboard(groups=(G, "credit-risk-fraud"))
+    world.sync(world.package_event(G, 1, epoch=False))
+    world.sync(world.package_event("credit-risk-fraud", 1, epoch=True))
+    a, b = world.record(G, 1, "development"), world.record("credit-risk-fraud", 1, "development")
+    assert a["auditTimestamp"] == b["auditTimestamp"] == "2024-08-29T04:09:58.000Z"
+    assert a["registeredBy"] == DS_SESSION and a["useCaseStage"] == "POC" and a["modelStatus"] == "pending"
+
+
+def test_lifecycle_is_kept_when_present(world):
+    world.onboard(groups=(G,))
+    world.sync(world.package_event(G, 1, lifecycle={"Stage": "Development", "StageStatus": "PendingApproval"}))
+    assert '"Stage":"Development"' in world.record(G, 1, "development")["registryLifeCycle"]
+
+
+def test_out_of_order_registry_events_converge_and_say_why(world):
+    world.onboard(groups=(G,))
+    rejected = world.package_event(G, 1, status="Rejected", modified_ms=1_724_905_000_000, modified_by=OFFICER_SESSION)
+    assert world.sync(rejected)["result"] == "written"  # arrives first: registers and applies the rejection
+    before = world.snapshot()
+    late = world.sync(world.package_event(G, 1))
+    assert late["result"] == "stale" and "older than the recorded registry change" in late["message"]
+    again = world.sync(rejected)
+    assert again["result"] == "duplicate" and "already recorded" in again["message"]
+    assert world.snapshot() == before
+    dev = world.record(G, 1, "development")
+    assert dev["registryStatus"] == "Rejected" and dev["modelStatus"] == "pending" and "model registry" in dev["lastRejection"]
+
+
+def test_registry_approval_outside_governance_is_recorded_not_honoured(world):
+    world.onboard(groups=(G,))
+    world.sync(world.package_event(G, 1))
+    result = world.sync(world.package_event(G, 1, status="Approved", modified_ms=1_724_905_000_000))
+    assert result["result"] == "written"
+    assert world.record(G, 1, "development")["modelStatus"] == "pending" and world.record(G, 1, "test") is None
+    actions = [i["action"] for i in world.items() if i["sk"].startswith("AUDIT#")]
+    assert "registry-approval-ignored" in actions
+
+
+def test_failed_or_deleting_packages_are_ignored(world):
+    world.onboard(groups=(G,))
+    event = world.package_event(G, 1)
+    event["detail"]["ModelPackageStatus"] = "Failed"
+    before = world.snapshot()
+    assert world.sync(event)["result"] == "ignored" and world.snapshot() == before
+
+
+def test_storage_failures_raise_so_eventbridge_retries(world):
+    world.onboard(groups=(G,))
+    world.ddb.delete_table(TableName=TABLE)
+    with pytest.raises(ClientError):
+        world.sync(world.package_event(G, 1))
