@@ -1,0 +1,229 @@
+"""The promotion gate and `promote`: stack config pins checked against the governance record.
+
+A version may be pinned in a stage's stack only while the governance table says it is approved for that
+stage: approved in the stage before, and its record at the stage present and not rejected or retired.
+That is exactly what `governance.rules.transition` leaves behind: approving at a stage creates (or
+reopens) the next stage's record as `pending`; a rejection marks the records `rejected` and sends the
+version back to development; `retire` ends it. `approved_for` is the one definition of it.
+
+The gate reads each pinned version through the governance API (`GET .../versions/{v}`), so it runs with
+the caller's IAM identity like every other read; it needs no DynamoDB permissions.
+"""
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from governance.domain import Stage, Status
+from governance.rules import NEXT_STAGE
+
+from govctl.client import Api, ApiError, GovctlError
+
+STACK_STAGE = {"test": Stage.test, "prod": Stage.production}
+PREVIOUS_STAGE = {nxt: stage for stage, nxt in NEXT_STAGE.items() if nxt is not None}
+LIVE = frozenset({Status.pending, Status.deployed, Status.approved})
+
+
+def approved_for(stage: Stage, statuses: Mapping[Stage, Status | None]) -> bool:
+    """Whether a version whose stage records have `statuses` may be deployed at `stage` (test or production)."""
+    previous = PREVIOUS_STAGE.get(stage)
+    if previous is None:
+        raise ValueError(f"nothing is pinned at the {stage.value} stage")
+    return statuses.get(previous) is Status.approved and statuses.get(stage) in LIVE
+
+
+def statuses_of(version_view: Mapping[str, Any]) -> dict[Stage, Status]:
+    """The stage → status map of a `GET .../versions/{v}` answer."""
+    return {Stage(r["modelStage"]): Status(r["modelStatus"]) for r in version_view.get("records") or []}
+
+
+def why_not(stage: Stage, statuses: Mapping[Stage, Status | None]) -> str:
+    previous = PREVIOUS_STAGE[stage]
+    shown = ", ".join(f"{s.value} {statuses[s].value}" for s in (Stage.development, Stage.test, Stage.production) if statuses.get(s))
+    if statuses.get(previous) is not Status.approved:
+        return f"not approved in {previous.value} ({shown})"
+    return f"its {stage.value} record is {statuses[stage].value if statuses.get(stage) else 'missing'} ({shown})"
+
+
+# --- stack files ---
+
+def stack_path(stack: str, root: Path) -> Path:
+    if stack not in STACK_STAGE:
+        raise GovctlError(f"stack {stack!r}: versions are pinned in the test and prod stacks only")
+    path = Path(root) / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        raise GovctlError(f"no stack file {path}")
+    return path
+
+
+@dataclass(frozen=True)
+class Pin:
+    use_case: str
+    group: str
+    version: int
+    role: str  # "version", "challenger" or "shadow"
+
+    def label(self) -> str:
+        return f"{self.group} v{self.version}" + (f" ({self.role})" if self.role != "version" else "")
+
+
+def pins(stack: str, root: Path) -> list[Pin]:
+    """Every version the stack deploys: each deployment's version, and its challenger or shadow version."""
+    from mlgov.config import ConfigError, parse
+    from mlgov.program import namespace_config
+
+    data = _load(stack_path(stack, root))
+    try:
+        config = parse(namespace_config(_plain(data.get("config") or {})))
+    except ConfigError as exc:
+        raise GovctlError(f"Pulumi.{stack}.yaml: {exc}") from None
+    out = []
+    for d in config.deployments:
+        out.append(Pin(d.use_case, d.group, d.version, "version"))
+        if d.challenger:
+            out.append(Pin(d.use_case, d.group, d.challenger.version, "challenger"))
+        if d.shadow:
+            out.append(Pin(d.use_case, d.group, d.shadow.version, "shadow"))
+    return out
+
+
+@dataclass(frozen=True)
+class GateResult:
+    stack: str
+    stage: Stage
+    passed: list[Pin]
+    offenders: list[tuple[Pin, str]]
+
+    @property
+    def ok(self) -> bool:
+        return not self.offenders
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"stack": self.stack, "stage": self.stage.value, "ok": self.ok,
+                "approved": [p.__dict__ for p in self.passed],
+                "offenders": [{**p.__dict__, "reason": why} for p, why in self.offenders]}
+
+
+def check_pin(api: Api, stage: Stage, pin: Pin) -> str | None:
+    """None when the pinned version is approved for `stage`, else why not."""
+    try:
+        view = api.version(pin.group, pin.version, use_case_id=pin.use_case)
+    except ApiError as exc:
+        if exc.status == 404:
+            return f"unknown to governance: {exc.message}"
+        raise
+    statuses = statuses_of(view)
+    return None if approved_for(stage, statuses) else why_not(stage, statuses)
+
+
+def gate(api: Api, stack: str, root: Path) -> GateResult:
+    stage = STACK_STAGE.get(stack)
+    if stage is None:
+        raise GovctlError(f"stack {stack!r}: the gate checks the test and prod stacks")
+    passed, offenders = [], []
+    for pin in pins(stack, root):
+        problem = check_pin(api, stage, pin)
+        if problem is None:
+            passed.append(pin)
+        else:
+            offenders.append((pin, problem))
+    return GateResult(stack, stage, passed, offenders)
+
+
+# --- promote: pin a version, keeping the file's comments and order ---
+
+def _yaml():
+    from ruamel.yaml import YAML
+
+    y = YAML()  # round-trip: comments, key order and quoting survive
+    y.preserve_quotes = True
+    y.indent(mapping=2, sequence=4, offset=2)
+    y.width = 4096
+    return y
+
+
+def _load(path: Path) -> Any:
+    from ruamel.yaml import YAMLError
+
+    try:
+        return _yaml().load(path.read_text()) or {}
+    except YAMLError as exc:
+        raise GovctlError(f"{path.name} is not valid YAML: {str(exc).splitlines()[0]}") from None
+
+
+def _plain(node: Any) -> Any:
+    return json.loads(json.dumps(node, default=str))
+
+
+@dataclass(frozen=True)
+class Promotion:
+    stack: str
+    group: str
+    version: int
+    use_case: str
+    change: str  # what was done to the file
+    path: str
+
+
+def promote(api: Api, group: str, version: int, to: str, root: Path, *, use_case_id: str | None = None) -> Promotion:
+    """Pin `group` `version` in `Pulumi.<to>.yaml` after the gate's check for that stage.
+
+    An existing deployment of the group gets the new version (if the new version was its challenger or
+    shadow, that variant is rolled out: the block goes and the version takes all traffic); otherwise a
+    deployment is appended. The edited config must still validate, or the file is left untouched.
+    """
+    from mlgov.config import ConfigError, parse
+    from mlgov.program import namespace_config
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    path = stack_path(to, root)
+    stage = STACK_STAGE[to]
+    use_case = api.use_case_of(group, use_case_id)
+    problem = check_pin(api, stage, Pin(use_case, group, version, "version"))
+    if problem is not None:
+        raise GovctlError(f"refused: {group} v{version} is not approved for {stage.value}: {problem}")
+    data = _load(path)
+    config = data.setdefault("config", CommentedMap())
+    deployments = config.get("mlgov:deployments")
+    if deployments is None:
+        deployments = config["mlgov:deployments"] = CommentedSeq()
+    entry = next((d for d in deployments if isinstance(d, Mapping) and d.get("group") == group), None)
+    if entry is None:
+        new = CommentedMap([("useCase", use_case), ("group", group), ("version", version)])
+        deployments.append(new)
+        change = f"added a deployment of {group} v{version}"
+    elif entry.get("version") == version:
+        return Promotion(to, group, version, use_case, f"{group} v{version} is already pinned", str(path))
+    else:
+        old = entry.get("version")
+        change = f"{group}: v{old} -> v{version}"
+        for variant in ("challenger", "shadow"):
+            block = entry.get(variant)
+            if isinstance(block, Mapping) and block.get("version") == version:
+                del entry[variant]
+                if "weight" in entry:
+                    entry["weight"] = 100
+                change += f" (the {variant} is rolled out)"
+        entry["version"] = version
+    try:
+        parse(namespace_config(_plain(config)))
+    except ConfigError as exc:
+        raise GovctlError(f"refused: pinning {group} v{version} would make Pulumi.{to}.yaml invalid: {exc}") from None
+    buffer = io.StringIO()
+    _yaml().dump(data, buffer)
+    path.write_text(buffer.getvalue())
+    return Promotion(to, group, version, use_case, change, str(path))
+
+
+def roundtrip_is_exact(paths: Iterable[Path]) -> list[Path]:
+    """The stack files a load+dump would change (the formatting promote relies on); empty when all are exact."""
+    changed = []
+    for path in paths:
+        buffer = io.StringIO()
+        _yaml().dump(_load(path), buffer)
+        if buffer.getvalue() != path.read_text():
+            changed.append(path)
+    return changed

@@ -1,0 +1,351 @@
+"""The compliance officer's governance dashboard: one self-contained HTML page (step 10 of the source design).
+
+`collect` reads what it shows through the `Governance` service's own queries (the use case catalogue,
+each use case's models through the by-use-case index, the officer queues through the by-stage-status
+index, the audit trails and their chain verification): no Scan. `render` turns that into HTML with the
+standard library only (it runs in the API Lambda). The page loads nothing from anywhere (inline CSS, no
+scripts, a CSP that forbids every fetch), fits a laptop screen, and says everything in words and
+symbols, so it reads the same without colour.
+"""
+from __future__ import annotations
+
+import html
+import json
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterator, Mapping
+
+STAGES = ("development", "test", "production")
+USE_CASE_STAGES = ("POC", "DEVELOPMENT", "QA", "PREPRODUCTION", "PRODUCTION", "RETIRED")
+RISK_TIERS = ("high", "limited", "minimal")
+# What waits on people, per stage: development versions await review; in test and production a version
+# awaits deployment (pending) and then, deployed and measured, the approval decision.
+QUEUES = (("development", "pending"), ("test", "deployed"), ("test", "pending"), ("production", "deployed"), ("production", "pending"))
+QUEUE_LABEL = {"pending": "awaiting review", "deployed": "deployed, awaiting decision"}
+QUEUE_LABEL_LATER = {"pending": "approved for this stage, awaiting deployment", "deployed": "deployed, awaiting decision"}
+SYMBOL = {"approved": "✓", "rejected": "✗", "pending": "…", "deployed": "▶", "retired": "■"}
+PAGE = 100
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+
+def _pages(fetch: Callable[[str | None], Mapping[str, Any]], key: str, cap: int | None = None) -> tuple[list[Any], bool]:
+    """Every item of a paginated service query (up to `cap`); also whether items were left unread."""
+    out: list[Any] = []
+    token = None
+    while True:
+        page = fetch(token)
+        out.extend(page.get(key) or [])
+        token = page.get("next")
+        if not token:
+            return out, False
+        if cap is not None and len(out) >= cap:
+            return out, True
+
+
+def collect(gov: Any, *, viewer: str | None = None, max_versions: int = 200, max_queue: int = 500, recent: int = 25,
+            now: datetime | None = None) -> dict[str, Any]:
+    """Everything the page shows, as plain data (also what the tests compare with the table)."""
+    use_cases, _ = _pages(lambda t: gov.list_use_cases(limit=PAGE, token=t), "useCases")
+    versions: dict[tuple[str, str, int], dict[str, Any]] = {}
+    matrix = {s: {t: 0 for t in RISK_TIERS} for s in USE_CASE_STAGES}
+    trails: list[dict[str, Any]] = []
+    entries: list[dict[str, Any]] = []
+    for uc in use_cases:
+        matrix.setdefault(uc["stage"], {t: 0 for t in RISK_TIERS})
+        matrix[uc["stage"]][uc.get("riskTier") or "minimal"] = matrix[uc["stage"]].get(uc.get("riskTier") or "minimal", 0) + 1
+        first = gov.get_use_case(uc["useCaseId"], limit=PAGE)
+        models = list(first.get("models") or [])
+        token = first.get("next")
+        while token:
+            page = gov.get_use_case(uc["useCaseId"], limit=PAGE, token=token)
+            models.extend(page.get("models") or [])
+            token = page.get("next")
+        uc["modelCount"] = len({(m["modelGroup"], m["modelVersion"]) for m in models})
+        for record in models:
+            key = (uc["useCaseId"], record["modelGroup"], int(record["modelVersion"]))
+            versions.setdefault(key, {"useCaseId": key[0], "useCaseName": uc.get("name"), "riskTier": uc.get("riskTier"),
+                                      "modelGroup": key[1], "modelVersion": key[2], "records": {}})
+            versions[key]["records"][record["modelStage"]] = record
+        uc_entries, _ = _pages(lambda t: gov.audit_page(uc["useCaseId"], limit=PAGE, token=t), "entries")
+        verdict = gov.verify_trail(uc["useCaseId"])
+        uc["chain"] = verdict
+        trails.append({"subject": f"use case {uc['useCaseId']}", "useCaseId": uc["useCaseId"], **_verdict(verdict)})
+        entries.extend({**e, "useCaseId": uc["useCaseId"]} for e in uc_entries)
+
+    ordered = sorted(versions.values(), key=lambda v: (v["useCaseId"], v["modelGroup"], -v["modelVersion"]))
+    shown = ordered[:max_versions]
+    for v in shown:
+        uc_id, group, version = v["useCaseId"], v["modelGroup"], v["modelVersion"]
+        trail, _ = _pages(lambda t: gov.audit_page(uc_id, group, version, limit=PAGE, token=t), "entries")
+        verdict = gov.verify_trail(uc_id, group, version)
+        v["chain"] = verdict
+        v["auditEntries"] = len(trail)
+        trails.append({"subject": f"{group} v{version}", "useCaseId": uc_id, "modelGroup": group, "modelVersion": version,
+                       **_verdict(verdict)})
+        entries.extend({**e, "useCaseId": uc_id} for e in trail)
+
+    queues: dict[str, dict[str, Any]] = {}
+    for stage, status in QUEUES:
+        items, more = _pages(lambda t: gov.queue(stage=stage, status=status, limit=PAGE, token=t), "items", cap=max_queue)
+        queues[f"{stage}/{status}"] = {"stage": stage, "status": status, "items": items, "more": more}
+
+    entries.sort(key=lambda e: (str(e.get("at") or ""), str(e.get("subject") or "")), reverse=True)
+    return {
+        "generatedAt": (now or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "viewer": viewer,
+        "useCases": use_cases,
+        "byStageAndTier": matrix,
+        "queues": queues,
+        "versions": shown,
+        "versionCount": len(ordered),
+        "versionsNotShown": len(ordered) - len(shown),
+        "trails": trails,
+        "broken": [t for t in trails if not t["ok"]],
+        "recentAudit": entries[:recent],
+    }
+
+
+def _verdict(verdict: Mapping[str, Any]) -> dict[str, Any]:
+    return {"ok": bool(verdict.get("ok")), "entries": verdict.get("entries"), "firstBroken": verdict.get("firstBroken")}
+
+
+def page(gov: Any, viewer: str | None = None) -> str:
+    return render(collect(gov, viewer=viewer))
+
+
+# ------------------------------------------------------------------ HTML
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _time(value: Any) -> str:
+    text = str(value or "")
+    return text[:19].replace("T", " ") + " UTC" if len(text) >= 19 else text
+
+
+def _short_arn(arn: Any) -> str:
+    """`arn:aws:sts::1:assumed-role/Role/session` → `Role/session (1)`; other actors as they are."""
+    text = str(arn or "")
+    if text.startswith("arn:") and text.count(":") >= 5:
+        account, resource = text.split(":")[4], text.split(":", 5)[5]
+        resource = resource.removeprefix("assumed-role/").removeprefix("role/").removeprefix("user/")
+        return f"{resource} ({account})"
+    return text
+
+
+def _status(status: Any, stage: str | None = None) -> str:
+    s = str(status or "")
+    stage_attr = f' data-stage="{_e(stage)}"' if stage else ""
+    return (f'<span class="st st-{_e(s)}"{stage_attr} data-status="{_e(s)}">'
+            f'<span aria-hidden="true">{SYMBOL.get(s, "?")}</span> {_e(s)}</span>')
+
+
+def _metrics(value: Any) -> str:
+    if not isinstance(value, Mapping) or not value:
+        return ""
+    parts = []
+    for k, v in sorted(value.items()):
+        if isinstance(v, float):
+            v = f"{v:.4g}"
+        elif isinstance(v, (dict, list)):
+            v = json.dumps(v, separators=(",", ":"))[:60]
+        parts.append(f"{_e(k)}&nbsp;{_e(v)}")
+    return '<span class="metrics">' + ", ".join(parts) + "</span>"
+
+
+def _monitoring(value: Any) -> str:
+    if not isinstance(value, Mapping):
+        return ""
+    where = _e(value.get("endpointName"))
+    if value.get("variantName"):
+        where += f" / {_e(value['variantName'])}"
+    return (f'<span class="endpoint">endpoint {where}</span><br>{_metrics(value.get("metrics"))}'
+            f'<br><span class="dim">reported {_e(_time(value.get("reportedAt")))}</span>')
+
+
+def _chain(verdict: Mapping[str, Any] | None) -> str:
+    if not verdict:
+        return '<span class="dim">not read</span>'
+    if verdict.get("ok"):
+        return f'<span class="chain-ok" data-chain="ok"><span aria-hidden="true">✓</span> verifies ({_e(verdict.get("entries"))} entries)</span>'
+    broken = verdict.get("firstBroken") or {}
+    return (f'<strong class="chain-broken" data-chain="broken"><span aria-hidden="true">⚠</span> BROKEN at entry '
+            f'{_e(broken.get("seq"))}</strong><br><span class="small">{_e(broken.get("problem"))}</span>')
+
+
+STYLE = """
+:root { color-scheme: light; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Liberation Sans", sans-serif; color: #111; background: #fff; }
+header { padding: 12px 24px; border-bottom: 3px solid #111; display: flex; flex-wrap: wrap; gap: 4px 24px; align-items: baseline; }
+header h1 { margin: 0; font-size: 20px; }
+header p { margin: 0; color: #333; }
+main { padding: 8px 24px 32px; max-width: 1340px; }
+h2 { font-size: 17px; margin: 22px 0 6px; border-bottom: 1px solid #999; padding-bottom: 2px; }
+h3 { font-size: 15px; margin: 14px 0 4px; }
+.summary { display: flex; flex-wrap: wrap; gap: 10px; margin: 12px 0 0; padding: 0; }
+.summary div { border: 1px solid #555; padding: 6px 12px; min-width: 150px; }
+.summary dt { font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
+.summary dd { margin: 0; font-size: 22px; font-weight: 700; }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; width: 100%; margin: 4px 0 8px; }
+caption { text-align: left; font-weight: 600; padding: 2px 0; }
+th, td { border: 1px solid #888; padding: 4px 6px; text-align: left; vertical-align: top; }
+th { background: #eee; font-weight: 600; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+.matrix { width: auto; min-width: 560px; } .matrix td { min-width: 90px; } .matrix td.zero { color: #666; }
+.st { white-space: nowrap; font-weight: 600; padding: 0 3px; border-radius: 3px; }
+.st-approved { background: #dcf2dc; } .st-rejected { background: #f9d9d9; }
+.st-pending { background: #fff2c2; } .st-deployed { background: #d9e8fb; } .st-retired { background: #e4e4e4; }
+.alert { border: 3px double #000; background: #fde4e4; padding: 8px 12px; margin: 12px 0; font-weight: 600; }
+.allok { border: 1px solid #000; padding: 6px 12px; margin: 12px 0; }
+.chain-broken { background: #fde4e4; outline: 2px solid #000; padding: 0 3px; }
+.metrics, .small { font-size: 12.5px; } .dim { color: #555; font-size: 12px; }
+.endpoint { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 12.5px; }
+code { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 12.5px; }
+.empty { color: #444; font-style: italic; margin: 2px 0 8px; }
+footer { padding: 8px 24px 24px; color: #444; font-size: 12px; }
+@media print { .scroll { overflow: visible; } }
+"""
+
+
+def render(data: Mapping[str, Any]) -> str:
+    out: list[str] = []
+    w = out.append
+    broken = data.get("broken") or []
+    queues = data.get("queues") or {}
+    decisions = {s: sum(len(q["items"]) for q in queues.values() if q["stage"] == s) for s in STAGES}
+    w("<!DOCTYPE html>")
+    w('<html lang="en"><head><meta charset="utf-8">')
+    w(f'<meta http-equiv="Content-Security-Policy" content="{_e(CSP)}">')
+    w('<meta name="viewport" content="width=device-width, initial-scale=1">')
+    w("<title>mlgov governance dashboard</title>")
+    w(f"<style>{STYLE}</style></head><body>")
+    w('<header><h1>mlgov governance dashboard</h1>')
+    w(f'<p>generated <time id="generated" datetime="{_e(data.get("generatedAt"))}">{_e(_time(data.get("generatedAt")))}</time></p>')
+    if data.get("viewer"):
+        w(f'<p>viewer <code id="viewer">{_e(_short_arn(data["viewer"]))}</code></p>')
+    w("</header><main>")
+
+    if broken:
+        w(f'<div class="alert" role="alert" id="chain-alert"><span aria-hidden="true">⚠</span> AUDIT CHAIN BROKEN: '
+          f'<span id="broken-count" data-count="{len(broken)}">{len(broken)}</span> audit trail(s) do not verify: ')
+        w("; ".join(f"{_e(t['subject'])} at entry {_e((t.get('firstBroken') or {}).get('seq'))} "
+                    f"({_e((t.get('firstBroken') or {}).get('problem'))})" for t in broken))
+        w(". Entries may have been edited or removed outside governance.</div>")
+    else:
+        w(f'<p class="allok" id="chain-ok"><span aria-hidden="true">✓</span> All {len(data.get("trails") or [])} audit trails read '
+          "for this page verify (hash chain intact).</p>")
+
+    w('<dl class="summary">')
+    w(f'<div><dt>use cases</dt><dd id="use-case-count" data-count="{len(data.get("useCases") or [])}">{len(data.get("useCases") or [])}</dd></div>')
+    w(f'<div><dt>model versions</dt><dd id="version-count" data-count="{data.get("versionCount", 0)}">{data.get("versionCount", 0)}</dd></div>')
+    for stage in STAGES:
+        w(f'<div><dt>waiting in {stage}</dt><dd id="waiting-{stage}" data-count="{decisions[stage]}">{decisions[stage]}</dd></div>')
+    w(f'<div><dt>broken audit chains</dt><dd id="broken-chains" data-count="{len(broken)}">{len(broken)}</dd></div>')
+    w("</dl>")
+
+    # --- use cases by stage and risk tier
+    w('<section id="use-cases"><h2>Use cases by stage and risk tier</h2>')
+    matrix = data.get("byStageAndTier") or {}
+    tiers = list(RISK_TIERS)
+    w('<div class="scroll"><table class="matrix" id="stage-tier-matrix"><caption>Number of use cases (EU AI Act risk tier)</caption>')
+    w('<thead><tr><th scope="col">use case stage</th>' + "".join(f'<th scope="col" class="num">{_e(t)} risk</th>' for t in tiers)
+      + '<th scope="col" class="num">total</th></tr></thead><tbody>')
+    for stage in [s for s in USE_CASE_STAGES] + [s for s in matrix if s not in USE_CASE_STAGES]:
+        row = matrix.get(stage, {})
+        cells = "".join(f'<td class="num{" zero" if not row.get(t) else ""}" data-stage="{_e(stage)}" data-tier="{_e(t)}">{row.get(t, 0)}</td>'
+                        for t in tiers)
+        w(f'<tr><th scope="row">{_e(stage)}</th>{cells}<td class="num">{sum(row.get(t, 0) for t in tiers)}</td></tr>')
+    w("</tbody></table></div>")
+    w('<div class="scroll"><table id="use-case-list"><thead><tr><th scope="col">use case</th><th scope="col">risk tier</th>'
+      '<th scope="col">stage</th><th scope="col">owner / line of business</th><th scope="col">models</th>'
+      '<th scope="col">approval thresholds</th><th scope="col">audit chain</th></tr></thead><tbody>')
+    for uc in data.get("useCases") or []:
+        thresholds = ", ".join(
+            f"{_e(t.get('metric'))}" + (f" ≥ {_e(t['min'])}" if t.get("min") is not None else "") + (f" ≤ {_e(t['max'])}" if t.get("max") is not None else "")
+            for t in uc.get("thresholds") or [])
+        w(f'<tr data-use-case="{_e(uc["useCaseId"])}"><td><strong>{_e(uc.get("name"))}</strong><br><code>{_e(uc["useCaseId"])}</code></td>'
+          f'<td>{_e(uc.get("riskTier"))}</td><td>{_e(uc.get("stage"))} <span class="dim">({_e(uc.get("stageStatus"))})</span></td>'
+          f'<td>{_e(uc.get("owner"))}<br><span class="dim">{_e(uc.get("lineOfBusiness"))} / {_e(uc.get("project"))}</span></td>'
+          f'<td>{", ".join(_e(g) for g in uc.get("modelGroups") or [])}<br><span class="dim">{_e(uc.get("modelCount", 0))} version(s)</span></td>'
+          f'<td>{thresholds or "<span class=dim>none</span>"}</td><td>{_chain(uc.get("chain"))}</td></tr>')
+    w("</tbody></table></div></section>")
+
+    # --- pending decisions per stage
+    w('<section id="pending"><h2>Waiting on a decision or a deployment, per stage (oldest first)</h2>')
+    for stage in STAGES:
+        w(f'<h3 id="pending-{stage}">{stage} <span class="dim">— {decisions[stage]} version(s)</span></h3>')
+        any_items = False
+        for (q_stage, status) in QUEUES:
+            if q_stage != stage:
+                continue
+            q = queues.get(f"{stage}/{status}") or {"items": [], "more": False}
+            label = (QUEUE_LABEL if stage == "development" else QUEUE_LABEL_LATER)[status]
+            if not q["items"]:
+                continue
+            any_items = True
+            w(f'<div class="scroll"><table class="queue" data-queue="{stage}/{status}" data-count="{len(q["items"])}">'
+              f'<caption>{_status(status)} {_e(label)}: {len(q["items"])}{" (more not shown)" if q["more"] else ""}</caption>'
+              '<thead><tr><th scope="col">since</th><th scope="col">model version</th><th scope="col">use case</th>'
+              '<th scope="col">model risk</th><th scope="col">last change by</th><th scope="col">validation metrics</th>'
+              '<th scope="col">approvals so far</th></tr></thead><tbody>')
+            for r in q["items"]:
+                w(f'<tr data-version="{_e(r.get("modelGroup"))}/{_e(r.get("modelVersion"))}"><td>{_e(_time(r.get("auditTimestamp")))}</td>'
+                  f'<td><code>{_e(r.get("modelGroup"))}</code> v{_e(r.get("modelVersion"))}</td><td>{_e(r.get("useCaseId"))}</td>'
+                  f'<td>{_e(r.get("modelRisk"))}</td><td>{_e(_short_arn(r.get("auditUser")))}</td>'
+                  f'<td>{_metrics(r.get("validationMetrics"))}</td><td>{_e(len(r.get("approvals") or []))}</td></tr>')
+            w("</tbody></table></div>")
+        if not any_items:
+            w('<p class="empty">nothing waiting</p>')
+    w("</section>")
+
+    # --- each version's path
+    w('<section id="versions"><h2>Model versions: path through the stages, metrics and endpoints</h2>')
+    if data.get("versionsNotShown"):
+        w(f'<p class="empty">{_e(data["versionsNotShown"])} older version(s) not shown (and their audit chains not read).</p>')
+    w('<div class="scroll"><table id="version-table"><thead><tr><th scope="col">model version</th>'
+      + "".join(f'<th scope="col">{s}</th>' for s in STAGES)
+      + '<th scope="col">audit chain</th></tr></thead><tbody>')
+    for v in data.get("versions") or []:
+        records = v.get("records") or {}
+        cells = []
+        for stage in STAGES:
+            r = records.get(stage)
+            if r is None:
+                cells.append('<td class="dim" data-stage="' + stage + '" data-status="none">— not reached</td>')
+                continue
+            parts = [_status(r.get("modelStatus"), stage)]
+            if r.get("validationMetrics"):
+                parts.append(f'<div><span class="dim">validation:</span> {_metrics(r.get("validationMetrics"))}</div>')
+            if r.get("monitoringMetrics"):
+                parts.append(f'<div><span class="dim">monitoring:</span> {_monitoring(r.get("monitoringMetrics"))}</div>')
+            if r.get("approvals"):
+                parts.append(f'<div class="dim">approved by {", ".join(_e(_short_arn(a)) for a in r["approvals"])}</div>')
+            if r.get("lastRejection"):
+                rej = r["lastRejection"]
+                parts.append(f'<div class="small">last rejection ({_e(rej.get("stage"))}): {_e(rej.get("reason"))}</div>')
+            cells.append(f"<td>{''.join(parts)}</td>")
+        w(f'<tr data-version="{_e(v["modelGroup"])}/{_e(v["modelVersion"])}" data-chain="{"ok" if (v.get("chain") or {}).get("ok") else "broken"}">'
+          f'<th scope="row"><code>{_e(v["modelGroup"])}</code> v{_e(v["modelVersion"])}<br>'
+          f'<span class="dim">{_e(v["useCaseId"])} · {_e(v.get("riskTier"))} risk</span></th>'
+          f'{"".join(cells)}<td>{_chain(v.get("chain"))}</td></tr>')
+    w("</tbody></table></div></section>")
+
+    # --- recent audit entries
+    w('<section id="audit"><h2>Recent audit entries</h2>')
+    w('<div class="scroll"><table id="audit-table"><thead><tr><th scope="col">time</th><th scope="col">subject</th><th scope="col">#</th>'
+      '<th scope="col">action</th><th scope="col">stage</th><th scope="col">from → to</th><th scope="col">by</th>'
+      '<th scope="col">reason</th></tr></thead><tbody>')
+    for e in data.get("recentAudit") or []:
+        subject = str(e.get("subject") or "").replace("MODEL#", "").replace("USECASE#", "use case ").replace("#V#", " v")
+        change = f"{_e(e.get('from'))} → {_e(e.get('to'))}" if e.get("from") or e.get("to") else ""
+        w(f'<tr><td>{_e(_time(e.get("at")))}</td><td><code>{_e(subject)}</code></td><td class="num">{_e(e.get("seq"))}</td>'
+          f'<td>{_e(e.get("action"))}</td><td>{_e(e.get("stage"))}</td><td>{change}</td>'
+          f'<td>{_e(_short_arn(e.get("actor")))}</td><td class="small">{_e(e.get("reason"))}</td></tr>')
+    w("</tbody></table></div></section>")
+    w("</main><footer>Statuses: ✓ approved, ▶ deployed, … pending, ✗ rejected, ■ retired. Audit chains: ✓ verifies, "
+      "⚠ BROKEN (an entry was edited, removed or reordered). Read through the governance API; nothing on this page is "
+      "loaded from elsewhere.</footer></body></html>")
+    return "\n".join(out)
+
