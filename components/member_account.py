@@ -6,7 +6,7 @@
   governance record hears about a registration no matter which account made it.
 - On dev: the data scientists' SageMaker execution role, allowed to register versions into the hub's
   groups, write artifacts under its own bucket prefix and encrypt with the hub key — nothing else.
-- On test and prod: a local KMS key for what the account writes itself (Lambda and API logs, endpoint
+- A local KMS key for what the account keeps itself (dead-letter queues, Lambda and API logs, endpoint
   volumes); the hub key stays the one for artifacts and captured data.
 """
 from __future__ import annotations
@@ -63,8 +63,8 @@ class MemberAccountArgs:
 
 class MemberAccount(pulumi.ComponentResource):
     forward_rule: aws.cloudwatch.EventRule
+    key: aws.kms.Key
     data_scientist_role: Optional[aws.iam.Role] = None
-    key: Optional[aws.kms.Key] = None
 
     def __init__(self, name: str, args: MemberAccountArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("mlgov:member_account:MemberAccount", name, None, opts)
@@ -81,16 +81,15 @@ class MemberAccount(pulumi.ComponentResource):
             if not args.auto_accept_ram_shares
             else pulumi.Output.from_input([])
         )
+        self.key = self._local_key()
         self._forward_model_package_events()
         if args.role == "dev":
             self.data_scientist_role = self._data_scientist_role()
-        else:
-            self.key = self._local_key()
         self.register_outputs({
             "forward_rule_arn": self.forward_rule.arn,
             "accepted_share_arns": accepted,
             "data_scientist_role_arn": self.data_scientist_role.arn if self.data_scientist_role else None,
-            "key_arn": self.key.arn if self.key else None,
+            "key_arn": self.key.arn,
         })
 
     def _accept(self, share_arns: Mapping[str, str]) -> list[str]:
@@ -132,11 +131,16 @@ class MemberAccount(pulumi.ComponentResource):
             tags=self._tags,
             opts=child,
         )
+        self.dead_letter_queue = dead_letter_queue(
+            f"{self._name}-forward-dead-letters", self.key.arn, [self.forward_rule.arn], self._tags, pulumi.ResourceOptions(parent=self)
+        )
         aws.cloudwatch.EventTarget(
             f"{self._name}-forward-hub",
             rule=self.forward_rule.name,
             arn=a.hub.bus_arn,
             role_arn=role.arn,
+            retry_policy=aws.cloudwatch.EventTargetRetryPolicyArgs(maximum_event_age_in_seconds=86400, maximum_retry_attempts=185),
+            dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(arn=self.dead_letter_queue.arn),
             opts=pulumi.ResourceOptions(parent=self.forward_rule),
         )
 
@@ -175,7 +179,7 @@ class MemberAccount(pulumi.ComponentResource):
         logs_context = f"arn:{a.partition}:logs:{a.region}:{a.account_id}:log-group:*"
         key = aws.kms.Key(
             f"{self._name}-key",
-            description=f"mlgov {a.role}: Lambda and API logs, endpoint volumes",
+            description=f"mlgov {a.role}: dead-letter queues, Lambda and API logs, endpoint volumes",
             enable_key_rotation=True,
             deletion_window_in_days=a.key_deletion_window_days,
             policy=document([
@@ -186,12 +190,48 @@ class MemberAccount(pulumi.ComponentResource):
                     principals={"Service": f"logs.{a.region}.amazonaws.com"},
                     conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": logs_context}},
                 ),
+                statement(
+                    "EventBridgeWritesDeadLetters", ["kms:Decrypt", "kms:GenerateDataKey"], "*",
+                    principals={"Service": "events.amazonaws.com"},
+                    conditions={"StringEquals": {"aws:SourceAccount": a.account_id}},
+                ),
             ]),
             tags=self._tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
         aws.kms.Alias(f"{self._name}-key-alias", name=f"alias/mlgov-{a.role}", target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=self))
         return key
+
+
+def dead_letter_queue(
+    name: str,
+    key_arn: pulumi.Input[str],
+    rule_arns: list[pulumi.Input[str]],
+    tags: Mapping[str, str],
+    opts: pulumi.ResourceOptions,
+) -> aws.sqs.Queue:
+    """A KMS-encrypted queue keeping what EventBridge (from `rule_arns`) or a Lambda could not deliver, for 14 days."""
+    queue = aws.sqs.Queue(name, kms_master_key_id=key_arn, message_retention_seconds=14 * 24 * 3600, tags=dict(tags), opts=opts)
+    if rule_arns:
+        aws.sqs.QueuePolicy(
+            f"{name}-policy",
+            queue_url=queue.url,
+            policy=document([statement(
+                "EventBridgeDeadLetters", ["sqs:SendMessage"], queue.arn,
+                principals={"Service": "events.amazonaws.com"},
+                conditions={"ArnEquals": {"aws:SourceArn": rule_arns}},
+            )]),
+            opts=pulumi.ResourceOptions(parent=queue),
+        )
+    aws.cloudwatch.MetricAlarm(
+        f"{name}-alarm",
+        alarm_description=f"{name}: events could not be delivered and wait in the dead-letter queue",
+        namespace="AWS/SQS", metric_name="ApproximateNumberOfMessagesVisible",
+        dimensions={"QueueName": queue.name}, statistic="Maximum", period=300, evaluation_periods=1,
+        threshold=1, comparison_operator="GreaterThanOrEqualToThreshold", treat_missing_data="notBreaching",
+        tags=dict(tags), opts=pulumi.ResourceOptions(parent=queue),
+    )
+    return queue
 
 
 def service_trust(service: str, account_id: str) -> dict:

@@ -19,7 +19,7 @@ import pulumi_aws as aws
 
 from components.http_api import IamHttpApi, IamHttpApiArgs
 from components.hub_outputs import HubOutputs, check_deployment, model_package_arn
-from components.member_account import service_trust
+from components.member_account import dead_letter_queue, service_trust
 from components.policy_documents import document, statement
 from mlgov.config import Deployment
 
@@ -266,9 +266,24 @@ class StageDeployment(pulumi.ComponentResource):
         )
 
     # -- Lambdas -------------------------------------------------------------------------------------------
-    def _function(self, part: str, handler: str, env: Mapping[str, pulumi.Input[str]], statements: list[Any], timeout: int) -> aws.lambda_.Function:
-        """A python3.12 Lambda running `serving`, with its own role, KMS-encrypted log group and nothing more."""
+    def _function(
+        self,
+        part: str,
+        handler: str,
+        env: Mapping[str, pulumi.Input[str]],
+        statements: list[Any],
+        timeout: int,
+        dead_letters: Optional[aws.sqs.Queue] = None,
+    ) -> aws.lambda_.Function:
+        """A python3.12 Lambda running `serving`, traced, with its own role and KMS-encrypted log group."""
         a = self._args
+        if dead_letters is not None:
+            statements = [
+                *statements,
+                statement("OwnDeadLetterQueue", ["sqs:SendMessage"], dead_letters.arn),
+                statement("EncryptDeadLetters", ["kms:Decrypt", "kms:GenerateDataKey"], a.key_arn,
+                          conditions={"StringEquals": {"kms:ViaService": f"sqs.{a.region}.amazonaws.com"}}),
+            ]
         fn_name = f"{self._name}-{part}"
         log_group = aws.cloudwatch.LogGroup(
             f"{fn_name}-logs",
@@ -291,6 +306,8 @@ class StageDeployment(pulumi.ComponentResource):
             policy=document([
                 *statements,
                 statement("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], log_group.arn.apply(lambda arn: f"{arn}:*")),
+                # X-Ray has no resource-level permissions: AWS only accepts "*" here.
+                statement("Tracing", ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "*"),
             ]),
             opts=pulumi.ResourceOptions(parent=role),
         )
@@ -307,6 +324,8 @@ class StageDeployment(pulumi.ComponentResource):
             kms_key_arn=a.key_arn,
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(env)),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=log_group.name),
+            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
+            dead_letter_config=aws.lambda_.FunctionDeadLetterConfigArgs(target_arn=dead_letters.arn) if dead_letters is not None else None,
             tags=self._tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, log_group]),
         )
@@ -314,6 +333,27 @@ class StageDeployment(pulumi.ComponentResource):
     def _reporter(self) -> aws.lambda_.Function:
         a, d = self._args, self._args.deployment
         variants = json.dumps([{"name": v.name, "version": v.version, "role": v.role} for v in self.variants])
+        triggers = {
+            "metrics-schedule": dict(schedule_expression=a.metrics_schedule,
+                                     description=f"mlgov: report {self.endpoint_name}'s metrics to the hub"),
+            "deployed": dict(
+                event_pattern=json.dumps({
+                    "source": ["aws.sagemaker"],
+                    "detail-type": [ENDPOINT_STATE_CHANGE],
+                    "detail": {"EndpointName": [self.endpoint_name], "EndpointStatus": ["IN_SERVICE"]},
+                }, sort_keys=True),
+                description=f"mlgov: report {self.endpoint_name} deployed to the hub",
+            ),
+        }
+        rules = {
+            part: aws.cloudwatch.EventRule(f"{self._name}-{part}", tags=self._tags, opts=pulumi.ResourceOptions(parent=self), **rule_args)
+            for part, rule_args in triggers.items()
+        }
+        # One queue keeps both what EventBridge could not deliver to the reporter and what the reporter failed on.
+        self.dead_letter_queue = dead_letter_queue(
+            f"{self._name}-reporter-dead-letters", a.key_arn, [r.arn for r in rules.values()], self._tags,
+            pulumi.ResourceOptions(parent=self),
+        )
         reporter = self._function(
             "reporter", "serving.collector.handler",
             {
@@ -333,21 +373,9 @@ class StageDeployment(pulumi.ComponentResource):
                 statement("ReadEndpointMetrics", ["cloudwatch:GetMetricData"], "*"),
             ],
             timeout=60,
+            dead_letters=self.dead_letter_queue,
         )
-        triggers = {
-            "metrics-schedule": dict(schedule_expression=a.metrics_schedule,
-                                     description=f"mlgov: report {self.endpoint_name}'s metrics to the hub"),
-            "deployed": dict(
-                event_pattern=json.dumps({
-                    "source": ["aws.sagemaker"],
-                    "detail-type": [ENDPOINT_STATE_CHANGE],
-                    "detail": {"EndpointName": [self.endpoint_name], "EndpointStatus": ["IN_SERVICE"]},
-                }, sort_keys=True),
-                description=f"mlgov: report {self.endpoint_name} deployed to the hub",
-            ),
-        }
-        for part, rule_args in triggers.items():
-            rule = aws.cloudwatch.EventRule(f"{self._name}-{part}", tags=self._tags, opts=pulumi.ResourceOptions(parent=self), **rule_args)
+        for part, rule in rules.items():
             aws.lambda_.Permission(
                 f"{self._name}-{part}-invoke",
                 action="lambda:InvokeFunction",
@@ -361,6 +389,7 @@ class StageDeployment(pulumi.ComponentResource):
                 rule=rule.name,
                 arn=reporter.arn,
                 retry_policy=aws.cloudwatch.EventTargetRetryPolicyArgs(maximum_event_age_in_seconds=3600, maximum_retry_attempts=8),
+                dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(arn=self.dead_letter_queue.arn),
                 opts=pulumi.ResourceOptions(parent=rule),
             )
         return reporter

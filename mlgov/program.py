@@ -105,6 +105,7 @@ def build_member(config: StackConfig) -> dict[str, Any]:
         "forwardRuleArn": member.forward_rule.arn,
         "deployments": [d.model_dump(by_alias=True, exclude_none=True) for d in config.deployments],
     }
+    outputs["keyArn"] = member.key.arn
     if member.data_scientist_role is not None:
         outputs["dataScientistRoleArn"] = member.data_scientist_role.arn
     if config.deployments:

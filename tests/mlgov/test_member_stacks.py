@@ -1,0 +1,170 @@
+"""The dev, test and prod stacks from their files, reading the hub through a StackReference answered by the shared plan."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from mlgov import offline, plan as plan_printer
+from mlgov.config import ConfigError
+from tests.components.hub_sample import wildcard_actions
+from tests.infra import sample
+
+HUB_STACK = "acme/mlgov/shared"
+HUB_ACCOUNT = "111111111111"
+
+
+@pytest.fixture(scope="module")
+def plans() -> dict[str, offline.Plan]:
+    return {stack: offline.plan_stack(stack) for stack in ("dev", "test", "prod")}
+
+
+@pytest.fixture(scope="module")
+def hub() -> dict:
+    return offline.plan_stack("shared").outputs
+
+
+def with_deployments(stack: str, deployments: list[dict]) -> dict:
+    config = sample(stack)
+    config["mlgov:deployments"] = deployments
+    return config
+
+
+def endpoint_configs(plan: offline.Plan) -> dict[str, dict]:
+    return {r.name: r.inputs for r in plan.by_type("aws:sagemaker/endpointConfiguration:EndpointConfiguration")}
+
+
+def test_member_stacks_read_exactly_what_the_hub_exports(hub) -> None:
+    assert offline.referenced_stack_outputs(sample("test")) == {HUB_STACK: hub}
+    assert {"groupArns", "groupUseCases", "useCaseRiskTiers", "registerShareArns", "deployShareArns", "busArn", "keyArn",
+            "bucketName", "sharedAccountId", "region"} <= set(hub)
+
+
+def test_dev_stack(plans, hub) -> None:
+    plan = plans["dev"]
+    counts = Counter(r.type for r in plan.custom_resources)
+    assert counts == Counter({"aws:iam/role:Role": 2, "aws:iam/rolePolicy:RolePolicy": 2,
+                              "aws:cloudwatch/eventRule:EventRule": 1, "aws:cloudwatch/eventTarget:EventTarget": 1,
+                              "aws:kms/key:Key": 1, "aws:kms/alias:Alias": 1, "aws:sqs/queue:Queue": 1,
+                              "aws:sqs/queuePolicy:QueuePolicy": 1, "aws:cloudwatch/metricAlarm:MetricAlarm": 1})
+    assert plan.outputs["dataScientistRoleArn"] == "arn:aws:iam::222222222222:role/mlgov-dev-data-scientist"
+    assert plan.named("mlgov-dev-forward-hub").inputs["arn"] == hub["busArn"]
+    register = {s["Sid"]: s for s in json.loads(plan.named("mlgov-dev-data-scientist-policy").inputs["policy"])["Statement"]}["RegisterIntoHubGroups"]
+    assert set(hub["groupArns"].values()) <= set(register["Resource"])
+
+
+def test_test_stack_deploys_the_two_pinned_versions(plans, hub) -> None:
+    plan = plans["test"]
+    assert sorted(r.name for r in plan.by_type("mlgov:stage_deployment:StageDeployment")) == ["credit-risk-xgb-v1", "customer-churn-model-v1"]
+    packages = sorted(r.inputs["primaryContainer"]["modelPackageName"] for r in plan.by_type("aws:sagemaker/model:Model"))
+    assert packages == [
+        f"arn:aws:sagemaker:eu-west-1:{HUB_ACCOUNT}:model-package/credit-risk-xgb/1",
+        f"arn:aws:sagemaker:eu-west-1:{HUB_ACCOUNT}:model-package/customer-churn-model/1",
+    ]
+    configs = endpoint_configs(plan)
+    assert configs["credit-risk-xgb-v1-endpoint-config"]["dataCaptureConfig"]["initialSamplingPercentage"] == 100
+    assert configs["customer-churn-model-v1-endpoint-config"]["dataCaptureConfig"]["enableCapture"] is True  # asked for in the file
+    assert all(c["dataCaptureConfig"]["destinationS3Uri"] == f"s3://{hub['bucketName']}/capture/333333333333" for c in configs.values())
+    assert plan.outputs["endpoints"] == {"credit-risk-xgb/v1": "mlgov-test-credit-risk-xgb-v1", "customer-churn-model/v1": "mlgov-test-customer-churn-model-v1"}
+    reporter = plan.named("credit-risk-xgb-v1-reporter").inputs["environment"]["variables"]
+    assert (reporter["STAGE"], reporter["HUB_BUS_ARN"]) == ("test", hub["busArn"])
+
+
+def test_prod_stack_runs_an_ab_pair_and_a_shadow_test(plans) -> None:
+    configs = endpoint_configs(plans["prod"])
+    ab = configs["credit-risk-xgb-v1-endpoint-config"]
+    assert [(v["variantName"], v["initialVariantWeight"]) for v in ab["productionVariants"]] == [("v1", 90), ("v2", 10)]
+    assert ab["dataCaptureConfig"]["enableCapture"] is True  # high risk
+    shadow = configs["customer-churn-model-v1-endpoint-config"]
+    assert [(v["variantName"], v["initialVariantWeight"]) for v in shadow["productionVariants"]] == [("v1", 100)]
+    assert [(v["variantName"], v["initialVariantWeight"]) for v in shadow["shadowProductionVariants"]] == [("v2", 50)]
+    assert "dataCaptureConfig" not in shadow  # minimal risk, not asked for
+    assert len(plans["prod"].by_type("aws:sagemaker/model:Model")) == 4
+
+
+@pytest.mark.parametrize("stack", ["dev", "test", "prod"])
+def test_no_wildcard_action_and_iam_on_every_route(plans, stack) -> None:
+    plan = plans[stack]
+    assert wildcard_actions(plan) == []
+    assert all(r.inputs["authorizationType"] == "AWS_IAM" for r in plan.by_type("aws:apigatewayv2/route:Route"))
+
+
+def test_routes_exist_where_endpoints_do(plans) -> None:
+    assert len(plans["test"].by_type("aws:apigatewayv2/route:Route")) == 2
+    assert plans["dev"].by_type("aws:apigatewayv2/route:Route") == []
+
+
+@pytest.mark.parametrize("stack,shares", [("dev", "registerShareArns"), ("test", "deployShareArns"), ("prod", "deployShareArns")])
+def test_accepters_only_without_organization_auto_accept(plans, hub, stack, shares) -> None:
+    accepter = "aws:ram/resourceShareAccepter:ResourceShareAccepter"
+    assert plans[stack].by_type(accepter) == []
+    config = sample(stack)
+    config["mlgov:organization"]["autoAcceptRamShares"] = False
+    accepted = offline.plan_stack(stack, config).by_type(accepter)
+    assert sorted(a.inputs["shareArn"] for a in accepted) == sorted(hub[shares].values())
+
+
+def test_the_hub_reference_not_a_copy_decides_the_arns(hub) -> None:
+    moved = {**hub, "region": "us-east-2", "sharedAccountId": "555555555555"}
+    plan = offline.plan_stack("test", stack_outputs={HUB_STACK: moved})
+    packages = {r.inputs["primaryContainer"]["modelPackageName"] for r in plan.by_type("aws:sagemaker/model:Model")}
+    assert all(p.startswith("arn:aws:sagemaker:us-east-2:555555555555:model-package/") for p in packages)
+
+
+def test_a_stack_reference_the_engine_cannot_answer_is_an_error() -> None:
+    with pytest.raises(offline.UnknownStackReferenceError, match="acme/mlgov/shared"):
+        offline.plan_stack("test", stack_outputs={})
+    config = sample("test")
+    config["mlgov:hubStack"] = "acme/mlgov/nohub"
+    with pytest.raises(offline.UnknownStackReferenceError, match="Pulumi.nohub.yaml"):
+        offline.plan_stack("test", config)
+
+
+# -- config errors: one ConfigError naming the key and what is allowed -------------------------------------------
+
+CREDIT = {"useCase": "credit-risk", "group": "credit-risk-xgb", "version": 1}
+
+
+@pytest.mark.parametrize("stack,deployments,message", [
+    ("prod", [{**CREDIT, "weight": 80, "challenger": {"version": 2, "weight": 10}}], "weights must sum to 100; they sum to 90"),
+    ("test", [{**CREDIT, "version": 0}], r"mlgov:deployments\[0:credit-risk-xgb\]\.version"),
+    ("dev", [CREDIT], "deployments are pinned in the test and prod stacks only, not in the dev stack"),
+    ("test", [{**CREDIT, "challenger": {"version": 2, "weight": 0}}], "tested in the prod stack"),
+    ("prod", [{**CREDIT, "weight": 90, "challenger": {"version": 2, "weight": 10}, "shadow": {"version": 3}}], "cannot be combined"),
+    ("prod", [CREDIT, CREDIT], "duplicate deployment of group/version"),
+])
+def test_schema_refuses(stack, deployments, message) -> None:
+    with pytest.raises(ConfigError, match=message):
+        offline.plan_stack(stack, with_deployments(stack, deployments))
+
+
+def test_a_group_not_onboarded_in_the_hub_is_refused_with_the_onboarded_list() -> None:
+    config = with_deployments("test", [{"useCase": "credit-risk", "group": "credit-risk-lgbm", "version": 1}])
+    with pytest.raises(ConfigError) as error:
+        offline.plan_stack("test", config)
+    assert str(error.value) == (
+        "mlgov:deployments[credit-risk-lgbm v1].group: 'credit-risk-lgbm' is not onboarded in the hub; onboarded groups: "
+        "credit-risk-xgb, customer-churn-model, fraud-detection (onboard it under mlgov:useCases in the shared stack first)"
+    )
+
+
+def test_a_deployment_under_the_wrong_use_case_is_refused() -> None:
+    config = with_deployments("prod", [{"useCase": "customer-churn", "group": "credit-risk-xgb", "version": 1}])
+    with pytest.raises(ConfigError, match="belongs to use case 'credit-risk'"):
+        offline.plan_stack("prod", config)
+
+
+def test_one_stack_per_account() -> None:
+    config = sample("test")
+    config["mlgov:organization"]["accounts"]["test"] = ["333333333333", "333333333334"]
+    with pytest.raises(ConfigError, match="one stack deploys into one account"):
+        offline.plan_stack("test", config)
+
+
+def test_the_plan_printer_prints_all_four_stacks(capsys) -> None:
+    assert plan_printer.main([]) == 0
+    out = capsys.readouterr().out
+    for stack in ("shared", "dev", "test", "prod"):
+        assert f"stack {stack} (" in out
+    assert "mlgov:stage_deployment:StageDeployment" in out
