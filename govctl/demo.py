@@ -25,10 +25,11 @@ def governance_table(api: Api) -> Table:
     table = Table(title="governance table: model stage records", show_lines=False)
     for col in ("use case (stage)", "model version", "stage", "status", "risk", "validation metrics", "monitoring (endpoint)",
                 "audit user", "audit time"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for uc in api.use_cases():
         detail = api.use_case(uc["useCaseId"])
-        for r in detail["models"]:
+        order = {"development": 0, "test": 1, "production": 2}
+        for r in sorted(detail["models"], key=lambda r: (r["modelGroup"], int(r["modelVersion"]), order.get(r["modelStage"], 3))):
             monitoring = r.get("monitoringMetrics") or {}
             where = monitoring.get("endpointName", "")
             if monitoring.get("variantName"):
@@ -38,7 +39,7 @@ def governance_table(api: Api) -> Table:
                 r["modelStatus"], r.get("modelRisk") or "",
                 ", ".join(f"{k}={v}" for k, v in sorted((r.get("validationMetrics") or {}).items())),
                 (", ".join(f"{k}={v}" for k, v in sorted((monitoring.get("metrics") or {}).items())) + (f" ({where})" if where else "")),
-                _who(r.get("auditUser")), str(r.get("auditTimestamp") or "")[:19].replace("T", " "))
+                _who(r.get("auditUser")), str(r.get("auditTimestamp") or "")[11:19])
     return table
 
 

@@ -280,7 +280,13 @@ _ENV_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", 
 
 
 class Sandbox:
-    """The hub account on moto plus the governance API on 127.0.0.1; a context manager."""
+    """The hub account on moto plus the governance API on 127.0.0.1; a context manager.
+
+    One at a time per process: moto keeps its backends in module globals, so two sandboxes would share
+    (and reset) one account.
+    """
+
+    _active: "Sandbox | None" = None
 
     def __init__(self, root: Path = ROOT, *, port: int = 0, moto_port: int = 0, quiet: bool = True):
         self.root = Path(root)
@@ -303,13 +309,24 @@ class Sandbox:
     # --- lifecycle ---
 
     def __enter__(self) -> "Sandbox":
-        self.start()
-        return self
+        return self.start()
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
 
     def start(self) -> "Sandbox":
+        from governance import runtime
+
+        if Sandbox._active is not None:
+            raise SandboxError("a sandbox is already running in this process; stop it first")
+        Sandbox._active = self
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> "Sandbox":
         from governance import runtime
 
         self.moto = _moto_server(self._moto_port)
@@ -371,6 +388,8 @@ class Sandbox:
             else:
                 os.environ[key] = value
         self._saved_env.clear()
+        if Sandbox._active is self:
+            Sandbox._active = None
 
     def _set_env(self, values: Mapping[str, str | None]) -> None:
         for key, value in values.items():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, Mapping
 
@@ -133,6 +134,15 @@ def _short_arn(arn: Any) -> str:
     return text
 
 
+def _subject(subject: Any) -> str:
+    """`MODEL#g#V#000002` → `g v2`; `USECASE#id` → `use case id`."""
+    text = str(subject or "")
+    m = re.match(r"^MODEL#(.+)#V#0*(\d+)$", text)
+    if m:
+        return f"{m.group(1)} v{m.group(2)}"
+    return "use case " + text.removeprefix("USECASE#") if text.startswith("USECASE#") else text
+
+
 def _status(status: Any, stage: str | None = None) -> str:
     s = str(status or "")
     stage_attr = f' data-stage="{_e(stage)}"' if stage else ""
@@ -228,11 +238,11 @@ def render(data: Mapping[str, Any]) -> str:
     w("</header><main>")
 
     if broken:
+        listed = "; ".join(f"{_e(t['subject'])} at entry {_e((t.get('firstBroken') or {}).get('seq'))} "
+                           f"({_e((t.get('firstBroken') or {}).get('problem'))})" for t in broken)
         w(f'<div class="alert" role="alert" id="chain-alert"><span aria-hidden="true">⚠</span> AUDIT CHAIN BROKEN: '
-          f'<span id="broken-count" data-count="{len(broken)}">{len(broken)}</span> audit trail(s) do not verify: ')
-        w("; ".join(f"{_e(t['subject'])} at entry {_e((t.get('firstBroken') or {}).get('seq'))} "
-                    f"({_e((t.get('firstBroken') or {}).get('problem'))})" for t in broken))
-        w(". Entries may have been edited or removed outside governance.</div>")
+          f'<span id="broken-count" data-count="{len(broken)}">{len(broken)}</span> audit trail(s) do not verify: {listed}. '
+          "Entries may have been edited or removed outside governance.</div>")
     else:
         w(f'<p class="allok" id="chain-ok"><span aria-hidden="true">✓</span> All {len(data.get("trails") or [])} audit trails read '
           "for this page verify (hash chain intact).</p>")
@@ -338,7 +348,7 @@ def render(data: Mapping[str, Any]) -> str:
       '<th scope="col">action</th><th scope="col">stage</th><th scope="col">from → to</th><th scope="col">by</th>'
       '<th scope="col">reason</th></tr></thead><tbody>')
     for e in data.get("recentAudit") or []:
-        subject = str(e.get("subject") or "").replace("MODEL#", "").replace("USECASE#", "use case ").replace("#V#", " v")
+        subject = _subject(e.get("subject"))
         change = f"{_e(e.get('from'))} → {_e(e.get('to'))}" if e.get("from") or e.get("to") else ""
         w(f'<tr><td>{_e(_time(e.get("at")))}</td><td><code>{_e(subject)}</code></td><td class="num">{_e(e.get("seq"))}</td>'
           f'<td>{_e(e.get("action"))}</td><td>{_e(e.get("stage"))}</td><td>{change}</td>'

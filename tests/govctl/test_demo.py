@@ -1,0 +1,29 @@
+"""`make demo`'s sandbox part (`govctl demo --no-plan`): walkthrough, gates, the table and the dashboard page.
+
+The offline plan and the policy check it runs first are `mlgov.plan` / `mlgov.check`, tested with the stacks.
+"""
+from __future__ import annotations
+
+import os
+
+from typer.testing import CliRunner
+
+from govctl.cli import app
+
+ENV_KEYS = ("AWS_ENDPOINT_URL", "GOVERNANCE_TABLE", "APPROVERS", "AWS_ACCESS_KEY_ID", "MOTO_ACCOUNT_ID", "AWS_CONFIG_FILE")
+
+
+def test_demo_plays_the_walkthrough_and_writes_the_dashboard(tmp_path):
+    env_before = {k: os.environ.get(k) for k in ENV_KEYS}
+    result = CliRunner().invoke(app, ["demo", "--no-plan", "--out-dir", str(tmp_path / "artifacts")], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    for expected in ("1  credit-risk (high risk) onboarded as POC", "8  the QA lead's approval is refused (403)",
+                     "9  A/B metrics from production", "gate test: passes",
+                     "gate prod: REFUSES customer-churn-model v1: not approved in test", "governance table: model stage records"):
+        assert expected in text, expected
+    page = tmp_path / "artifacts" / "dashboard.html"
+    assert text.rstrip().splitlines()[-1] == f"dashboard: {page.resolve()}"
+    html = page.read_text()
+    assert "mlgov governance dashboard" in html and 'id="chain-ok"' in html
+    assert {k: os.environ.get(k) for k in ENV_KEYS} == env_before  # the sandbox put the environment back
