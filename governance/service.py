@@ -212,10 +212,10 @@ class VersionWrite:
             key = record_key(self.group, self.version, stage)
             head = {"chainSeq": self.seq, "chainHash": self.hash} if stage is Stage.development else {}
             if stage in self.creates:
-                fields = {k: v for k, v in self.creates[stage].items() if k not in (schema.PK, schema.SK)}
-                fields.update(head)
-                fields[schema.REV] = self.create_rev.get(stage, 1)
-                ops.append(update(key, fields, condition="attribute_not_exists(pk)"))
+                item = {k: v for k, v in self.creates[stage].items() if v is not None}
+                item.update(head)
+                item[schema.REV] = self.create_rev.get(stage, 1)
+                ops.append(put(item))
                 continue
             item = self.items.get(stage)
             if item is None or (stage not in self.sets and not head):

@@ -12,6 +12,7 @@ not allowed, 404 unknown ids, 409 stale or illegal transition; a 500 only for a 
     POST /use-cases/{id}/models/{group}/versions/{v}/decision    {"stage", "action": approve|reject|retire, "reason", "expectedRev"}
     POST /use-cases/{id}/models/{group}/versions/{v}/metrics     {"kind": validation|monitoring, "stage", "metrics", "endpointName"}
     GET  /use-cases/{id}/models/{group}/versions/{v}/audit[/verify]
+    GET  /dashboard                                              the governance dashboard (HTML)
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 
-from governance import runtime
+from governance import dashboard, runtime
 from governance.domain import BadInput, GovernanceError
 from governance.service import MAX_BODY_BYTES
 
@@ -158,6 +159,12 @@ def version_audit(use_case_id: str, group: str, version: str) -> Response:
 def version_audit_verify(use_case_id: str, group: str, version: str) -> Response:
     _auth()
     return _json_response(200, _svc().verify_trail(use_case_id, group, version))
+
+
+@app.get("/dashboard")
+def governance_dashboard() -> Response:
+    return Response(status_code=200, content_type="text/html; charset=utf-8", body=dashboard.page(_svc(), viewer=_auth()),
+                    headers={"Content-Security-Policy": dashboard.CSP, "Cache-Control": "no-store"})
 
 
 def _is_http_event(event: Any) -> bool:

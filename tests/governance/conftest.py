@@ -22,7 +22,6 @@ import boto3
 import pytest
 from boto3.dynamodb.types import TypeSerializer
 from moto import mock_aws
-from moto.core import botocore_stubber
 
 from governance import runtime, schema
 
@@ -52,58 +51,10 @@ APPROVERS = {
     "officers": [OFFICER],
 }
 
-# --- moto: one request at a time, like the service ---
+# moto made to behave like the service under concurrency (and affordably): see moto_patches.
+from .moto_patches import install as _install_moto_patches
 
-_moto_lock = threading.RLock()
-_original_process = botocore_stubber.BotocoreStubber.process_request
-
-
-def _serialised_process(self, request):
-    with _moto_lock:
-        return _original_process(self, request)
-
-
-botocore_stubber.BotocoreStubber.process_request = _serialised_process
-
-
-# moto backs up the *whole table* with copy.deepcopy before every transaction (for rollback), which makes
-# a transaction cost O(table) deep copies. Our transactions only Put items and SET top-level attributes,
-# which replace Item objects or entries of Item.attrs, so a copy of the item maps and of each attrs dict
-# is an equivalent backup at a fraction of the cost. Requests are serialised above, so nothing races it.
-import copy as _copy
-from collections import defaultdict as _defaultdict
-
-import moto.dynamodb.models as _ddb_models
-from moto.dynamodb.models.dynamo_type import LimitedSizeDict as _LimitedSizeDict
-from moto.dynamodb.models.table import Table as _Table
-
-
-def _item_backup(item):
-    clone = _copy.copy(item)
-    clone.attrs = _LimitedSizeDict(item.attrs)
-    return clone
-
-
-def _table_backup(table):
-    clone = _copy.copy(table)
-    clone.items = _defaultdict(dict)
-    for hash_key, ranges in table.items.items():
-        clone.items[hash_key] = {r: _item_backup(i) for r, i in ranges.items()} if isinstance(ranges, dict) else _item_backup(ranges)
-    return clone
-
-
-class _CopyForMoto:
-    def __getattr__(self, name):
-        return getattr(_copy, name)
-
-    @staticmethod
-    def deepcopy(obj, memo=None):
-        if isinstance(obj, _Table):
-            return _table_backup(obj)
-        return _copy.deepcopy(obj, memo)
-
-
-_ddb_models.copy = _CopyForMoto()
+_install_moto_patches()
 
 
 # --- call recording through botocore's event hooks ---

@@ -4,8 +4,8 @@ from __future__ import annotations
 from governance.permissions import HANDLER_ACTIONS, HANDLER_OPERATIONS, iam_actions
 
 from .conftest import DEV_SESSION, OFFICER_SESSION, PROD_SESSION
-from .test_walkthrough import FRAUD, UC, XGB, register, test_rejection_sends_the_version_back_to_development, \
-    test_walkthrough_credit_risk_reaches_production
+from . import test_walkthrough as walkthrough
+from .test_walkthrough import FRAUD, UC, register
 
 G = "credit-risk-xgb"
 
@@ -87,7 +87,7 @@ def test_recorded_calls_match_the_declared_iam_actions(world, monkeypatch):
     monkeypatch.setattr(World, "sync", recording("sync", World.sync))
     monkeypatch.setattr(World, "report", recording("metrics", World.report))
     monkeypatch.setattr(World, "api", recording("api", World.api))
-    test_walkthrough_credit_risk_reaches_production(world)
+    walkthrough.test_walkthrough_credit_risk_reaches_production(world)
     world.api("GET", "/use-cases")
     # a registry change to a known version (sync updates records, not only creates them)
     revoke = world.package_event(FRAUD, 1, status="Rejected", modified_ms=4_000_000_000_000, modified_by=OFFICER_SESSION)

@@ -160,7 +160,7 @@ class GovernanceMachine(RuleBasedStateMachine):
 def test_governance_state_machine(world):
     run_state_machine_as_test(
         lambda: GovernanceMachine(world),
-        settings=settings(max_examples=int(__import__("os").environ.get("SM_EXAMPLES", "200")), deadline=None, stateful_step_count=10, derandomize=True,
+        settings=settings(max_examples=int(__import__("os").environ.get("SM_EXAMPLES", "200")), deadline=None, stateful_step_count=8, derandomize=True,
                           suppress_health_check=list(HealthCheck)),
     )
 
