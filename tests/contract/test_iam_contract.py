@@ -2,15 +2,19 @@
 
 The calls are recorded with botocore's `provide-client-params` event hook while the handlers run their
 real scenarios under moto: the governance walkthrough and rejection path (tests/governance) for the hub's
-sync, api and metrics functions; the invoke proxy and the reporter's endpoint-in-service and scheduled
+sync, api and metrics functions (the whole runtime suite takes minutes, so the contract runs these); the invoke proxy and the reporter's endpoint-in-service and scheduled
 paths for every stage deployment. Operations become IAM actions as AWS authorises them (a DynamoDB
 `TransactWriteItems` is authorised per item: Put → PutItem, Update → UpdateItem, ...).
 
-Not handler calls, so left out of the comparison — exactly these statements, and each must be present:
-- hub functions (`GovernanceFunction`): logs:CreateLogStream/PutLogEvents on the function's own log group,
-  xray:PutTelemetryRecords/PutTraceSegments on "*", sqs:SendMessage on the function's own dead-letter queue,
-  kms:Decrypt/GenerateDataKey on the hub key only via DynamoDB and SQS (kms:ViaService);
-- stage deployment functions: logs:CreateLogStream/PutLogEvents on the function's own log group.
+The walkthrough never changes a recorded version from the registry side, so a third scenario does (a
+registry rejection and an approval made outside governance): the sync handler's update path.
+
+Not handler calls, so left out of the comparison — exactly these statements, each required where the
+function's configuration needs it (`expected_minimum`) and refused where it does not:
+- logs:CreateLogStream/PutLogEvents on the function's own log group (every function);
+- xray:PutTelemetryRecords/PutTraceSegments on "*" (functions with active tracing);
+- sqs:SendMessage on the function's own dead-letter queue, and kms:Decrypt/GenerateDataKey only via SQS or
+  DynamoDB (kms:ViaService) (functions with a dead-letter queue: the hub's GovernanceFunction, the reporter).
 """
 from __future__ import annotations
 
@@ -109,14 +113,27 @@ def runtime_minimum(function: offline.DeclaredResource, statement: dict[str, Any
     if actions == {"sqs:SendMessage"} and dlq and resources == [dlq]:
         return "dlq"
     via = statement.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService")
-    if actions == {"kms:Decrypt", "kms:GenerateDataKey"} and sorted(via or []) == [f"dynamodb.{region}.amazonaws.com", f"sqs.{region}.amazonaws.com"]:
+    via = [via] if isinstance(via, str) else list(via or [])
+    if actions <= {"kms:Decrypt", "kms:GenerateDataKey"} and via and set(via) <= {f"dynamodb.{region}.amazonaws.com", f"sqs.{region}.amazonaws.com"}:
         return "kms-via-service"
     return None
 
 
-def grants(function: offline.DeclaredResource, statements: list[dict[str, Any]], expected_minimum: set[str]) -> set[str]:
+def expected_minimum(function: offline.DeclaredResource) -> set[str]:
+    """The runtime statements a function of this configuration needs: logs always; X-Ray when traced; its DLQ
+    (and the key through SQS/DynamoDB) when it has one."""
+    out = {"logs"}
+    if (function.inputs.get("tracingConfig") or {}).get("mode") == "Active":
+        out.add("xray")
+    if (function.inputs.get("deadLetterConfig") or {}).get("targetArn"):
+        out |= {"dlq", "kms-via-service"}
+    return out
+
+
+def grants(function: offline.DeclaredResource, statements: list[dict[str, Any]]) -> set[str]:
     kinds = {runtime_minimum(function, s, REGION) for s in statements} - {None}
-    assert kinds == expected_minimum, f"{function.name}: runtime statements {sorted(kinds)}, expected {sorted(expected_minimum)}"
+    expected = expected_minimum(function)
+    assert kinds == expected, f"{function.name}: runtime statements {sorted(kinds)}, expected {sorted(expected)}"
     return {a for s in statements if s["Effect"] == "Allow" and runtime_minimum(function, s, REGION) is None for a in _actions(s)}
 
 
@@ -127,9 +144,6 @@ def assert_contract(function: str, granted: set[str], called: set[str]) -> None:
 
 
 # --- hub handlers: the governance walkthrough under moto ---
-
-HUB_MINIMUM = {"logs", "xray", "dlq", "kms-via-service"}
-
 
 @pytest.fixture(scope="module")
 def hub_calls() -> Recorder:
@@ -161,7 +175,8 @@ def hub_calls() -> Recorder:
                        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled", "POWERTOOLS_LOG_LEVEL": "WARNING"})
     try:
         for scenario in (walkthrough.test_walkthrough_credit_risk_reaches_production,
-                         walkthrough.test_rejection_sends_the_version_back_to_development):
+                         walkthrough.test_rejection_sends_the_version_back_to_development,
+                         registry_changes_outside_governance):
             with mock_aws():
                 runtime.reset()
                 scenario(RecordingWorld())
@@ -171,6 +186,17 @@ def hub_calls() -> Recorder:
         os.environ.clear()
         os.environ.update(saved)
     return recorder
+
+
+def registry_changes_outside_governance(world) -> None:
+    """The sync handler's other path: status changes made in the registry to a version it already records."""
+    world.onboard("credit-risk", groups=("credit-risk-xgb",))
+    assert world.sync(world.package_event("credit-risk-xgb", 1))["result"] == "written"
+    rejected = world.package_event("credit-risk-xgb", 1, status="Rejected", modified_ms=1_724_904_700_000)
+    assert world.sync(rejected)["result"] == "written"
+    assert world.sync(rejected)["result"] == "duplicate"
+    approved = world.package_event("credit-risk-xgb", 1, status="Approved", modified_ms=1_724_904_800_000)
+    assert world.sync(approved)["result"] == "written"
 
 
 def hub_functions() -> list[tuple[str, offline.DeclaredResource, list[dict[str, Any]]]]:
@@ -191,13 +217,10 @@ def test_hub_lambda_role_grants_exactly_what_its_handler_calls(hub_calls: Record
     [(name, function, statements)] = [f for f in hub_functions() if f[0] == handler]
     called = hub_calls.iam_actions(handler)
     assert called, f"the scenarios never ran the {handler} handler"
-    assert_contract(function.name, grants(function, statements, HUB_MINIMUM), called)
+    assert_contract(function.name, grants(function, statements), called)
 
 
 # --- stage deployment handlers (serving/) ---
-
-STAGE_MINIMUM = {"logs"}
-
 
 def stage_functions() -> list[tuple[str, offline.DeclaredResource, list[dict[str, Any]]]]:
     return [(stack, f, s) for stack in ("test", "prod") for f, s in lambdas(stack)]
@@ -269,7 +292,7 @@ def test_stage_lambda_role_grants_exactly_what_its_handler_calls(stack: str, nam
     recorder = run_serving_handler(function, monkeypatch)
     called = recorder.iam_actions(function.name)
     assert called, f"{stack}/{function.name}: the scenario made no AWS call"
-    assert_contract(f"{stack}/{function.name}", grants(function, statements, STAGE_MINIMUM), called)
+    assert_contract(f"{stack}/{function.name}", grants(function, statements), called)
 
 
 def test_a_grant_without_a_call_and_a_call_without_a_grant_are_named() -> None:
