@@ -1,7 +1,7 @@
 """`govctl`: the governance queue, decisions, audit trails, the promotion gate, the dashboard and the sandbox.
 
 Every command that reads or decides talks to the governance HTTP API, signed with SigV4: against AWS with
-boto3's default credentials and `--endpoint`/GOVCTL_ENDPOINT (the shared stack's `governanceApiUrl`),
+boto3's default credentials and `--endpoint`/GOVCTL_ENDPOINT (the shared stack's `governanceApiEndpoint` output),
 against the local sandbox as a persona with `--as`/GOVCTL_PROFILE. Errors are one line on stderr and
 exit 1; read commands take `--output json` for scripts.
 """
@@ -386,6 +386,7 @@ def dashboard(
 
         server, url = dashboard_server(api.dashboard, port)
         typer.echo(f"dashboard: {url} (Ctrl-C to stop)")
+        sys.stdout.flush()
         _wait(server.shutdown)
         return
     html = api.dashboard()
@@ -421,6 +422,7 @@ def sandbox(
         console.print(f"dashboard (as governance-officer): {url}")
         console.print(f"try: GOVCTL_ENDPOINT={sb.endpoint} govctl --as governance-officer list")
         console.print("personas: " + ", ".join(PERSONAS) + "   (Ctrl-C to stop)")
+        sys.stdout.flush()
         _wait(server.shutdown)
 
 

@@ -62,7 +62,7 @@ def resolve_target(*, endpoint: str | None = None, region: str | None = None, pe
         return Target((endpoint or SANDBOX_ENDPOINT).rstrip("/"), region or SANDBOX_REGION, creds, persona_name)
     if not endpoint:
         raise GovctlError("no governance API endpoint: pass --endpoint URL or set GOVCTL_ENDPOINT "
-                          "(the shared stack's governanceApiUrl output), or use the sandbox with --as PERSONA")
+                          "(the shared stack's governanceApiEndpoint output), or use the sandbox with --as PERSONA")
     import boto3
 
     session = boto3.Session(profile_name=profile) if profile else boto3.Session()

@@ -534,6 +534,25 @@ class Sandbox:
         self.put_item(entry)
         return entry
 
+    # --- saving and restoring the whole account (tests: play the walkthrough once per process) ---
+
+    def snapshot(self) -> dict[str, Any]:
+        """A deep copy of this sandbox's DynamoDB and SageMaker state."""
+        import copy
+
+        from moto.backends import get_backend
+
+        return {s: copy.deepcopy(get_backend(s)[self.account][self.region]) for s in ("dynamodb", "sagemaker")}
+
+    def restore(self, snapshot: Mapping[str, Any]) -> None:
+        """Put a `snapshot` (of a sandbox of the same config) back in place of this sandbox's state."""
+        import copy
+
+        from moto.backends import get_backend
+
+        for service, backend in snapshot.items():
+            get_backend(service)[self.account][self.region] = copy.deepcopy(backend)
+
     # --- the source design's walkthrough ---
 
     def play_walkthrough(self, say: Callable[[str], None] = lambda _: None) -> "Walkthrough":

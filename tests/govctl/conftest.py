@@ -41,11 +41,22 @@ def _fake_aws():
             os.environ[k] = v
 
 
+_WALKED: dict[str, object] = {}
+
+
 @pytest.fixture(scope="module")
 def sandbox(_fake_aws):
+    """The sandbox after the credit-risk walkthrough: played through the handlers once per process, then restored
+    from a snapshot of moto's state for later modules (a walkthrough costs seconds)."""
     with Sandbox(ROOT) as sb:
-        sb.walkthrough = sb.play_walkthrough()
+        if "state" in _WALKED:
+            sb.restore(_WALKED["state"])
+        else:
+            sb.play_walkthrough()
+            _WALKED["state"] = sb.snapshot()
         yield sb
+        scans = [name for name in sb.calls.snapshot() if name.endswith(":Scan")]
+        assert not scans, f"the handlers scanned the table: {scans}"
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +64,7 @@ def bare(_fake_aws):
     """A sandbox with the sample config and nothing played."""
     with Sandbox(ROOT) as sb:
         yield sb
+        assert not [name for name in sb.calls.snapshot() if name.endswith(":Scan")]
 
 
 @pytest.fixture
