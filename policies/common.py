@@ -10,6 +10,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable, Iterable, Iterator, Optional
 
+from pulumi_policy.proxy import UnknownValueError
 from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
@@ -259,12 +260,21 @@ def condition_values(statement: Mapping[str, Any], key: str) -> list[str]:
 # --- stack-wide joins (resource outputs: ARNs and names as the engine computed them) ---
 
 def prop(resource: Any, key: str, default: Any = None) -> Any:
-    """A property of a stack resource, or `default` when it is missing or not known yet (preview)."""
+    """A property of a stack resource, or `default` when it is missing.
+
+    A value not known yet (preview) raises pulumi_policy's UnknownValueError: the engine then reports that the
+    policy could not run during preview instead of a violation judged on a value nobody knows yet.
+    """
+    return resource.props.get(key, default)
+
+
+def join_key(resource: Any, key: str) -> Any:
+    """A property used only to join resources (an ARN, a name): None when missing or not known yet, so the
+    caller falls back to another link (the parent)."""
     try:
-        value = resource.props.get(key, default)
-    except Exception:  # noqa: BLE001 - pulumi_policy's UnknownValueError during preview
-        return default
-    return value
+        return resource.props.get(key)
+    except UnknownValueError:
+        return None
 
 
 def by_type(resources: Iterable[Any], *types: str) -> list[Any]:

@@ -18,6 +18,7 @@ from policies.common import (
     as_list,
     by_type,
     is_allow,
+    join_key,
     policy_documents,
     prop,
     resource_rule,
@@ -122,7 +123,7 @@ def _function_keys(function: Any) -> set[str]:
     """Ways another resource may name a function: its name, its ARN (and the resource name, as the mocks name it)."""
     keys = {function.name}
     for key in ("name", "arn"):
-        value = prop(function, key)
+        value = join_key(function, key)
         if isinstance(value, str) and value:
             keys.add(value)
     return keys
@@ -133,9 +134,9 @@ def _async_dead_letter(resources_, cfg) -> Iterator[tuple[str, Optional[str]]]:
     async_invoked: dict[str, str] = {}
     for permission in by_type(resources_, LAMBDA_PERMISSION):
         if prop(permission, "principal") in ASYNC_INVOKERS:
-            async_invoked[str(prop(permission, "function"))] = str(prop(permission, "principal"))
+            async_invoked[str(join_key(permission, "function"))] = str(prop(permission, "principal"))
     for target in by_type(resources_, EVENT_TARGET):
-        arn = prop(target, "arn")
+        arn = join_key(target, "arn")
         if isinstance(arn, str) and ":lambda:" in arn:
             async_invoked.setdefault(arn, "events.amazonaws.com")
     on_failure: set[str] = set()
@@ -143,7 +144,7 @@ def _async_dead_letter(resources_, cfg) -> Iterator[tuple[str, Optional[str]]]:
         destination = prop(conf, "destinationConfig")
         failure = destination.get("onFailure") if isinstance(destination, Mapping) else None
         if isinstance(failure, Mapping) and failure.get("destination"):
-            on_failure.add(str(prop(conf, "functionName")))
+            on_failure.add(str(join_key(conf, "functionName")))
     for function in functions:
         keys = _function_keys(function)
         invokers = {async_invoked[k] for k in keys if k in async_invoked}

@@ -18,6 +18,7 @@ from policies.common import (
     as_list,
     by_type,
     document,
+    join_key,
     parent_urn,
     prop,
     resource_rule,
@@ -126,13 +127,13 @@ sqs_customer_managed_key = resource_rule(
 
 
 def _bucket_name(bucket: Any) -> Optional[str]:
-    return prop(bucket, "bucket") or prop(bucket, "id")
+    return join_key(bucket, "bucket") or join_key(bucket, "id")
 
 
 def _parts(resources: list[Any], bucket: Any, types: tuple[str, ...] | str) -> list[Any]:
     name = _bucket_name(bucket)
     types = (types,) if isinstance(types, str) else types
-    return [r for r in by_type(resources, *types) if (name and prop(r, "bucket") == name) or parent_urn(r) == bucket.urn]
+    return [r for r in by_type(resources, *types) if (name and join_key(r, "bucket") == name) or parent_urn(r) == bucket.urn]
 
 
 def _buckets(resources: list[Any]) -> list[Any]:
@@ -217,7 +218,7 @@ def _denies_plain_http(statement: Mapping[str, Any], bucket_arn: Optional[str]) 
 def _tls_only(resources_, cfg) -> Iterator[tuple[str, Optional[str]]]:
     for bucket in _buckets(resources_):
         name = _bucket_name(bucket)
-        arn = prop(bucket, "arn") or (f"arn:aws:s3:::{name}" if name else None)
+        arn = join_key(bucket, "arn") or (f"arn:aws:s3:::{name}" if name else None)
         ok = False
         for policy in _parts(resources_, bucket, BUCKET_POLICY):
             ok = ok or any(_denies_plain_http(s, arn) for s in statements(document(prop(policy, "policy"))))

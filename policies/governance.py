@@ -21,6 +21,7 @@ from policies.common import (
     USE_CASE_TAG,
     as_list,
     by_type,
+    join_key,
     parent_urn,
     prop,
     resource_rule,
@@ -81,13 +82,13 @@ def _groups_shared(resources, cfg) -> Iterator[tuple[str, Optional[str]]]:
     shares = sharing.share_index(resources)
     associations = by_type(resources, RESOURCE_ASSOCIATION)
     for group in by_type(resources, MODEL_PACKAGE_GROUP):
-        arn = prop(group, "arn")
+        arn = join_key(group, "arn")
         kinds: set[str] = set()
         for association in associations:
             share = shares.share_of(association)
             if share is None:
                 continue
-            linked = prop(association, "resourceArn")
+            linked = join_key(association, "resourceArn")
             if (arn and linked == arn) or (not (arn and linked) and parent_urn(share) == parent_urn(group)):
                 kinds |= shares.kinds(share)
         name = prop(group, "modelPackageGroupName", group.name)

@@ -26,6 +26,7 @@ from policies.common import (
     by_type,
     condition_values,
     is_allow,
+    join_key,
     org_accounts,
     parent_urn,
     policy_documents,
@@ -67,14 +68,14 @@ class ShareIndex:
 
     def __init__(self, resources: list[Any]):
         self.shares = by_type(resources, RESOURCE_SHARE)
-        self.by_arn = {prop(s, "arn"): s for s in self.shares if prop(s, "arn")}
+        self.by_arn = {join_key(s, "arn"): s for s in self.shares if join_key(s, "arn")}
         self.by_urn = {s.urn: s for s in self.shares}
-        self.permissions = {prop(p, "arn"): p for p in by_type(resources, RAM_PERMISSION) if prop(p, "arn")}
+        self.permissions = {join_key(p, "arn"): p for p in by_type(resources, RAM_PERMISSION) if join_key(p, "arn")}
         self.principal_associations = by_type(resources, PRINCIPAL_ASSOCIATION)
         self.resource_associations = by_type(resources, RESOURCE_ASSOCIATION)
 
     def share_of(self, association: Any) -> Optional[Any]:
-        share = self.by_arn.get(prop(association, "resourceShareArn"))
+        share = self.by_arn.get(join_key(association, "resourceShareArn"))
         return share if share is not None else self.by_urn.get(parent_urn(association) or "")
 
     def permission_arns(self, share: Any) -> list[str]:

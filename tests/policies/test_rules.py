@@ -324,3 +324,35 @@ def test_every_rule_has_a_passing_and_a_failing_case() -> None:
     with_fail = {c.policy.name for c in CASES.values() if c.failing}
     names = {p.name for p in ALL_POLICIES}
     assert names - with_pass == set() and names - with_fail == set()
+
+
+# --- during a real `pulumi preview`, values computed by the provider are unknown ---
+
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi_policy.proxy.UNKNOWN_STRING_VALUE
+
+
+def test_an_unknown_value_is_not_judged_the_engine_reports_the_rule_as_not_run() -> None:
+    from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
+
+    assert UNKNOWN == UNKNOWN_STRING_VALUE
+    parts = bucket_parts()
+    parts[-1] = res(BUCKET_POLICY, "b-policy", bucket=BUCKET, policy=UNKNOWN)
+    with pytest.raises(UnknownValueError):
+        messages(data.s3_tls_only, *parts)
+    with pytest.raises(UnknownValueError):
+        messages(compute.iam_no_wildcard_action, res(IAM_ROLE_POLICY, "p", policy=UNKNOWN))
+
+
+def test_shares_join_their_group_through_the_component_when_arns_are_unknown() -> None:
+    component = "urn:pulumi:unit::mlgov::mlgov:shared_model_group:SharedModelGroup::credit-risk-xgb"
+    g = res(MODEL_PACKAGE_GROUP, "g", component, modelPackageGroupName="credit-risk-xgb", tags=GROUP_TAGS, arn=UNKNOWN)
+    reg = res(RESOURCE_SHARE, "reg", component, name="reg", allowExternalPrincipals=False,
+              permissionArns=[MANAGED + REGISTER_PERMISSION], arn=UNKNOWN)
+    dep = res(RESOURCE_SHARE, "dep", component, name="dep", allowExternalPrincipals=False,
+              permissionArns=[MANAGED + DEPLOY_PERMISSION], arn=UNKNOWN)
+    reg_g = res(RESOURCE_ASSOCIATION, "reg-g", reg.urn, resourceArn=UNKNOWN, resourceShareArn=UNKNOWN)
+    dep_g = res(RESOURCE_ASSOCIATION, "dep-g", dep.urn, resourceArn=UNKNOWN, resourceShareArn=UNKNOWN)
+    policy = governance.model_group_register_and_deploy_shares
+    assert messages(policy, g, reg, dep, reg_g, dep_g) == []
+    assert [m for m in messages(policy, g, reg, reg_g) if "has no" in m] == [
+        next(m for m in messages(policy, g, reg, reg_g) if "has no deploy share" in m)]
