@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
+import hypothesis  # noqa: F401 - imported before Pulumi's threads run: hypothesis' pytest plugin otherwise imports it
+import pytest     # at session end, where CPython 3.11.7's AST parser can fail with "recursion depth mismatch"
 
 from components.hub_outputs import HubOutputs
 from components.stage_deployment import StageDeployment, StageDeploymentArgs, endpoint_name

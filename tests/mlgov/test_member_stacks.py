@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-import pytest
+import hypothesis  # noqa: F401 - imported before Pulumi's threads run: hypothesis' pytest plugin otherwise imports it
+import pytest     # at session end, where CPython 3.11.7's AST parser can fail with "recursion depth mismatch"
 
 from mlgov import offline, plan as plan_printer
 from mlgov.config import ConfigError
