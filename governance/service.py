@@ -583,7 +583,9 @@ class Governance:
                 elif action is Action.reject:
                     mirror = RegistryStatus.rejected.value
                 if mirror:
-                    vw.change(Stage.development, registryStatus=mirror, registryModifiedAt=self.clock(),
+                    # after every registry change seen so far, even if the registry's clock runs ahead of ours
+                    seen = int(items[Stage.development].get("registryModifiedAt", 0))
+                    vw.change(Stage.development, registryStatus=mirror, registryModifiedAt=max(self.clock(), seen + 1),
                               **({} if Stage.development in tr.changes else _touch(vw, at, caller)))
                 vw.audit(at=at, event_id=uuid.uuid4().hex, action=action.value, actor=caller, source="api", stage=stage.value,
                          from_state=record.status.value, to_state=tr.changes.get(stage, record.status).value, reason=reason,

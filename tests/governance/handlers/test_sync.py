@@ -61,3 +61,16 @@ def test_storage_failures_raise_so_eventbridge_retries(world):
     world.ddb.delete_table(TableName=TABLE)
     with pytest.raises(ClientError):
         world.sync(world.package_event(G, 1))
+
+
+def test_a_replayed_registration_after_a_decision_is_stale_even_if_the_registry_clock_runs_ahead(world):
+    """Found by the state machine: the decision's registry mark must come after every registry change seen."""
+    world.onboard(groups=(G,), risk_tier="minimal", thresholds=())
+    future = world.package_event(G, 1, created_ms=4_000_000_000_000)
+    world.sync(future)
+    code, _ = world.api("POST", f"/use-cases/credit-risk/models/{G}/versions/1/decision",
+                        {"stage": "development", "action": "reject", "reason": "rework"}, caller=OFFICER_SESSION)
+    assert code == 200
+    before = world.snapshot()
+    assert world.sync(future)["result"] in ("stale", "duplicate")
+    assert world.snapshot() == before
