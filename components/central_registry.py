@@ -36,6 +36,8 @@ KEY_USE_ACTIONS = (
 DEV_KEY_ACTIONS = ("kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
 STAGE_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
 MODELS_PREFIX = "models"
+CAPTURE_PREFIX = "capture"
+"""Endpoint data capture from each stage account lands under capture/<account>/ (see StageDeployment)."""
 
 
 @dataclass
@@ -95,6 +97,7 @@ class CentralRegistry(pulumi.ComponentResource):
     def __init__(self, name: str, args: CentralRegistryArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("mlgov:central_registry:CentralRegistry", name, None, opts)
         self._args = args
+        self._name = name
         tags = {"mlgov:component": "central-registry", **args.tags}
         child = pulumi.ResourceOptions(parent=self)
         bus_arn = f"arn:{args.partition}:events:{args.region}:{args.shared_account}:event-bus/{args.bus_name}"
@@ -317,6 +320,18 @@ class CentralRegistry(pulumi.ComponentResource):
             statement("DevAccountsEncrypt", DEV_KEY_ACTIONS, "*", principals={"AWS": account_roots(a.dev_accounts, a.partition)}),
             statement("StageAccountsDecrypt", STAGE_KEY_ACTIONS, "*", principals={"AWS": account_roots(a.stage_accounts, a.partition)}),
             statement(
+                "StageAccountsEncryptOwnCaptureThroughS3",
+                ["kms:GenerateDataKey"],
+                "*",
+                principals={"AWS": account_roots(a.stage_accounts, a.partition)},
+                conditions={
+                    "StringEquals": {"kms:ViaService": f"s3.{a.region}.amazonaws.com"},
+                    "StringLike": {"kms:EncryptionContext:aws:s3:arn": [
+                        f"arn:{a.partition}:s3:::{self._bucket_name(a)}/{CAPTURE_PREFIX}/{account}/*" for account in a.stage_accounts
+                    ]},
+                },
+            ),
+            statement(
                 "CloudWatchLogsEncryptsHubLogGroups",
                 ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"],
                 "*",
@@ -332,12 +347,15 @@ class CentralRegistry(pulumi.ComponentResource):
             ),
         ])
 
+    def _bucket_name(self, a: CentralRegistryArgs) -> str:
+        return f"{self._name}-artifacts-{a.shared_account}-{a.region}"
+
     def _artifact_bucket(self, name: str, tags: Mapping[str, str]) -> aws.s3.Bucket:
         a = self._args
         child = pulumi.ResourceOptions(parent=self)
         bucket = aws.s3.Bucket(
             f"{name}-artifacts",
-            bucket=f"{name}-artifacts-{a.shared_account}-{a.region}",
+            bucket=self._bucket_name(a),
             force_destroy=a.bucket_force_destroy,
             tags=tags,
             opts=child,
@@ -394,6 +412,11 @@ class CentralRegistry(pulumi.ComponentResource):
                           conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}}),
             ]
         stage_roots = account_roots(a.stage_accounts, a.partition)
+        for account in a.stage_accounts:
+            statements.append(
+                statement(f"Stage{account}WritesItsCapture", ["s3:PutObject"],
+                          bucket.arn.apply(lambda arn, acct=account: f"{arn}/{CAPTURE_PREFIX}/{acct}/*"),
+                          principals={"AWS": account_roots([account], a.partition)}))
         statements += [
             statement("StageAccountsReadModels", ["s3:GetObject"], bucket.arn.apply(lambda arn: f"{arn}/{MODELS_PREFIX}/*"),
                       principals={"AWS": stage_roots}),

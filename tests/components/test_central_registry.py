@@ -34,10 +34,18 @@ def test_key_is_rotated_and_dev_may_only_encrypt_and_stages_only_decrypt(plan) -
     stage = statements["StageAccountsDecrypt"]
     assert stage["Principal"] == {"AWS": [TEST, PROD]}
     assert sorted(stage["Action"]) == sorted(STAGE_KEY_ACTIONS)
+    capture = statements["StageAccountsEncryptOwnCaptureThroughS3"]
+    assert capture["Principal"] == {"AWS": [TEST, PROD]} and capture["Action"] == "kms:GenerateDataKey"
+    assert capture["Condition"] == {
+        "StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"},
+        "StringLike": {"kms:EncryptionContext:aws:s3:arn": [
+            "arn:aws:s3:::mlgov-artifacts-111111111111-eu-west-1/capture/333333333333/*",
+            "arn:aws:s3:::mlgov-artifacts-111111111111-eu-west-1/capture/444444444444/*"]},
+    }
     for statement in statements.values():
         principals = statement["Principal"].get("AWS", [])
         if DEV in principals or TEST in principals or PROD in principals:
-            assert statement["Sid"] in {"DevAccountsEncrypt", "StageAccountsDecrypt"}
+            assert statement["Sid"] in {"DevAccountsEncrypt", "StageAccountsDecrypt", "StageAccountsEncryptOwnCaptureThroughS3"}
 
 
 def test_no_allow_statement_anywhere_grants_a_wildcard_action(plan) -> None:
@@ -72,8 +80,13 @@ def test_bucket_policy_is_tls_only_dev_writes_its_prefix_and_stages_read_models(
     assert (write["Principal"], write["Action"], write["Resource"]) == ({"AWS": [DEV]}, "s3:PutObject", f"{arn}/models/222222222222/*")
     read = statements["StageAccountsReadModels"]
     assert (read["Principal"], read["Action"], read["Resource"]) == ({"AWS": [TEST, PROD]}, "s3:GetObject", f"{arn}/models/*")
-    writers = [s for s in statements.values() if s["Effect"] == "Allow" and "s3:PutObject" in all_actions([s])]
-    assert [s["Principal"] for s in writers] == [{"AWS": [DEV]}]
+    writers = {s["Sid"]: (s["Principal"], s["Resource"]) for s in statements.values()
+               if s["Effect"] == "Allow" and "s3:PutObject" in all_actions([s])}
+    assert writers == {
+        "Dev222222222222WritesItsPrefix": ({"AWS": [DEV]}, f"{arn}/models/222222222222/*"),
+        "Stage333333333333WritesItsCapture": ({"AWS": [TEST]}, f"{arn}/capture/333333333333/*"),
+        "Stage444444444444WritesItsCapture": ({"AWS": [PROD]}, f"{arn}/capture/444444444444/*"),
+    }
 
 
 def test_bus_admits_only_the_organizations_member_accounts(plan) -> None:
