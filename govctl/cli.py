@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from govctl.client import Api, ApiError, GovctlError, resolve_target
+from govctl.client import Api, GovctlError, resolve_target
 from govctl.personas import PERSONAS, SANDBOX_PORT
 
 STAGES = ("development", "test", "production")

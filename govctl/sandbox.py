@@ -15,6 +15,7 @@ time, as one Lambda container does.
 """
 from __future__ import annotations
 
+import base64
 import hmac
 import itertools
 import json
@@ -249,7 +250,7 @@ class _GatewayHandler(BaseHTTPRequestHandler):
                                host=self.headers.get("Host", "127.0.0.1"), source_ip=self.client_address[0])
         response = sandbox.invoke_api(event)
         out = response.get("body") or ""
-        data = __import__("base64").b64decode(out) if response.get("isBase64Encoded") else out.encode("utf-8")
+        data = base64.b64decode(out) if response.get("isBase64Encoded") else out.encode("utf-8")
         headers_out = {k: v for k, v in (response.get("headers") or {}).items()}
         for k, values in (response.get("multiValueHeaders") or {}).items():
             headers_out[k] = ", ".join(values)
@@ -315,8 +316,6 @@ class Sandbox:
         self.stop()
 
     def start(self) -> "Sandbox":
-        from governance import runtime
-
         if Sandbox._active is not None:
             raise SandboxError("a sandbox is already running in this process; stop it first")
         Sandbox._active = self
@@ -555,7 +554,7 @@ class Sandbox:
 
     # --- the source design's walkthrough ---
 
-    def play_walkthrough(self, say: Callable[[str], None] = lambda _: None) -> "Walkthrough":
+    def play_walkthrough(self, say: Callable[[str], None] = lambda _: None) -> Any:
         from govctl.walkthrough import play
 
         return play(self, say)
@@ -570,5 +569,3 @@ def _iso(value: Any) -> Any:
         return [_iso(v) for v in value]
     return value
 
-
-from govctl.walkthrough import Walkthrough  # noqa: E402  (type of play_walkthrough's result)

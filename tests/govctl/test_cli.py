@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
-import pytest
 
 from governance import schema
 from govctl.cli import WAITING
 from govctl.gate import approved_for, statuses_of
 from governance.domain import Stage, Status
 
-from .conftest import Govctl, one_line_error
+from .conftest import one_line_error
 
 XGB, FRAUD, CHURN = "credit-risk-xgb", "fraud-detection", "customer-churn-model"
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from datetime import datetime, timezone
 
 import pytest
@@ -12,9 +11,9 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from govctl.client import Api, ApiError, Target
+from govctl.client import ApiError
 from govctl.personas import PERSONAS
-from govctl.sandbox import ROOT, Sandbox, hub_config, verify_sigv4
+from govctl.sandbox import ROOT, hub_config, verify_sigv4
 
 OWNER = PERSONAS["model-owner"]
 
