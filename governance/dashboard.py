@@ -13,7 +13,7 @@ import html
 import json
 import re
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Mapping
 
 STAGES = ("development", "test", "production")
 USE_CASE_STAGES = ("POC", "DEVELOPMENT", "QA", "PREPRODUCTION", "PRODUCTION", "RETIRED")
