@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench plan clean
+.PHONY: demo test bench plan check clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -13,15 +13,22 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
+	$(PY) -m govctl demo
+
+plan: $(STAMP)
 	$(PY) -m mlgov.plan
 
-plan: demo
+check: $(STAMP)
+	$(PY) -m mlgov.check
 
 test: $(STAMP)
-	$(PY) -m pytest -n 2
+	$(PY) -m pytest -n 2 --dist loadfile
 
 bench: $(STAMP)
 	$(PY) bench/plan_bench.py
+	$(PY) bench/member_plan_bench.py
+	$(PY) bench/runtime_bench.py
+	$(PY) bench/govctl_bench.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info artifacts

@@ -135,6 +135,7 @@ class CentralRegistry(pulumi.ComponentResource):
                         group_name=model.group,
                         description=model.description,
                         use_case_id=use_case.id,
+                        use_case_name=use_case.name,
                         risk_tier=use_case.risk_tier.value,
                         model_risk=use_case.model_risk(model).value,
                         owner=use_case.owner,

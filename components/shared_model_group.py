@@ -28,6 +28,7 @@ def managed_permission_arn(permission: str, partition: str = "aws") -> str:
 class SharedModelGroupArgs:
     group_name: str
     use_case_id: str
+    use_case_name: str
     risk_tier: str
     model_risk: str
     owner: str
@@ -80,6 +81,7 @@ class SharedModelGroup(pulumi.ComponentResource):
                 schema.group_config_item(
                     group=args.group_name,
                     use_case_id=args.use_case_id,
+                    use_case_name=args.use_case_name,
                     owner=args.owner,
                     line_of_business=args.line_of_business,
                     project=args.project,

@@ -90,7 +90,7 @@ def hub_config(root: Path = ROOT, stack: str = "shared") -> HubConfig:
         for model in uc.models:
             groups.append(model.group)
             items.append(schema.group_config_item(
-                group=model.group, use_case_id=uc.id, owner=uc.owner, line_of_business=uc.line_of_business,
+                group=model.group, use_case_id=uc.id, use_case_name=uc.name, owner=uc.owner, line_of_business=uc.line_of_business,
                 project=uc.project, risk=uc.model_risk(model).value))
     a = config.approvers
     approvers = {"development": list(a.development), "test": list(a.test), "production": list(a.production),

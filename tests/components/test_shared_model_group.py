@@ -16,6 +16,7 @@ def args(**overrides) -> SharedModelGroupArgs:
     values = dict(
         group_name="credit-risk-xgb",
         use_case_id="credit-risk",
+        use_case_name="Credit risk assessment",
         risk_tier="high",
         model_risk="high",
         owner="ds-lead@example.com",
@@ -99,8 +100,9 @@ def test_config_item_carries_what_the_sync_handler_reads() -> None:
     assert (item.inputs["hashKey"], item.inputs["rangeKey"]) == ("pk", "sk")
     body = json.loads(item.inputs["item"])
     assert body["pk"] == {"S": "GROUP#credit-risk-xgb"} and body["sk"] == {"S": "CONFIG"}
-    assert {k: v["S"] for k, v in body.items() if k in {"useCaseId", "owner", "lineOfBusiness", "project", "risk"}} == {
+    assert {k: v["S"] for k, v in body.items() if k in {"useCaseId", "useCaseName", "owner", "lineOfBusiness", "project", "risk"}} == {
         "useCaseId": "credit-risk",
+        "useCaseName": "Credit risk assessment",
         "owner": "ds-lead@example.com",
         "lineOfBusiness": "retail-lending",
         "project": "credit-decisioning",
