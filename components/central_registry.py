@@ -221,23 +221,28 @@ class CentralRegistry(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
         sync, metrics, api = self.functions["sync"].function, self.functions["metrics"].function, self.functions["api"].function
-        EventRoute(
-            f"{name}-registry-events",
-            EventRouteArgs(
-                description="Model package state changes of the hub's groups -> sync",
-                event_pattern={
-                    "source": [events.SOURCE_SAGEMAKER],
-                    "detail-type": [events.DETAIL_TYPE_MODEL_PACKAGE],
-                    "detail": {"ModelPackageGroupName": sorted(self.groups)},
-                },
-                function_arn=sync.arn,
-                function_name=sync.name,
-                kms_key_arn=self.key.arn,
-                alarm_actions=a.alarm_actions,
-                tags=tags,
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        registry_pattern = {
+            "source": [events.SOURCE_SAGEMAKER],
+            "detail-type": [events.DETAIL_TYPE_MODEL_PACKAGE],
+            "detail": {"ModelPackageGroupName": sorted(self.groups)},
+        }
+        # The hub's own default bus carries the registry's events; member accounts forward theirs to the
+        # governance bus (MemberAccount). Both reach sync, which is idempotent, so a copy seen twice is harmless.
+        for route, bus, where in (("registry-events", None, "hub registry"), ("forwarded-registry-events", self.bus.name, "member accounts")):
+            EventRoute(
+                f"{name}-{route}",
+                EventRouteArgs(
+                    description=f"Model package state changes of the hub's groups from the {where} -> sync",
+                    event_pattern=registry_pattern,
+                    event_bus_name=bus,
+                    function_arn=sync.arn,
+                    function_name=sync.name,
+                    kms_key_arn=self.key.arn,
+                    alarm_actions=a.alarm_actions,
+                    tags=tags,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         EventRoute(
             f"{name}-member-events",
             EventRouteArgs(

@@ -158,6 +158,10 @@ def test_registry_events_of_the_hubs_groups_go_to_sync_and_member_reports_to_met
         "detail": {"ModelPackageGroupName": ["credit-risk-xgb", "customer-churn-model", "fraud-detection"]},
     }
     assert plan.named("mlgov-registry-events-target").inputs["arn"].endswith(":function:mlgov-sync")
+    forwarded = plan.named("mlgov-forwarded-registry-events-rule").inputs
+    assert forwarded["eventBusName"] == "mlgov-governance"
+    assert forwarded["eventPattern"] == registry["eventPattern"]
+    assert plan.named("mlgov-forwarded-registry-events-target").inputs["arn"].endswith(":function:mlgov-sync")
     member = plan.named("mlgov-member-events-rule").inputs
     assert member["eventBusName"] == "mlgov-governance"
     assert json.loads(member["eventPattern"]) == {
@@ -165,7 +169,7 @@ def test_registry_events_of_the_hubs_groups_go_to_sync_and_member_reports_to_met
         "account": ["333333333333", "444444444444"],
     }
     assert plan.named("mlgov-member-events-target").inputs["arn"].endswith(":function:mlgov-metrics")
-    for route in ("registry-events", "member-events"):
+    for route in ("registry-events", "forwarded-registry-events", "member-events"):
         assert plan.named(f"mlgov-{route}-target").inputs["deadLetterConfig"]["arn"].endswith(f"mlgov-{route}-dlq")
 
 

@@ -64,7 +64,7 @@ def test_resource_names_are_stable_and_readable(plan) -> None:
 
 
 def test_onboarding_a_use_case_adds_exactly_its_resources_and_replaces_nothing(plan) -> None:
-    """Same URNs for everything that exists (no replacement); only two documents widen to the new group."""
+    """Same URNs for everything that exists (no replacement); only three documents widen to the new group."""
     config = sample("shared")
     config["mlgov:useCases"].append(NEW_USE_CASE)
     after = offline.plan_stack("shared", config)
@@ -73,8 +73,9 @@ def test_onboarding_a_use_case_adds_exactly_its_resources_and_replaces_nothing(p
     assert set(before) <= set(now)
     updated = {r.name: sorted(k for k in r.inputs if comparable(now[u].inputs.get(k)) != comparable(r.inputs[k]))
                for u, r in before.items() if comparable(now[u].inputs) != comparable(r.inputs)}
-    # In-place updates only: the sync rule now matches the new group, and the api role may mirror its approvals.
-    assert updated == {"mlgov-registry-events-rule": ["eventPattern"], "mlgov-api-policy": ["policy"]}
+    # In-place updates only: the sync rules now match the new group, and the api role may mirror its approvals.
+    assert updated == {"mlgov-registry-events-rule": ["eventPattern"], "mlgov-forwarded-registry-events-rule": ["eventPattern"],
+                       "mlgov-api-policy": ["policy"]}
     added = sorted(now[u].name for u in set(now) - set(before))
     assert added == sorted([
         "claims-triage-bert", "claims-triage-bert-group", "claims-triage-bert-config",
