@@ -14,9 +14,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.event_route import EventRoute, EventRouteArgs
-from components.governance_api import GovernanceApi, GovernanceApiArgs, route_keys
 from components.governance_function import GovernanceFunction, GovernanceFunctionArgs, powertools_layer_arn
 from components.governance_table import GovernanceTable, GovernanceTableArgs
+from components.http_api import IamHttpApi, IamHttpApiArgs, route_keys
 from components.policy_documents import account_roots, document, statement
 from components.shared_model_group import SharedModelGroup, SharedModelGroupArgs
 from governance import events, schema
@@ -263,14 +263,16 @@ class CentralRegistry(pulumi.ComponentResource):
         )
         from governance.handlers.api import app
 
-        self.api = GovernanceApi(
+        self.api = IamHttpApi(
             f"{name}-governance-api",
-            GovernanceApiArgs(
+            IamHttpApiArgs(
                 function_arn=api.arn,
                 function_name=api.name,
                 routes=route_keys(app),
-                kms_key_arn=self.key.arn,
+                log_kms_key_arn=self.key.arn,
                 log_retention_days=a.log_retention_days,
+                throttling_burst_limit=50,
+                throttling_rate_limit=25.0,
                 tags=tags,
             ),
             opts=pulumi.ResourceOptions(parent=self),
@@ -308,7 +310,7 @@ class CentralRegistry(pulumi.ComponentResource):
             "bucketName": self.bucket.bucket,
             "sharedAccountId": self._args.shared_account,
             "region": self._args.region,
-            "governanceApiEndpoint": self.api.endpoint,
+            "governanceApiEndpoint": self.api.url,
             # Read by the member stacks (issue 4): which use case and risk tier a group belongs to (deployments are
             # checked against it; data capture is forced on for high risk), and the RAM shares they accept.
             "groupUseCases": {m.group: u.id for u in self._args.use_cases for m in u.models},

@@ -6,6 +6,7 @@ route and writes JSON access logs to a KMS-encrypted log group.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence
 
@@ -79,7 +80,7 @@ class IamHttpApi(pulumi.ComponentResource):
         )
         self.routes = [
             aws.apigatewayv2.Route(
-                f"{name}-route-{_slug(route)}",
+                f"{name}-route-{route_slug(route)}",
                 api_id=self.api.id,
                 route_key=route,
                 authorization_type="AWS_IAM",
@@ -107,7 +108,7 @@ class IamHttpApi(pulumi.ComponentResource):
         for route in args.routes:
             method, _, path = route.partition(" ")
             aws.lambda_.Permission(
-                f"{name}-invoke-{_slug(route)}",
+                f"{name}-invoke-{route_slug(route)}",
                 action="lambda:InvokeFunction",
                 function=args.function_name,
                 principal="apigateway.amazonaws.com",
@@ -118,5 +119,17 @@ class IamHttpApi(pulumi.ComponentResource):
         self.register_outputs({"url": self.api.api_endpoint, "execution_arn": self.api.execution_arn})
 
 
-def _slug(route: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in route.lower()).strip("-").replace("--", "-")
+def route_keys(resolver) -> list[str]:
+    """API Gateway route keys (`GET /use-cases/{id}`) of a Powertools resolver's routes, in declaration order.
+
+    The hub's API is declared from the handler's own routes, so a route added to the handler is served
+    (and IAM-authorized) by the next `pulumi up` without touching the infrastructure code.
+    """
+    routes = [*resolver._static_routes, *resolver._dynamic_routes]
+    keys = [r.method.upper() + " " + re.sub(r"<([^>]+)>", r"{\1}", r.path) for r in routes]
+    return list(dict.fromkeys(keys))
+
+
+def route_slug(route_key: str) -> str:
+    """`GET /models/{group}/{version}` → `get-models-group-version` (stable resource names)."""
+    return re.sub(r"[^a-z0-9]+", "-", route_key.lower()).strip("-")

@@ -174,7 +174,7 @@ def test_registry_events_of_the_hubs_groups_go_to_sync_and_member_reports_to_met
 
 
 def test_governance_api_serves_every_handler_route_with_iam(plan) -> None:
-    from components.governance_api import route_keys
+    from components.http_api import route_keys
     from governance.handlers.api import app
 
     routes = plan.by_type("aws:apigatewayv2/route:Route")
