@@ -21,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from governance.domain import ModelRisk, RiskTier  # one definition for the stack config and the runtime
+
 NAMESPACE = "mlgov"
 
 ACCOUNT_ID = re.compile(r"^\d{12}$")
@@ -53,20 +55,6 @@ class AccountRole(str, Enum):
     dev = "dev"
     test = "test"
     prod = "prod"
-
-
-class RiskTier(str, Enum):
-    """EU AI Act tiers a use case may be onboarded with (`unacceptable` is refused)."""
-
-    high = "high"
-    limited = "limited"
-    minimal = "minimal"
-
-
-class ModelRisk(str, Enum):
-    high = "high"
-    medium = "medium"
-    low = "low"
 
 
 DEFAULT_MODEL_RISK = {RiskTier.high: ModelRisk.high, RiskTier.limited: ModelRisk.medium, RiskTier.minimal: ModelRisk.low}
