@@ -70,14 +70,7 @@ def throughput(n_events: int, n_decisions: int) -> dict:
     with mock_aws():
         runtime.reset()
         setup = boto3.session.Session(region_name=REGION).client("dynamodb")
-        t = schema.TABLE
-        setup.create_table(
-            TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": a["name"], "AttributeType": a["type"]} for a in t.attribute_definitions()],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            GlobalSecondaryIndexes=[{"IndexName": i.name, "Projection": {"ProjectionType": "ALL"},
-                                     "KeySchema": [{"AttributeName": i.partition_key, "KeyType": "HASH"},
-                                                   {"AttributeName": i.sort_key, "KeyType": "RANGE"}]} for i in t.indexes])
+        setup.create_table(**schema.TABLE.create_table_request(TABLE))
         groups = [f"bench-model-{i}" for i in range(4)]
         setup.put_item(TableName=TABLE, Item=to_ddb(schema.use_case_config_item(
             use_case_id="bench", name="Bench", risk_tier="minimal", owner="o", line_of_business="l", project="p", groups=groups, thresholds=[])))

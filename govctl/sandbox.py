@@ -409,18 +409,7 @@ class Sandbox:
     def _create_table(self) -> None:
         from governance import schema
 
-        t = schema.TABLE
-        self.ddb.create_table(
-            TableName=self.table, BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": a["name"], "AttributeType": a["type"]} for a in t.attribute_definitions()],
-            KeySchema=[{"AttributeName": t.partition_key, "KeyType": "HASH"}, {"AttributeName": t.sort_key, "KeyType": "RANGE"}],
-            GlobalSecondaryIndexes=[
-                {"IndexName": i.name, "KeySchema": [{"AttributeName": i.partition_key, "KeyType": "HASH"},
-                                                    {"AttributeName": i.sort_key, "KeyType": "RANGE"}],
-                 "Projection": {"ProjectionType": "ALL"}}
-                for i in t.indexes
-            ],
-        )
+        self.ddb.create_table(**schema.TABLE.create_table_request(self.table))
 
     # --- the handlers ---
 

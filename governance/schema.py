@@ -67,6 +67,22 @@ class TableSchema:
                     names.append(attr)
         return [{"name": n, "type": "S"} for n in names]
 
+    def create_table_request(self, table_name: str) -> dict[str, Any]:
+        """The DynamoDB CreateTable request for this layout (sandbox, tests, benchmarks; Pulumi builds its own)."""
+        def keys(partition: str, sort: str) -> list[dict[str, str]]:
+            return [{"AttributeName": partition, "KeyType": "HASH"}, {"AttributeName": sort, "KeyType": "RANGE"}]
+
+        return {
+            "TableName": table_name,
+            "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": a["name"], "AttributeType": a["type"]} for a in self.attribute_definitions()],
+            "KeySchema": keys(self.partition_key, self.sort_key),
+            "GlobalSecondaryIndexes": [
+                {"IndexName": i.name, "KeySchema": keys(i.partition_key, i.sort_key), "Projection": {"ProjectionType": "ALL"}}
+                for i in self.indexes
+            ],
+        }
+
 
 # Officer queues and the dashboard: STAGE#<stage>#STATUS#<status>, oldest first.
 BY_STAGE_STATUS = Index(name="by-stage-status", partition_key="gsi1pk", sort_key="gsi1sk")

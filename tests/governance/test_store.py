@@ -18,3 +18,13 @@ def test_tokens_round_trip_within_their_partition():
 def test_malformed_tokens_are_bad_input(token):
     with pytest.raises(BadInput):
         decode_token(token, partition=("pk", "USECASE#a"))
+
+
+def test_create_table_request_matches_the_declared_layout() -> None:
+    from governance import schema
+
+    request = schema.TABLE.create_table_request("t")
+    assert request["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
+    assert {i["IndexName"]: [k["AttributeName"] for k in i["KeySchema"]] for i in request["GlobalSecondaryIndexes"]} == {
+        "by-stage-status": ["gsi1pk", "gsi1sk"], "by-use-case": ["gsi2pk", "gsi2sk"]}
+    assert {a["AttributeName"] for a in request["AttributeDefinitions"]} == {"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"}
