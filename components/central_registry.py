@@ -17,22 +17,12 @@ from components.event_route import EventRoute, EventRouteArgs
 from components.governance_function import GovernanceFunction, GovernanceFunctionArgs, powertools_layer_arn
 from components.governance_table import GovernanceTable, GovernanceTableArgs
 from components.http_api import IamHttpApi, IamHttpApiArgs, route_keys
-from components.policy_documents import account_roots, document, statement
+from components.policy_documents import KMS_ADMIN_ACTIONS, KMS_USE_ACTIONS, LOGS_KEY_ACTIONS, account_roots, document, statement
 from components.shared_model_group import SharedModelGroup, SharedModelGroupArgs
 from governance import events, schema
 from governance.permissions import HANDLER_ACTIONS
 from mlgov.config import StackConfig, UseCase
 
-KEY_ADMIN_ACTIONS = (
-    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:DeleteAlias", "kms:DescribeKey", "kms:DisableKey",
-    "kms:EnableKey", "kms:EnableKeyRotation", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListAliases",
-    "kms:ListGrants", "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:RevokeGrant", "kms:ScheduleKeyDeletion",
-    "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias", "kms:UpdateKeyDescription",
-)
-KEY_USE_ACTIONS = (
-    "kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey",
-    "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo",
-)
 DEV_KEY_ACTIONS = ("kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
 STAGE_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
 MODELS_PREFIX = "models"
@@ -216,6 +206,7 @@ class CentralRegistry(pulumi.ComponentResource):
                     layers=[layer],
                     function_name=f"{name}-{handler}",
                     log_retention_days=a.log_retention_days,
+                    alarm_actions=a.alarm_actions,
                     tags=tags,
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
@@ -323,8 +314,8 @@ class CentralRegistry(pulumi.ComponentResource):
         a = self._args
         hub_root = account_roots([a.shared_account], a.partition)
         return document([
-            statement("HubAccountAdministers", KEY_ADMIN_ACTIONS, "*", principals={"AWS": hub_root}),
-            statement("HubAccountUses", KEY_USE_ACTIONS, "*", principals={"AWS": hub_root}),
+            statement("HubAccountAdministers", KMS_ADMIN_ACTIONS, "*", principals={"AWS": hub_root}),
+            statement("HubAccountUses", KMS_USE_ACTIONS, "*", principals={"AWS": hub_root}),
             statement("DevAccountsEncrypt", DEV_KEY_ACTIONS, "*", principals={"AWS": account_roots(a.dev_accounts, a.partition)}),
             statement("StageAccountsDecrypt", STAGE_KEY_ACTIONS, "*", principals={"AWS": account_roots(a.stage_accounts, a.partition)}),
             statement(
@@ -341,7 +332,7 @@ class CentralRegistry(pulumi.ComponentResource):
             ),
             statement(
                 "CloudWatchLogsEncryptsHubLogGroups",
-                ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"],
+                LOGS_KEY_ACTIONS,
                 "*",
                 principals={"Service": f"logs.{a.region}.amazonaws.com"},
                 conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{a.partition}:logs:{a.region}:{a.shared_account}:log-group:*"}},

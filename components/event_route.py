@@ -1,4 +1,4 @@
-"""An EventBridge rule delivering to a Lambda, with retries, an encrypted dead-letter queue and an alarm on it.
+"""An EventBridge rule delivering to a Lambda, with retries and an alarmed, encrypted dead-letter queue.
 
 EventBridge delivers at least once and gives up after its retry policy; what it gives up on lands
 in the dead-letter queue, and the alarm says so, so no event is lost silently.
@@ -12,7 +12,7 @@ from typing import Any, Mapping, Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from components.policy_documents import document, statement
+from components.dead_letters import dead_letter_queue
 
 
 @dataclass
@@ -44,23 +44,9 @@ class EventRoute(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        self.dead_letter_queue = aws.sqs.Queue(
-            f"{name}-dlq",
-            name=f"{name}-dlq",
-            kms_master_key_id=args.kms_key_arn,
-            message_retention_seconds=14 * 24 * 3600,
-            tags=tags,
-            opts=child,
-        )
-        aws.sqs.QueuePolicy(
-            f"{name}-dlq-policy",
-            queue_url=self.dead_letter_queue.url,
-            policy=document([
-                statement("EventBridgeDeadLetters", ["sqs:SendMessage"], self.dead_letter_queue.arn,
-                          principals={"Service": "events.amazonaws.com"},
-                          conditions={"ArnEquals": {"aws:SourceArn": self.rule.arn}}),
-            ]),
-            opts=child,
+        self.dead_letter_queue = dead_letter_queue(
+            f"{name}-dlq", args.kms_key_arn, [self.rule.arn], tags, child,
+            queue_name=f"{name}-dlq", alarm_actions=args.alarm_actions,
         )
         aws.lambda_.Permission(
             f"{name}-invoke",
@@ -80,23 +66,6 @@ class EventRoute(pulumi.ComponentResource):
                 maximum_event_age_in_seconds=args.maximum_event_age_seconds,
             ),
             dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(arn=self.dead_letter_queue.arn),
-            opts=child,
-        )
-        self.alarm = aws.cloudwatch.MetricAlarm(
-            f"{name}-dlq-alarm",
-            name=f"{name}-dead-letters",
-            alarm_description=f"Events for {name} were not delivered after retries; they wait in {name}-dlq.",
-            namespace="AWS/SQS",
-            metric_name="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": self.dead_letter_queue.name},
-            statistic="Maximum",
-            period=300,
-            evaluation_periods=1,
-            threshold=1,
-            comparison_operator="GreaterThanOrEqualToThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=list(args.alarm_actions),
-            tags=tags,
             opts=child,
         )
         self.register_outputs({"rule_arn": self.rule.arn, "dead_letter_queue_arn": self.dead_letter_queue.arn})

@@ -14,6 +14,7 @@ from typing import Any, Mapping, Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
+from components.dead_letters import dead_letter_queue
 from components.policy_documents import document, statement
 
 GOVERNANCE_PACKAGE = Path(__file__).resolve().parent.parent / "governance"
@@ -55,6 +56,7 @@ class GovernanceFunctionArgs:
     timeout_seconds: int = 30
     memory_mb: int = 512
     code: Optional[pulumi.Archive] = None
+    alarm_actions: Sequence[pulumi.Input[str]] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -75,13 +77,8 @@ class GovernanceFunction(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        self.dead_letter_queue = aws.sqs.Queue(
-            f"{name}-dlq",
-            name=f"{function_name}-dlq",
-            kms_master_key_id=args.kms_key_arn,
-            message_retention_seconds=14 * 24 * 3600,
-            tags=tags,
-            opts=child,
+        self.dead_letter_queue = dead_letter_queue(
+            f"{name}-dlq", args.kms_key_arn, [], tags, child, queue_name=f"{function_name}-dlq", alarm_actions=args.alarm_actions,
         )
         self.role = aws.iam.Role(
             f"{name}-role",

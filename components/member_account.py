@@ -18,8 +18,9 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_aws as aws
 
+from components.dead_letters import dead_letter_queue
 from components.hub_outputs import HubOutputs
-from components.policy_documents import account_roots, document, statement
+from components.policy_documents import KMS_ADMIN_ACTIONS, KMS_USE_ACTIONS, LOGS_KEY_ACTIONS, account_roots, document, statement
 
 MODEL_PACKAGE_EVENTS = "SageMaker Model Package State Change"
 REGISTER_ACTIONS = (
@@ -31,21 +32,6 @@ REGISTER_ACTIONS = (
 ARTIFACT_WRITE_ACTIONS = ("s3:PutObject",)
 HUB_KEY_ENCRYPT_ACTIONS = ("kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
 MODELS_PREFIX = "models"
-# The local key: the account administers and uses it; CloudWatch Logs encrypts this account's log groups with it.
-LOCAL_KEY_ADMIN_ACTIONS = (
-    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:DeleteAlias", "kms:DescribeKey", "kms:DisableKey",
-    "kms:EnableKey", "kms:EnableKeyRotation", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListAliases",
-    "kms:ListGrants", "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:RevokeGrant", "kms:ScheduleKeyDeletion",
-    "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias", "kms:UpdateKeyDescription",
-)
-LOCAL_KEY_USE_ACTIONS = (
-    "kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey",
-    "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo",
-)
-LOGS_KEY_ACTIONS = (
-    "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext",
-    "kms:ReEncryptFrom", "kms:ReEncryptTo",
-)
 
 
 @dataclass
@@ -183,8 +169,8 @@ class MemberAccount(pulumi.ComponentResource):
             enable_key_rotation=True,
             deletion_window_in_days=a.key_deletion_window_days,
             policy=document([
-                statement("AccountAdministers", LOCAL_KEY_ADMIN_ACTIONS, "*", principals={"AWS": root}),
-                statement("AccountUses", LOCAL_KEY_USE_ACTIONS, "*", principals={"AWS": root}),
+                statement("AccountAdministers", KMS_ADMIN_ACTIONS, "*", principals={"AWS": root}),
+                statement("AccountUses", KMS_USE_ACTIONS, "*", principals={"AWS": root}),
                 statement(
                     "CloudWatchLogsEncrypts", LOGS_KEY_ACTIONS, "*",
                     principals={"Service": f"logs.{a.region}.amazonaws.com"},
@@ -201,37 +187,6 @@ class MemberAccount(pulumi.ComponentResource):
         )
         aws.kms.Alias(f"{self._name}-key-alias", name=f"alias/mlgov-{a.role}", target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=self))
         return key
-
-
-def dead_letter_queue(
-    name: str,
-    key_arn: pulumi.Input[str],
-    rule_arns: list[pulumi.Input[str]],
-    tags: Mapping[str, str],
-    opts: pulumi.ResourceOptions,
-) -> aws.sqs.Queue:
-    """A KMS-encrypted queue keeping what EventBridge (from `rule_arns`) or a Lambda could not deliver, for 14 days."""
-    queue = aws.sqs.Queue(name, kms_master_key_id=key_arn, message_retention_seconds=14 * 24 * 3600, tags=dict(tags), opts=opts)
-    if rule_arns:
-        aws.sqs.QueuePolicy(
-            f"{name}-policy",
-            queue_url=queue.url,
-            policy=document([statement(
-                "EventBridgeDeadLetters", ["sqs:SendMessage"], queue.arn,
-                principals={"Service": "events.amazonaws.com"},
-                conditions={"ArnEquals": {"aws:SourceArn": rule_arns}},
-            )]),
-            opts=pulumi.ResourceOptions(parent=queue),
-        )
-    aws.cloudwatch.MetricAlarm(
-        f"{name}-alarm",
-        alarm_description=f"{name}: events could not be delivered and wait in the dead-letter queue",
-        namespace="AWS/SQS", metric_name="ApproximateNumberOfMessagesVisible",
-        dimensions={"QueueName": queue.name}, statistic="Maximum", period=300, evaluation_periods=1,
-        threshold=1, comparison_operator="GreaterThanOrEqualToThreshold", treat_missing_data="notBreaching",
-        tags=dict(tags), opts=pulumi.ResourceOptions(parent=queue),
-    )
-    return queue
 
 
 def service_trust(service: str, account_id: str) -> dict:

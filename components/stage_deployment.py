@@ -19,7 +19,8 @@ import pulumi_aws as aws
 
 from components.http_api import IamHttpApi, IamHttpApiArgs
 from components.hub_outputs import HubOutputs, check_deployment, model_package_arn
-from components.member_account import dead_letter_queue, service_trust
+from components.dead_letters import dead_letter_queue
+from components.member_account import service_trust
 from components.policy_documents import document, statement
 from mlgov.config import Deployment
 

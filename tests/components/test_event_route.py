@@ -32,10 +32,10 @@ def test_only_this_rule_may_send_to_the_dead_letter_queue_and_invoke_the_functio
     plan = plan_of()
     [s] = policy_statements(plan.named("mlgov-registry-events-dlq-policy"))
     assert s["Principal"] == {"Service": "events.amazonaws.com"} and s["Action"] == "sqs:SendMessage"
-    assert s["Condition"] == {"ArnEquals": {"aws:SourceArn": "arn:aws:events:eu-west-1:111111111111:rule/mlgov-registry-events"}}
+    assert s["Condition"] == {"ArnEquals": {"aws:SourceArn": ["arn:aws:events:eu-west-1:111111111111:rule/mlgov-registry-events"]}}
     invoke = plan.named("mlgov-registry-events-invoke").inputs
     assert (invoke["principal"], invoke["function"]) == ("events.amazonaws.com", "mlgov-sync")
-    assert invoke["sourceArn"] == s["Condition"]["ArnEquals"]["aws:SourceArn"]
+    assert [invoke["sourceArn"]] == s["Condition"]["ArnEquals"]["aws:SourceArn"]
 
 
 def test_alarm_fires_on_the_first_dead_letter() -> None:
@@ -54,4 +54,4 @@ def test_custom_bus_is_used_for_rule_and_target() -> None:
 
 def test_rule_on_a_custom_bus_has_the_bus_in_its_arn() -> None:
     [s] = policy_statements(plan_of(event_bus_name="mlgov-governance").named("mlgov-registry-events-dlq-policy"))
-    assert s["Condition"]["ArnEquals"]["aws:SourceArn"] == "arn:aws:events:eu-west-1:111111111111:rule/mlgov-governance/mlgov-registry-events"
+    assert s["Condition"]["ArnEquals"]["aws:SourceArn"] == ["arn:aws:events:eu-west-1:111111111111:rule/mlgov-governance/mlgov-registry-events"]

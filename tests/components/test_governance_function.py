@@ -69,3 +69,9 @@ def test_code_is_the_governance_package_alone(tmp_path: Path) -> None:
     names = sorted(archive.assets)
     assert names and all(n.startswith("governance/") and n.endswith(".py") for n in names)
     assert "governance/schema.py" in names and not any("__pycache__" in n or "tests" in n for n in names)
+
+
+def test_failed_async_invocations_raise_an_alarm() -> None:
+    alarm = plan_of(alarm_actions=["arn:aws:sns:eu-west-1:111111111111:ops"]).named("mlgov-sync-dlq-alarm").inputs
+    assert alarm["dimensions"] == {"QueueName": "mlgov-sync-dlq"}
+    assert (alarm["threshold"], alarm["alarmActions"]) == (1, ["arn:aws:sns:eu-west-1:111111111111:ops"])
