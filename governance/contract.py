@@ -1,0 +1,185 @@
+"""Every name the infrastructure and the Lambda runtime both use, defined once.
+
+Pure Python (no boto3, no Pulumi): the components import it to write what the Lambdas read, the
+Lambdas import it to read what the components wrote, the stack config validates ids with the same
+patterns the runtime checks keys with. The member accounts' Lambda archive ships this file too
+(`serving` imports it as `governance.contract`), so the two sides cannot drift.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+# --- identifiers --------------------------------------------------------------------------------
+
+USE_CASE_ID_PATTERN = r"^[a-z0-9](-?[a-z0-9]){0,39}$"
+# SageMaker: ModelPackageGroupName / EndpointName / VariantName: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$
+SAGEMAKER_NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
+ACCOUNT_ID_PATTERN = r"^\d{12}$"
+ORG_ID_PATTERN = r"^o-[a-z0-9]{10,32}$"
+PRINCIPAL_ARN_PATTERN = r"^arn:aws[a-z-]*:(iam|sts)::(\d{12}):[A-Za-z0-9+=,.@_/:-]+$"
+MODEL_PACKAGE_ARN_PATTERN = r"^arn:(aws[a-z-]*):sagemaker:([a-z0-9-]+):(\d{12}):model-package/([^/]+)/(\d+)$"
+MAX_MODEL_VERSION = 999_999
+
+USE_CASE_ID_RE = re.compile(USE_CASE_ID_PATTERN)
+GROUP_RE = re.compile(SAGEMAKER_NAME_PATTERN)
+ENDPOINT_RE = re.compile(SAGEMAKER_NAME_PATTERN)
+VARIANT_RE = re.compile(SAGEMAKER_NAME_PATTERN)
+ACCOUNT_ID_RE = re.compile(ACCOUNT_ID_PATTERN)
+ORG_ID_RE = re.compile(ORG_ID_PATTERN)
+PRINCIPAL_ARN_RE = re.compile(PRINCIPAL_ARN_PATTERN)
+MODEL_PACKAGE_ARN_RE = re.compile(MODEL_PACKAGE_ARN_PATTERN)
+
+# --- events -------------------------------------------------------------------------------------
+
+SOURCE_SAGEMAKER = "aws.sagemaker"
+DETAIL_TYPE_MODEL_PACKAGE = "SageMaker Model Package State Change"
+DETAIL_TYPE_ENDPOINT = "SageMaker Endpoint State Change"
+SOURCE_MEMBER = "mlgov.member"
+DETAIL_TYPE_DEPLOYED = "Model Deployed"
+DETAIL_TYPE_METRICS = "Model Metrics"
+MEMBER_DETAIL_TYPES = (DETAIL_TYPE_DEPLOYED, DETAIL_TYPE_METRICS)
+
+# --- accounts, stacks and stages ----------------------------------------------------------------
+
+ACCOUNT_ROLES = ("shared", "dev", "test", "prod")
+MODEL_STAGES = ("development", "test", "production")
+# The model stage each stack deploys to; the hub and dev stacks deploy nothing.
+STAGE_OF_ACCOUNT_ROLE: Mapping[str, str] = {"test": "test", "prod": "production"}
+DEPLOYMENT_STAGES = tuple(STAGE_OF_ACCOUNT_ROLE.values())
+
+# --- S3 prefixes of the hub's artifact bucket ----------------------------------------------------
+
+MODELS_PREFIX = "models/"
+CAPTURE_PREFIX = "capture/"
+
+
+def models_prefix(account_id: str) -> str:
+    """Where a dev account writes its model artifacts."""
+    return f"{MODELS_PREFIX}{account_id}/"
+
+
+def capture_prefix(account_id: str) -> str:
+    """Where a stage account's endpoints write data capture."""
+    return f"{CAPTURE_PREFIX}{account_id}/"
+
+
+# --- Lambda environments: each function's settings, written by its component, read by its handler --
+
+class SettingsError(ValueError):
+    """A Lambda's environment is missing or malformed (an operator problem, not a caller's)."""
+
+
+def _require(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name)
+    if not value:
+        raise SettingsError(f"{name} is not set")
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} is {raw!r}; a whole number is required") from None
+
+
+@dataclass(frozen=True)
+class GovernanceSettings:
+    """The hub handlers (sync, api, metrics): the table and who may decide."""
+
+    TABLE = "GOVERNANCE_TABLE"
+    APPROVERS = "APPROVERS"
+
+    table_name: Any
+    approvers_json: Any = "{}"
+
+    def to_env(self) -> dict[str, Any]:
+        return {self.TABLE: self.table_name, self.APPROVERS: self.approvers_json}
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> "GovernanceSettings":
+        return cls(table_name=_require(env, cls.TABLE), approvers_json=env.get(cls.APPROVERS) or "{}")
+
+
+@dataclass(frozen=True)
+class InvokeSettings:
+    """The member invoke proxy: which endpoint it fronts and what bodies it accepts."""
+
+    ENDPOINT_NAME = "ENDPOINT_NAME"
+    MAX_BODY_BYTES = "MAX_BODY_BYTES"
+    ALLOWED_CONTENT_TYPES = "ALLOWED_CONTENT_TYPES"
+    DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024  # under InvokeEndpoint's and Lambda's 6 MB limits
+    DEFAULT_CONTENT_TYPES = ("application/json", "text/csv")
+
+    endpoint_name: Any
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    content_types: tuple[str, ...] = DEFAULT_CONTENT_TYPES
+
+    def to_env(self) -> dict[str, Any]:
+        return {self.ENDPOINT_NAME: self.endpoint_name, self.MAX_BODY_BYTES: str(self.max_body_bytes),
+                self.ALLOWED_CONTENT_TYPES: ",".join(self.content_types)}
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> "InvokeSettings":
+        types = tuple(t.strip().lower() for t in env.get(cls.ALLOWED_CONTENT_TYPES, "").split(",") if t.strip())
+        return cls(endpoint_name=_require(env, cls.ENDPOINT_NAME),
+                   max_body_bytes=_int(env, cls.MAX_BODY_BYTES, cls.DEFAULT_MAX_BODY_BYTES),
+                   content_types=types or cls.DEFAULT_CONTENT_TYPES)
+
+
+@dataclass(frozen=True)
+class ReporterVariant:
+    name: str
+    version: int
+    role: str  # champion | challenger | shadow
+
+
+@dataclass(frozen=True)
+class ReporterSettings:
+    """The member reporter: which endpoint and versions it reports, to which hub bus."""
+
+    ENDPOINT_NAME = "ENDPOINT_NAME"
+    HUB_BUS_ARN = "HUB_BUS_ARN"
+    MODEL_GROUP = "MODEL_GROUP"
+    USE_CASE_ID = "USE_CASE_ID"
+    STAGE = "STAGE"
+    ACCOUNT_ID = "ACCOUNT_ID"
+    VARIANTS = "VARIANTS"
+    WINDOW_MINUTES = "METRICS_WINDOW_MINUTES"
+
+    endpoint_name: Any
+    bus_arn: Any
+    model_group: str
+    use_case_id: str
+    stage: str
+    account_id: Any
+    variants: tuple[ReporterVariant, ...] = field(default_factory=tuple)
+    window_minutes: int = 15
+
+    def to_env(self) -> dict[str, Any]:
+        variants = json.dumps([{"name": v.name, "version": v.version, "role": v.role} for v in self.variants], sort_keys=True)
+        return {self.ENDPOINT_NAME: self.endpoint_name, self.HUB_BUS_ARN: self.bus_arn, self.MODEL_GROUP: self.model_group,
+                self.USE_CASE_ID: self.use_case_id, self.STAGE: self.stage, self.ACCOUNT_ID: self.account_id,
+                self.VARIANTS: variants, self.WINDOW_MINUTES: str(self.window_minutes)}
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> "ReporterSettings":
+        stage = _require(env, cls.STAGE)
+        if stage not in DEPLOYMENT_STAGES:
+            raise SettingsError(f"{cls.STAGE} is {stage!r}; one of {DEPLOYMENT_STAGES}")
+        try:
+            variants = tuple(ReporterVariant(str(v["name"]), int(v["version"]), str(v["role"]))
+                             for v in json.loads(_require(env, cls.VARIANTS)))
+        except (ValueError, TypeError, KeyError) as exc:
+            raise SettingsError(f"{cls.VARIANTS} is malformed: {exc}") from None
+        return cls(endpoint_name=_require(env, cls.ENDPOINT_NAME), bus_arn=_require(env, cls.HUB_BUS_ARN),
+                   model_group=_require(env, cls.MODEL_GROUP), use_case_id=_require(env, cls.USE_CASE_ID),
+                   stage=stage, account_id=_require(env, cls.ACCOUNT_ID), variants=variants,
+                   window_minutes=_int(env, cls.WINDOW_MINUTES, 15))
