@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench plan check venv clean
+.PHONY: demo test bench plan check venv browser clean
 
 venv: $(STAMP)
 
@@ -23,8 +23,17 @@ plan: $(STAMP)
 check: $(STAMP)
 	$(PY) -m mlgov.check
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest -n 2 --dist loadfile
+
+# The dashboard's browser test needs Debian's chromium and chromium-driver: installed here when this
+# user may (root or passwordless sudo), otherwise one line naming them.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && exit 0; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO=sudo; \
+	else echo "make test needs Debian's chromium and chromium-driver: sudo apt-get install chromium chromium-driver" >&2; exit 1; fi; \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 
 bench: $(STAMP)
 	$(PY) bench/plan_bench.py

@@ -22,3 +22,40 @@ def test_no_file_points_at_a_folder_outside_the_clone():
 def test_the_readme_links_the_design_document_that_exists():
     assert "docs/design.md" in (ROOT / "README.md").read_text()
     assert (ROOT / "docs" / "design.md").is_file()
+
+
+def test_make_test_names_the_browser_packages_when_it_cannot_install_them(tmp_path):
+    """A user without root or sudo gets one line naming what to install, not a failing test later."""
+    (tmp_path / "id").write_text("#!/bin/sh\necho 1000\n")
+    (tmp_path / "sudo").write_text("#!/bin/sh\nexit 1\n")
+    for tool in ("id", "sudo"):
+        (tmp_path / tool).chmod(0o755)
+    make = subprocess.run(["/usr/bin/make", "-s", "-C", str(ROOT), "browser"], env={"PATH": str(tmp_path)},
+                          capture_output=True, text=True)
+    assert make.returncode != 0
+    assert make.stderr.strip().splitlines()[0] == (
+        "make test needs Debian's chromium and chromium-driver: sudo apt-get install chromium chromium-driver")
+
+
+def test_the_workflows_have_no_zizmor_finding_of_medium_severity_or_above():
+    import json
+    import shutil
+    import sys
+
+    zizmor = shutil.which("zizmor") or str(Path(sys.executable).with_name("zizmor"))
+    run = subprocess.run([zizmor, "--offline", "--min-severity", "medium", "--format", "json",
+                          str(ROOT / ".github" / "workflows")], capture_output=True, text=True)
+    findings = json.loads(run.stdout)
+    assert [(f["ident"], f["locations"][0]["symbolic"]["key"]) for f in findings] == []
+    assert run.returncode == 0
+
+
+def test_every_action_is_pinned_to_a_commit_and_checkout_keeps_no_credentials():
+    import re
+
+    for workflow in (ROOT / ".github" / "workflows").glob("*.yml"):
+        text = workflow.read_text()
+        for ref in re.findall(r"uses:\s*([^\s#]+)", text):
+            if not ref.startswith("./"):
+                assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", ref), f"{workflow.name}: {ref}"
+        assert text.count("actions/checkout@") == text.count("persist-credentials: false"), workflow.name
