@@ -42,10 +42,8 @@ def _event(group: str, version: int) -> dict:
     from govctl.fakeaws import events
 
     ms = 1_724_904_598_000 + version * 1000
-    arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/{group}/{version}"
-    detail = {"ModelPackageGroupName": group, "ModelPackageVersion": version, "ModelPackageArn": arn,
-              "CreationTime": ms, "LastModifiedTime": ms, "ModelApprovalStatus": "PendingManualApproval",
-              "ModelPackageStatus": "Completed", "CreatedBy": {"IamIdentity": {"Arn": DS}}}
+    detail = events.model_package_detail(group, version, account=ACCOUNT, region=REGION, created=ms, created_by=DS,
+                                         arn=f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/{group}/{version}")
     return events.model_package_event(detail, account=ACCOUNT, region=REGION, time="2024-08-29T04:09:58Z",
                                       event_id=f"bench-{group}-{version}")
 

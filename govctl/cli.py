@@ -69,5 +69,5 @@ def main_options(
     ctx.obj = Options(persona=persona, endpoint=endpoint, region=region, profile=profile, root=root)
 
 
-for _commands in (reads, decisions, local):
-    _commands.register(app)
+for _name, _command in {**reads.COMMANDS, **decisions.COMMANDS, **local.COMMANDS}.items():
+    app.command(_name)(_command)

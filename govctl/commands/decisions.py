@@ -84,8 +84,4 @@ def promote(ctx: typer.Context, group: str, version: int, to: StackName = typer.
     typer.echo(f"Pulumi.{to.value}.yaml: {result.change}; deploy with `pulumi up --stack {to.value}`")
 
 
-def register(app: typer.Typer) -> None:
-    app.command("approve")(approve)
-    app.command("reject")(reject)
-    app.command("gate")(gate)
-    app.command("promote")(promote)
+COMMANDS = {"approve": approve, "reject": reject, "gate": gate, "promote": promote}

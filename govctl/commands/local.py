@@ -96,9 +96,4 @@ def _exit_with(code: int) -> None:
         raise typer.Exit(code)
 
 
-def register(app: typer.Typer) -> None:
-    app.command("preview")(preview)
-    app.command("check")(check)
-    app.command("dashboard")(dashboard)
-    app.command("sandbox")(sandbox)
-    app.command("demo")(demo)
+COMMANDS = {"preview": preview, "check": check, "dashboard": dashboard, "sandbox": sandbox, "demo": demo}

@@ -148,9 +148,4 @@ def parse_metric(text: str) -> tuple[str, float]:
     return name, int(number) if number.is_integer() and "." not in value else number
 
 
-def register(app: typer.Typer) -> None:
-    app.command("list")(list_queue)
-    app.command("show")(show)
-    app.command("use-cases")(use_cases)
-    app.command("metrics")(metrics)
-    app.command("audit")(audit)
+COMMANDS = {"list": list_queue, "show": show, "use-cases": use_cases, "metrics": metrics, "audit": audit}

@@ -44,9 +44,34 @@ def model_package_event(detail: Mapping[str, Any], *, account: str, region: str,
     """`SageMaker Model Package State Change`: the detail is the package as DescribeModelPackage shows it."""
     detail = {k: jsonable(v) for k, v in detail.items() if k != "ResponseMetadata"}
     if time is None:
-        time = str(detail.get("LastModifiedTime") or detail.get("CreationTime"))[:19] + "Z"
+        changed = detail.get("LastModifiedTime") or detail.get("CreationTime")
+        time = iso(changed, millis=False) if isinstance(changed, int) else str(changed)[:19] + "Z"
     return envelope(contract.SOURCE_SAGEMAKER, contract.DETAIL_TYPE_MODEL_PACKAGE, detail, account=account, region=region,
                     time=time, resources=[detail["ModelPackageArn"]], event_id=event_id)
+
+
+def model_package_detail(group: str, version: int, *, account: str, region: str, status: str = "PendingManualApproval",
+                         created: int | str, modified: int | str | None = None, created_by: str | None = None,
+                         modified_by: str | None = None, lifecycle: Mapping[str, str] | None = None,
+                         arn: str | None = None) -> dict[str, Any]:
+    """A registered package as DescribeModelPackage shows it; times as ISO-8601 strings or epoch milliseconds."""
+    arn = arn or f"arn:aws:sagemaker:{region}:{account}:model-package/{group.lower()}/{version}"
+    detail: dict[str, Any] = {
+        "ModelPackageGroupName": group, "ModelPackageVersion": version, "ModelPackageArn": arn, "ModelPackageName": group,
+        "CreationTime": created,
+        "InferenceSpecification": {"Containers": [{"Image": f"{account}.dkr.ecr.{region}.amazonaws.com/{group}:{version}",
+                                                   "ModelDataUrl": f"s3://artifacts/{group}/model.tar.gz"}],
+                                   "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]},
+        "ModelPackageStatus": "Completed", "ModelPackageStatusDetails": {"ValidationStatuses": [], "ImageScanStatuses": []},
+        "CertifyForMarketplace": False, "ModelApprovalStatus": status, "LastModifiedTime": created if modified is None else modified,
+    }
+    if created_by:
+        detail["CreatedBy"] = identity(created_by, "AROAEXAMPLE:creator")
+    if modified_by:
+        detail["LastModifiedBy"] = identity(modified_by, "AROAEXAMPLE:modifier")
+    if lifecycle is not None:
+        detail["ModelLifeCycle"] = dict(lifecycle)
+    return detail
 
 
 def identity(arn: str, principal_id: str) -> dict[str, Any]:
