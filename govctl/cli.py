@@ -69,5 +69,5 @@ def main_options(
     ctx.obj = Options(persona=persona, endpoint=endpoint, region=region, profile=profile, root=root)
 
 
-for _name, _command in {**reads.COMMANDS, **decisions.COMMANDS, **local.COMMANDS}.items():
+for _name, _command in (*reads.COMMANDS, *decisions.COMMANDS, *local.COMMANDS):
     app.command(_name)(_command)

@@ -84,4 +84,4 @@ def promote(ctx: typer.Context, group: str, version: int, to: StackName = typer.
     typer.echo(f"Pulumi.{to.value}.yaml: {result.change}; deploy with `pulumi up --stack {to.value}`")
 
 
-COMMANDS = {"approve": approve, "reject": reject, "gate": gate, "promote": promote}
+COMMANDS = (("approve", approve), ("reject", reject), ("gate", gate), ("promote", promote))

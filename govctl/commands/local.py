@@ -96,4 +96,4 @@ def _exit_with(code: int) -> None:
         raise typer.Exit(code)
 
 
-COMMANDS = {"preview": preview, "check": check, "dashboard": dashboard, "sandbox": sandbox, "demo": demo}
+COMMANDS = (("preview", preview), ("check", check), ("dashboard", dashboard), ("sandbox", sandbox), ("demo", demo))

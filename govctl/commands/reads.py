@@ -148,4 +148,4 @@ def parse_metric(text: str) -> tuple[str, float]:
     return name, int(number) if number.is_integer() and "." not in value else number
 
 
-COMMANDS = {"list": list_queue, "show": show, "use-cases": use_cases, "metrics": metrics, "audit": audit}
+COMMANDS = (("list", list_queue), ("show", show), ("use-cases", use_cases), ("metrics", metrics), ("audit", audit))

@@ -312,3 +312,18 @@ def test_dashboard_command_writes_the_page(govctl, sandbox, tmp_path):
 def govctl_app():
     from govctl.cli import app
     return app
+
+
+def test_an_unexpected_failure_is_one_line_unless_debugging(monkeypatch):
+    from typer.testing import CliRunner
+
+    from govctl.options import Options
+
+    def broken(self):
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(Options, "client", broken)
+    runner = CliRunner()
+    assert one_line_error(runner.invoke(govctl_app(), ["--as", "qa-lead", "list"])) == "error: RuntimeError: boom"
+    debugging = runner.invoke(govctl_app(), ["--as", "qa-lead", "list"], env={"GOVCTL_DEBUG": "1"})
+    assert isinstance(debugging.exception, RuntimeError) and debugging.exit_code == 1
