@@ -51,8 +51,8 @@ APPROVERS = {
     "officers": [OFFICER],
 }
 
-# moto made to behave like the service under concurrency (and affordably): see moto_patches.
-from .moto_patches import install as _install_moto_patches
+# moto made to behave like the service under concurrency (and affordably): see govctl.fakeaws.moto.
+from govctl.fakeaws.moto import install as _install_moto_patches
 
 _install_moto_patches()
 
