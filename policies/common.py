@@ -181,7 +181,7 @@ def customer_key(value: Any) -> bool:
 
 
 def is_true(value: Any) -> bool:
-    """Exactly True: a flag set to 1 or "true" does not count, as the provider would not accept it either."""
+    """Exactly True: the rules never take 1 or "true" for a flag that is set."""
     return value is True
 
 
