@@ -149,6 +149,13 @@ def check_stage(value: Any) -> Stage:
         raise BadInput(f"stage {value!r} is invalid; allowed: development, test, production") from None
 
 
+def check_status(value: Any) -> Status:
+    try:
+        return Status(value)
+    except (ValueError, TypeError):
+        raise BadInput(f"status {value!r} is invalid; allowed: {', '.join(s.value for s in Status)}") from None
+
+
 def check_endpoint(value: Any) -> str:
     if not isinstance(value, str) or not ENDPOINT_RE.match(value):
         raise BadInput(f"endpoint name {value!r} is invalid: 1 to 63 letters, digits and hyphens")
