@@ -97,7 +97,7 @@ class Verification:
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"ok": self.ok, "entries": self.entries}
         if not self.ok:
-            out["firstBroken"] = {"seq": self.broken_at, "sk": self.sort_key, "problem": self.problem}
+            out["firstBroken"] = {schema.ENTRY_SEQ: self.broken_at, schema.SK: self.sort_key, "problem": self.problem}
         return out
 
 

@@ -179,7 +179,8 @@ def copy_record(dev_item: Mapping[str, Any], *, group: str, version: int, stage:
                 actor: str, use_case_stage: str | None) -> dict[str, Any]:
     """A new record at another stage of the version, copying the version's attributes from development."""
     return new_record(
-        group=group, version=version, stage=stage, status=status, at=at, actor=actor, use_case_id=dev_item[schema.USE_CASE_ID], use_case_name=dev_item[schema.USE_CASE_NAME],
+        group=group, version=version, stage=stage, status=status, at=at, actor=actor,
+        use_case_id=dev_item[schema.USE_CASE_ID], use_case_name=dev_item[schema.USE_CASE_NAME],
         use_case_stage=use_case_stage or dev_item[schema.USE_CASE_STAGE], owner=dev_item[schema.MODEL_OWNER],
         lob=dev_item[schema.MODEL_LINE_OF_BUSINESS], project=dev_item[schema.MODEL_PROJECT],
         risk=dev_item[schema.MODEL_RISK], arn=dev_item[schema.MODEL_PACKAGE_ARN],

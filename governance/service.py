@@ -198,9 +198,10 @@ class Governance:
         use_case_id, group, version = check_use_case_id(use_case_id), check_group(group), check_version(version)
         stage, action, reason, expected_rev = parse_decision(body)
         caller = require_caller(caller)
-        base_rev: dict[str, int | None] = {}
+        base_rev: int | None = None
 
         def attempt(n: int) -> tuple[list, tuple[dict[str, Any], str | None, str]]:
+            nonlocal base_rev
             raw = self.store.batch_get([uc_config_key(use_case_id), uc_state_key(use_case_id), group_config_key(group),
                                         *version_keys(group, version)])
             uc = parse_use_case_config(use_case_config(raw, use_case_id))
@@ -211,10 +212,10 @@ class Governance:
             record = records.get(stage)
             rev = record.rev if record else None
             if n == 0:
-                base_rev["rev"] = rev
+                base_rev = rev
                 if expected_rev is not None and rev != expected_rev:
                     raise Conflict(f"stale: the {stage.value} record is at rev {rev}, not {expected_rev}")
-            elif rev != base_rev["rev"]:
+            elif rev != base_rev:
                 raise Conflict(f"stale: the {stage.value} record changed while this decision was being made")
             high = rules.is_high_risk(uc.risk_tier, gc.risk)
             rules.check_decider(approvers=self.approvers, stage=stage, action=action, caller=caller,
