@@ -144,9 +144,12 @@ def http_api_event(method: str, path: str, *, caller: Mapping[str, str] | None, 
 
 
 def iam_caller(arn: str, *, access_key: str = "ASIAEXAMPLE", principal_org_id: str = "o-a1b2c3d4e5",
-               user_id: str | None = None) -> dict[str, str]:
-    """`requestContext.authorizer.iam` of a request signed by the principal `arn`."""
-    user_id = user_id or f"AROA{arn.rsplit('/', 2)[-2].upper().replace('-', '')[:16]}:{arn.rsplit('/', 1)[-1]}"
-    return {"accessKey": access_key, "accountId": arn.split(":")[4], "callerId": user_id, "principalOrgId": principal_org_id,
+               user_id: str | None = None, account: str | None = None) -> dict[str, str]:
+    """`requestContext.authorizer.iam` of a request signed by the principal `arn` (forged callers need not be ARNs)."""
+    parts = arn.split(":")
+    if user_id is None:
+        name = arn.rsplit("/", 2)
+        user_id = f"AROA{name[-2].upper().replace('-', '')[:16]}:{name[-1]}" if len(name) == 3 else "AROAEXAMPLE:session"
+    account = account or (parts[4] if len(parts) > 4 else "")
+    return {"accessKey": access_key, "accountId": account, "callerId": user_id, "principalOrgId": principal_org_id,
             "userArn": arn, "userId": user_id}
-

@@ -8,14 +8,12 @@ Client code still runs concurrently, so the races the tests create are real race
 """
 from __future__ import annotations
 
-import base64
 import itertools
 import json
 import os
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 import boto3
@@ -24,6 +22,8 @@ from boto3.dynamodb.types import TypeSerializer
 from moto import mock_aws
 
 from governance import contract, runtime, schema
+from govctl.fakeaws import events
+from govctl.fakeaws.events import iso
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -168,43 +168,20 @@ class World:
         """A `SageMaker Model Package State Change` event as EventBridge delivers it."""
         modified_ms = created_ms if modified_ms is None else modified_ms
         fmt = (lambda ms: ms) if epoch else iso
-        arn = arn or f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/{group.lower()}/{version}"
-        detail: dict[str, Any] = {
-            "ModelPackageGroupName": group, "ModelPackageVersion": version, "ModelPackageArn": arn,
-            "ModelPackageName": group, "CreationTime": fmt(created_ms),
-            "InferenceSpecification": {"Containers": [{"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgb:1",
-                                                       "ModelDataUrl": f"s3://artifacts/{group}/model.tar.gz"}],
-                                       "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]},
-            "ModelPackageStatus": "Completed",
-            "ModelPackageStatusDetails": {"ValidationStatuses": [], "ImageScanStatuses": []},
-            "CertifyForMarketplace": False, "ModelApprovalStatus": status, "LastModifiedTime": fmt(modified_ms),
-        }
-        if created_by:
-            detail["CreatedBy"] = {"IamIdentity": {"Arn": created_by, "PrincipalId": "AROAEXAMPLE:alice"}}
-        if modified_by:
-            detail["LastModifiedBy"] = {"IamIdentity": {"Arn": modified_by, "PrincipalId": "AROAEXAMPLE:x"}}
-        if lifecycle is not None:
-            detail["ModelLifeCycle"] = lifecycle
-        return {
-            "version": "0", "id": event_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"{group}/{version}/{status}/{modified_ms}")),
-            "detail-type": contract.DETAIL_TYPE_MODEL_PACKAGE, "source": contract.SOURCE_SAGEMAKER, "account": ACCOUNT,
-            "time": iso(modified_ms, millis=False), "region": REGION, "resources": [arn], "detail": detail,
-        }
+        detail = events.model_package_detail(group, version, account=ACCOUNT, region=REGION, status=status,
+                                             created=fmt(created_ms), modified=fmt(modified_ms), created_by=created_by,
+                                             modified_by=modified_by, lifecycle=lifecycle, arn=arn)
+        return events.model_package_event(
+            detail, account=ACCOUNT, region=REGION, time=iso(modified_ms, millis=False),
+            event_id=event_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"{group}/{version}/{status}/{modified_ms}")))
 
     def member_event(self, kind: str, group: str, version: int, stage: str, *, endpoint: str | None = None,
                      metrics: dict[str, Any] | None = None, reported_ms: int | None = None, account: str | None = None,
                      variant: str | None = None) -> dict[str, Any]:
-        detail: dict[str, Any] = {"modelGroup": group, "modelVersion": version, "stage": stage,
-                                  "endpointName": endpoint or f"{group}-{stage}"}
-        if metrics is not None:
-            detail["metrics"] = metrics
-        if reported_ms is not None:
-            detail["reportedAt"] = iso(reported_ms)
-        if variant:
-            detail["variantName"] = variant
-        return {"version": "0", "id": str(uuid.uuid4()), "detail-type": kind, "source": contract.SOURCE_MEMBER,
-                "account": account or (TEST_ACCOUNT if stage == "test" else PROD_ACCOUNT),
-                "time": "2024-09-02T10:00:00Z", "region": REGION, "resources": [], "detail": detail}
+        detail = events.member_detail(group, version, stage, endpoint=endpoint, variant=variant, metrics=metrics,
+                                      reported_at=None if reported_ms is None else iso(reported_ms))
+        return events.member_event(kind, detail, account=account or (TEST_ACCOUNT if stage == "test" else PROD_ACCOUNT),
+                                   region=REGION, time="2024-09-02T10:00:00Z")
 
     # --- handlers ---
 
@@ -258,38 +235,14 @@ def _named(hook):
     return wrapper
 
 
-def iso(ms: int, millis: bool = True) -> str:
-    dt = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z" if millis else dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def api_event(method: str, path: str, body: Any = None, *, caller: str | None, query: dict[str, str] | None = None,
               raw_body: str | None = None, base64_body: bool = False) -> dict[str, Any]:
     """An API Gateway HTTP API payload 2.0 event with IAM authorization."""
     text = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
-    if text is not None and base64_body:
-        text = base64.b64encode(text.encode()).decode()
-    authorizer = {"iam": {"accessKey": "ASIAEXAMPLE", "accountId": ACCOUNT, "callerId": "AROAEXAMPLE:session",
-                          "principalOrgId": "o-abcdefghij", "userArn": caller, "userId": "AROAEXAMPLE:session"}} if caller else None
-    ctx: dict[str, Any] = {
-        "accountId": ACCOUNT, "apiId": "api123", "domainName": "api123.execute-api.us-east-1.amazonaws.com",
-        "domainPrefix": "api123", "requestId": str(uuid.uuid4()), "routeKey": "$default", "stage": "$default",
-        "time": "02/Sep/2024:10:00:00 +0000", "timeEpoch": 1725271200000,
-        "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "10.0.0.1", "userAgent": "govctl"},
-    }
-    if authorizer:
-        ctx["authorizer"] = authorizer
-    event: dict[str, Any] = {
-        "version": "2.0", "routeKey": "$default", "rawPath": path,
-        "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
-        "headers": {"content-type": "application/json", "host": "api123.execute-api.us-east-1.amazonaws.com"},
-        "requestContext": ctx, "isBase64Encoded": base64_body,
-    }
-    if query:
-        event["queryStringParameters"] = dict(query)
-    if text is not None:
-        event["body"] = text
-    return event
+    return events.http_api_event(
+        method, path, caller=events.iam_caller(caller, principal_org_id="o-abcdefghij", user_id="AROAEXAMPLE:session", account=ACCOUNT) if caller else None,
+        account=ACCOUNT, host="api123.execute-api.us-east-1.amazonaws.com", query=query or {}, body=text,
+        base64_body=base64_body, api_id="api123")
 
 
 @pytest.fixture

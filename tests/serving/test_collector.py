@@ -11,6 +11,7 @@ from botocore.stub import Stubber
 from governance import events as hub_events
 from governance.contract import ReporterSettings as Settings
 from governance.contract import ReporterVariant as Variant
+from govctl.fakeaws import events as fake
 from serving import collector, events
 
 from .conftest import ACCOUNT, REGION
@@ -29,14 +30,12 @@ def settings(bus_arn: str) -> Settings:
 
 
 def scheduled() -> dict:
-    return {"id": "e1", "detail-type": "Scheduled Event", "source": "aws.events", "account": ACCOUNT,
-            "time": NOW.isoformat(), "region": REGION, "resources": [], "detail": {}}
+    return fake.scheduled_event(account=ACCOUNT, region=REGION, time=NOW.isoformat(), event_id="e1")
 
 
 def state_change(endpoint: str = ENDPOINT, status: str = "IN_SERVICE") -> dict:
-    return {"id": "e2", "detail-type": "SageMaker Endpoint State Change", "source": "aws.sagemaker", "account": ACCOUNT,
-            "time": "2026-03-02T11:58:00Z", "region": REGION, "resources": [],
-            "detail": {"EndpointName": endpoint, "EndpointStatus": status, "EndpointArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{endpoint}"}}
+    return fake.endpoint_state_change(endpoint, status, account=ACCOUNT, region=REGION, time="2026-03-02T11:58:00Z",
+                                        event_id="e2")
 
 
 def put_metrics(variant: str, **values: list[float]) -> None:
