@@ -21,17 +21,7 @@ import pulumi_aws as aws
 
 from components.member_account import service_trust
 from components.policy_documents import document, statement
-from governance.contract import models_prefix
-
-# CreateMlflowTrackingServer's TrackingServerSize enum ("Small", "Medium", "Large"); see
-# https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateMlflowTrackingServer.html
-TRACKING_SERVER_SIZES = ("Small", "Medium", "Large")
-# The tracking server versions SageMaker offers, each with the MLflow client it pairs with; see
-# https://docs.aws.amazon.com/sagemaker/latest/dg/mlflow-track-experiments.html
-# ("For tracking server 2.13.x, use mlflow==2.13.2; 2.16.x, mlflow==2.16.2; 3.0.x, mlflow==3.0.0").
-MLFLOW_CLIENT_FOR_SERVER = {"2.13": "2.13.2", "2.16": "2.16.2", "3.0": "3.0.0"}
-MLFLOW_VERSIONS = tuple(MLFLOW_CLIENT_FOR_SERVER)
-MLFLOW_PREFIX = "mlflow/"
+from mlgov.experimentation import MLFLOW_VERSIONS, TRACKING_SERVER_SIZES, artifact_prefix, artifact_store_uri
 
 # The MLflow API actions a data scientist uses, every one AWS lists ("IAM actions supported for MLflow" in
 # https://docs.aws.amazon.com/sagemaker/latest/dg/mlflow-create-tracking-server-iam.html, which shows
@@ -59,15 +49,6 @@ SERVER_UI_ACTIONS = ("sagemaker:CreatePresignedMlflowTrackingServerUrl", "sagema
 ARTIFACT_KEY_ACTIONS = ("kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
 
 
-def artifact_prefix(dev_account_id: str) -> str:
-    """The hub bucket prefix a dev account's tracking server writes (`models/<account>/mlflow/`)."""
-    return f"{models_prefix(dev_account_id)}{MLFLOW_PREFIX}"
-
-
-def artifact_store_uri(bucket_name: str, dev_account_id: str) -> str:
-    return f"s3://{bucket_name}/{artifact_prefix(dev_account_id)}"
-
-
 @dataclass
 class ExperimentTrackingArgs:
     name: str
@@ -81,7 +62,7 @@ class ExperimentTrackingArgs:
     data_scientist_role_name: pulumi.Input[str]
     """The role data scientists work as (MemberAccount's `data_scientist_role.name`): it gets the MLflow API of this server."""
     size: str = "Small"
-    """One of TRACKING_SERVER_SIZES."""
+    """One of TRACKING_SERVER_SIZES (mlgov.experimentation, which cites AWS)."""
     mlflow_version: str = "3.0"
     """One of MLFLOW_VERSIONS."""
     maintenance_window: str = "Sun:02:00"
