@@ -215,7 +215,7 @@ def tracking_client(tracking_uri: str) -> Any:
     try:
         return MlflowClient(tracking_uri=tracking_uri)
     except MlflowException as exc:
-        hint = "; install the SageMaker plugin: pip install "mlgov[experimentation]"" if tracking_uri.startswith("arn:") else ""
+        hint = "; install the SageMaker plugin: pip install 'mlgov[experimentation]'" if tracking_uri.startswith("arn:") else ""
         raise RegistrationError(f"cannot reach MLflow at {tracking_uri}: {str(exc).splitlines()[0]}{hint}") from None
 
 

@@ -248,3 +248,11 @@ def test_the_command_registers_and_refuses_in_one_line(experiment, sagemaker, mo
     assert refused.exit_code == 1
     assert refused.output.strip() == "error: MLflow run 'nope' does not exist on this tracking server"
     assert sagemaker.calls == Counter({"CreateModelPackage": 1})
+
+
+def test_a_tracking_uri_mlflow_cannot_use_is_one_line() -> None:
+    from govctl.register import RegistrationError, tracking_client
+
+    with pytest.raises(RegistrationError, match=r"^cannot reach MLflow at nosuch://server: .*unsupported URI") as info:
+        tracking_client("nosuch://server")
+    assert "\n" not in str(info.value)
