@@ -104,3 +104,10 @@ def test_what_the_component_adds() -> None:
 def test_refuses_what_aws_does_not_offer(field, value, allowed) -> None:
     with pytest.raises(ValueError, match=f"{value!r} is not offered; allowed: {allowed}"):
         plan_for(**{field: value})
+
+
+def test_the_policy_pack_finds_nothing_in_it() -> None:
+    from mlgov import check
+
+    violations = check.check_plan(plan_for(), check.policy_settings("dev"), account_id=DEV)
+    assert [f"{v.policy} on {v.resource_name}: {v.message}" for v in violations] == []
