@@ -98,7 +98,8 @@ class Registration:
     version: int
     model_package_arn: str
     run_id: str
-    model_data_url: str
+    model_artifacts: str
+    """The logged model's S3 prefix, the container's ModelDataSource."""
     metadata: Mapping[str, str]
     dropped_metrics: tuple[str, ...] = ()
     """Metrics left out because CustomerMetadataProperties holds at most 50 entries."""
@@ -132,7 +133,7 @@ def register_from_run(
         ModelPackageDescription=(description or f"MLflow run {run.info.run_name or run_id} ({run_id})")[:1024],
         ModelApprovalStatus="PendingManualApproval",
         InferenceSpecification={
-            "Containers": [{"Image": image, "ModelDataUrl": location}],
+            "Containers": [{"Image": image, "ModelDataSource": model_data_source(location)}],
             "SupportedContentTypes": list(InvokeSettings.DEFAULT_CONTENT_TYPES),
             "SupportedResponseMIMETypes": ["application/json"],
         },
@@ -141,7 +142,16 @@ def register_from_run(
     arn = response["ModelPackageArn"]
     match = MODEL_PACKAGE_ARN_RE.match(arn)
     return Registration(group=group, version=int(match.group(5)) if match else 0, model_package_arn=arn, run_id=run_id,
-                        model_data_url=location, metadata=metadata, dropped_metrics=dropped)
+                        model_artifacts=location, metadata=metadata, dropped_metrics=dropped)
+
+
+def model_data_source(prefix: str) -> dict[str, Any]:
+    """An MLflow model is a folder of files: SageMaker serves it uncompressed from its S3 prefix.
+
+    (`ModelDataUrl` must name a single .tar.gz, which MLflow does not write; see ModelPackageContainerDefinition
+    in the SageMaker API reference.)
+    """
+    return {"S3DataSource": {"S3Uri": prefix, "S3DataType": "S3Prefix", "CompressionType": "None"}}
 
 
 def _read_run(client: Any, run_id: str) -> Any:

@@ -19,7 +19,7 @@ def test_a_local_run_becomes_a_synced_pending_version(bare, tmp_path) -> None:
     described = sb.sm.describe_model_package(ModelPackageName=registration.model_package_arn)
     assert described["CustomerMetadataProperties"] == {RUN_ID_KEY: run_id, "validation-auc": "0.81"}
     assert described["ModelApprovalStatus"] == "PendingManualApproval"
-    assert described["InferenceSpecification"]["Containers"][0]["ModelDataUrl"].startswith(hub.artifact_prefixes()[0] + "credit-risk/models/m-")
+    assert described["InferenceSpecification"]["Containers"][0]["ModelDataSource"]["S3DataSource"]["S3Uri"].startswith(hub.artifact_prefixes()[0] + "credit-risk/models/m-")
     result = sb.sync(sb.registry_event(described, created_by=PERSONAS["data-scientist"].arn))
     assert result["result"] == "written"
     assert LocalExperiment(tmp_path / "mlruns", hub).experiment_id == experiment.experiment_id  # reopened, not duplicated

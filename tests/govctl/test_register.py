@@ -145,9 +145,10 @@ def test_a_run_becomes_a_pending_version_linked_to_the_run(experiment, sagemaker
     assert described["CustomerMetadataProperties"] == {RUN_ID_KEY: run_id, "validation-auc": "0.87", "ks": "0.41"}
     (container,) = described["InferenceSpecification"]["Containers"]
     assert container["Image"] == IMAGE
-    assert container["ModelDataUrl"] == registration.model_data_url
-    assert container["ModelDataUrl"].startswith(f"s3://{HUB_BUCKET}/models/{DEV}/mlflow/1/models/m-")
-    assert container["ModelDataUrl"].endswith("/artifacts/")
+    assert container["ModelDataSource"] == {"S3DataSource": {"S3Uri": registration.model_artifacts, "S3DataType": "S3Prefix",
+                                                             "CompressionType": "None"}}
+    assert registration.model_artifacts.startswith(f"s3://{HUB_BUCKET}/models/{DEV}/mlflow/1/models/m-")
+    assert registration.model_artifacts.endswith("/artifacts/")
 
 
 def test_an_mlflow_2_run_registers_the_model_its_history_names(experiment, sagemaker) -> None:
@@ -155,7 +156,7 @@ def test_an_mlflow_2_run_registers_the_model_its_history_names(experiment, sagem
     registration, mlflow = register(experiment, sagemaker, run_id)
     assert mlflow.calls == ["get_run"]
     assert sagemaker.calls == Counter({"CreateModelPackage": 1})
-    assert registration.model_data_url == f"s3://{HUB_BUCKET}/models/{DEV}/mlflow/1/{run_id}/artifacts/model/"
+    assert registration.model_artifacts == f"s3://{HUB_BUCKET}/models/{DEV}/mlflow/1/{run_id}/artifacts/model/"
 
 
 def test_one_of_several_logged_models_is_chosen_by_id(experiment, sagemaker) -> None:
@@ -164,7 +165,7 @@ def test_one_of_several_logged_models_is_chosen_by_id(experiment, sagemaker) -> 
         register(experiment, sagemaker, run_id)
     model_id = experiment.client.get_run(run_id).outputs.model_outputs[1].model_id
     registration, _ = register(experiment, sagemaker, run_id, model_id=model_id)
-    assert f"/models/{model_id}/artifacts/" in registration.model_data_url
+    assert f"/models/{model_id}/artifacts/" in registration.model_artifacts
     assert sagemaker.calls == Counter({"CreateModelPackage": 1})
 
 
