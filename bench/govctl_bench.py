@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/govctl_bench.py [--versions 1000] [--runs 3]
 
-The table is filled with stage records shaped exactly as the sync handler and the decisions write them
-(`Governance._new_record`, the by-stage-status index keys), spread over the sample config's model
+The table is filled with stage records shaped exactly as the handlers write them (one version per model
+group is registered through the sync handler and its record copied, with the keys and index keys of
+`governance.schema` for each version, stage and status), spread over the sample config's model
 groups and over the queues `govctl list` reads: 60 % awaiting review in development, 20 % approved for
 test and awaiting deployment, 10 % deployed in test and 10 % deployed in production, both awaiting a
 decision. They are written with BatchWriteItem: going through the sync handler one event at a time
@@ -17,6 +18,7 @@ the API handler made in the sandbox process, counted with botocore's `before-cal
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -35,13 +37,27 @@ from govctl.sandbox import Sandbox  # noqa: E402
 MIX = ((0.6, "development"), (0.2, "test-pending"), (0.1, "test-deployed"), (0.1, "production-deployed"))
 
 
-def fill(sb: Sandbox, versions: int) -> dict[str, int]:
-    from governance import runtime
+def _templates(sb: Sandbox, groups: list[str]) -> dict[str, dict]:
+    """A development record per group, written by the sync handler for a registered version."""
+    for group in groups:
+        sb.register(group)
+    records = [i for i in sb.items() if i[schema.SK] == schema.stage_record_sk(1, Stage.development.value)]
+    return {r[schema.MODEL_GROUP]: r for r in records}
 
-    gov = runtime.governance()
-    hub = sb.hub
-    groups = [i for i in hub.config_items if i["pk"].startswith("GROUP#")]
-    use_cases = {i["useCaseId"]: i for i in hub.config_items if i["pk"].startswith("USECASE#")}
+
+def _record(template: dict, version: int, stage: Stage, status: Status, at: str) -> dict:
+    group = template[schema.MODEL_GROUP]
+    return {**template, schema.SK: schema.stage_record_sk(version, stage.value), schema.MODEL_VERSION: version,
+            schema.MODEL_STAGE: stage.value, schema.MODEL_STATUS: status.value, schema.AUDIT_TIMESTAMP: at,
+            schema.MODEL_PACKAGE_ARN: template[schema.MODEL_PACKAGE_ARN].rsplit("/", 1)[0] + f"/{version}", schema.REV: 1,
+            schema.BY_STAGE_STATUS.partition_key: schema.stage_status_key(stage.value, status.value),
+            schema.BY_STAGE_STATUS.sort_key: schema.stage_record_gsi1sk(at, group, version),
+            schema.BY_USE_CASE.sort_key: schema.stage_record_gsi2sk(group, version, stage.value)}
+
+
+def fill(sb: Sandbox, versions: int) -> dict[str, int]:
+    templates = _templates(sb, sb.hub.groups)
+    groups = sorted(templates)
     plan: list[str] = []
     for share, kind in MIX:
         plan += [kind] * round(share * versions)
@@ -49,22 +65,15 @@ def fill(sb: Sandbox, versions: int) -> dict[str, int]:
     items, counts = [], {}
     base = int(time.time() * 1000) - versions * 1000
     for n, kind in enumerate(plan):
-        g = groups[n % len(groups)]
-        version = n // len(groups) + 1
+        template = templates[groups[n % len(groups)]]
+        version = n // len(groups) + 1  # replaces the registered v1 of each group (a development record too)
         at = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime((base + n * 1000) / 1000)) + f".{n % 1000:03d}Z"
-        uc = use_cases[g["useCaseId"]]
         stages = {"development": [(Stage.development, Status.pending)],
                   "test-pending": [(Stage.development, Status.approved), (Stage.test, Status.pending)],
                   "test-deployed": [(Stage.development, Status.approved), (Stage.test, Status.deployed)],
                   "production-deployed": [(Stage.development, Status.approved), (Stage.test, Status.approved),
                                           (Stage.production, Status.deployed)]}[kind]
-        for stage, status in stages:
-            items.append(gov._new_record(
-                group=g["modelGroup"], version=version, stage=stage, status=status, at=at, actor="arn:aws:sts::222222222222:assumed-role/mlgov-data-scientist/alice",
-                use_case_id=uc["useCaseId"], use_case_name=uc["name"], use_case_stage="DEVELOPMENT", owner=uc["owner"],
-                lob=uc["lineOfBusiness"], project=uc["project"], risk=g["risk"],
-                arn=f"arn:aws:sagemaker:{sb.region}:{sb.account}:model-package/{g['modelGroup']}/{version}",
-                registered_by="arn:aws:sts::222222222222:assumed-role/mlgov-data-scientist/alice") | {schema.REV: 1})
+        items += [_record(template, version, stage, status, at) for stage, status in stages]
         counts[kind] = counts.get(kind, 0) + 1
     for i in range(0, len(items), 25):
         request = {sb.table: [{"PutRequest": {"Item": to_ddb({k: v for k, v in item.items() if v is not None})}} for item in items[i:i + 25]]}
@@ -75,10 +84,10 @@ def fill(sb: Sandbox, versions: int) -> dict[str, int]:
 
 
 def _time_split(sb: Sandbox) -> dict[str, float]:
-    """Time spent in the API handler and, within it, in moto (wrapping both for the rest of the run)."""
+    """Requests reaching the API, time spent in its handler and, within it, in moto (wrapping both for the rest of the run)."""
     from moto.moto_server import werkzeug_app
 
-    spent = {"handler": 0.0, "moto": 0.0}
+    spent = {"handler": 0.0, "moto": 0.0, "requests": 0}
     moto_call = werkzeug_app.DomainDispatcherApplication.__call__
     invoke = sb.invoke_api
 
@@ -90,6 +99,7 @@ def _time_split(sb: Sandbox) -> dict[str, float]:
             spent["moto"] += time.perf_counter() - t
 
     def timed_invoke(event):
+        spent["requests"] += 1
         t = time.perf_counter()
         try:
             return invoke(event)
@@ -97,7 +107,7 @@ def _time_split(sb: Sandbox) -> dict[str, float]:
             spent["handler"] += time.perf_counter() - t
 
     werkzeug_app.DomainDispatcherApplication.__call__ = timed_moto
-    sb.invoke_api = timed_invoke
+    sb.gateway.invoke = timed_invoke
     return spent
 
 
@@ -121,15 +131,14 @@ def main() -> int:
         walls, listed = [], 0
         for _ in range(args.runs):
             before = sb.calls.snapshot()
-            spent.update(handler=0.0, moto=0.0)
+            spent.update(handler=0.0, moto=0.0, requests=0)
             t0 = time.perf_counter()
             result = runner.invoke(cli.app, ["--as", "governance-officer", "--endpoint", sb.endpoint, "list", "-o", "json"])
             walls.append(time.perf_counter() - t0)
             assert result.exit_code == 0, result.output
-            import json
             listed = len(json.loads(result.stdout))
             aws = sb.calls.since(before)
-            http = cli.opts.api.calls
+            http = spent["requests"]
         print(f"govctl list (in-process): {listed} versions listed; wall {min(walls):.2f} s best, {statistics.median(walls):.2f} s median "
               f"of {args.runs}; {http} HTTP requests to the API; {sum(aws.values())} AWS calls by the handler "
               f"({', '.join(f'{k} {v}' for k, v in sorted(aws.items()))})")

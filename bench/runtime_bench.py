@@ -39,20 +39,20 @@ def _env() -> None:
 
 
 def _event(group: str, version: int) -> dict:
+    from govctl.fakeaws import events
+
     ms = 1_724_904_598_000 + version * 1000
-    arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/{group}/{version}"
-    return {"version": "0", "id": f"bench-{group}-{version}", "detail-type": "SageMaker Model Package State Change",
-            "source": "aws.sagemaker", "account": ACCOUNT, "time": "2024-08-29T04:09:58Z", "region": REGION, "resources": [arn],
-            "detail": {"ModelPackageGroupName": group, "ModelPackageVersion": version, "ModelPackageArn": arn,
-                       "CreationTime": ms, "LastModifiedTime": ms, "ModelApprovalStatus": "PendingManualApproval",
-                       "ModelPackageStatus": "Completed", "CreatedBy": {"IamIdentity": {"Arn": DS}}}}
+    detail = events.model_package_detail(group, version, account=ACCOUNT, region=REGION, created=ms, created_by=DS,
+                                         arn=f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/{group}/{version}")
+    return events.model_package_event(detail, account=ACCOUNT, region=REGION, time="2024-08-29T04:09:58Z",
+                                      event_id=f"bench-{group}-{version}")
 
 
 def _api_event(path: str, body: dict) -> dict:
-    return {"version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "", "isBase64Encoded": False,
-            "headers": {"content-type": "application/json"}, "body": json.dumps(body),
-            "requestContext": {"http": {"method": "POST", "path": path, "protocol": "HTTP/1.1", "sourceIp": "10.0.0.1", "userAgent": "bench"},
-                               "authorizer": {"iam": {"userArn": OWNER_SESSION}}, "requestId": "r", "stage": "$default"}}
+    from govctl.fakeaws import events
+
+    return events.http_api_event("POST", path, body=json.dumps(body), caller=events.iam_caller(OWNER_SESSION), account=ACCOUNT,
+                                 host="bench.execute-api.us-east-1.amazonaws.com", source_ip="10.0.0.1")
 
 
 def throughput(n_events: int, n_decisions: int) -> dict:
@@ -64,7 +64,7 @@ def throughput(n_events: int, n_decisions: int) -> dict:
     from governance.handlers import api, sync
     from governance.store import to_ddb
 
-    from tests.governance.moto_patches import install
+    from govctl.fakeaws.moto import install
     install()  # the tests' moto adjustments: serialised requests, per-item (not deep) rollback backups
 
     with mock_aws():

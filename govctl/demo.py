@@ -8,13 +8,13 @@
 """
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from govctl import formatting
 from govctl.client import Api
 
 STACKS = ("shared", "dev", "test", "prod")
@@ -22,38 +22,16 @@ STACKS = ("shared", "dev", "test", "prod")
 
 def governance_table(api: Api) -> Table:
     """Every model stage record, per use case, through the API (the use case catalogue and its index: no Scan)."""
-    table = Table(title="governance table: model stage records", show_lines=False)
-    for col in ("use case (stage)", "model version", "stage", "status", "risk", "validation metrics", "monitoring (endpoint)",
-                "audit user", "audit time"):
-        table.add_column(col, overflow="fold")
-    for uc in api.use_cases():
-        detail = api.use_case(uc["useCaseId"])
-        order = {"development": 0, "test": 1, "production": 2}
-        for r in sorted(detail["models"], key=lambda r: (r["modelGroup"], int(r["modelVersion"]), order.get(r["modelStage"], 3))):
-            monitoring = r.get("monitoringMetrics") or {}
-            where = monitoring.get("endpointName", "")
-            if monitoring.get("variantName"):
-                where += f"/{monitoring['variantName']}"
-            table.add_row(
-                f"{uc['useCaseId']} ({detail['stage']}, {uc.get('riskTier')})", f"{r['modelGroup']} v{r['modelVersion']}", r["modelStage"],
-                r["modelStatus"], r.get("modelRisk") or "",
-                ", ".join(f"{k}={v}" for k, v in sorted((r.get("validationMetrics") or {}).items())),
-                (", ".join(f"{k}={v}" for k, v in sorted((monitoring.get("metrics") or {}).items())) + (f" ({where})" if where else "")),
-                _who(r.get("auditUser")), str(r.get("auditTimestamp") or "")[11:19])
-    return table
-
-
-def _who(arn: object) -> str:
-    text = str(arn or "")
-    return text.split(":", 5)[5].removeprefix("assumed-role/") if text.startswith("arn:") and text.count(":") >= 5 else text
+    return formatting.governance_table((uc, api.use_case(uc["useCaseId"])) for uc in api.use_cases())
 
 
 def run(*, out_dir: Path = Path("artifacts"), with_plan: bool = True, root: Path = Path("."), console: Console | None = None) -> int:
     from govctl.gate import gate
-    from govctl.sandbox import ROOT, Sandbox
+    from govctl.sandbox import Sandbox, project_root
+    from govctl.walkthrough import play
 
-    console = console or Console(width=None if sys.stdout.isatty() else 160, highlight=False)
-    root = root if (Path(root) / "Pulumi.shared.yaml").exists() else ROOT
+    console = console or formatting.console()
+    root = project_root(root)
     started = time.perf_counter()
     notes: list[str] = []
 
@@ -77,7 +55,7 @@ def run(*, out_dir: Path = Path("artifacts"), with_plan: bool = True, root: Path
     with Sandbox(root) as sb:
         console.print(f"governance API {sb.endpoint} (SigV4-checked, region {sb.region}); moto {sb.moto_url}")
         walked = time.perf_counter()
-        sb.play_walkthrough(lambda line: console.print("  " + line))
+        play(sb, lambda line: console.print("  " + line))
         console.print(f"walkthrough: {time.perf_counter() - walked:.1f} s, {sb.calls.total()} AWS calls by the handlers")
         officer = sb.api("governance-officer")
         for stack in ("test", "prod"):

@@ -6,57 +6,45 @@ the approvers from that file's `mlgov:approvers`, and puts the real `api` handle
 endpoint that plays API Gateway with IAM authorization: it recomputes each request's SigV4 signature
 with botocore for the persona's known secret, refuses unsigned or badly signed requests with 403, and
 hands the handler an HTTP API payload 2.0 event whose `requestContext.authorizer.iam.userArn` is the
-persona's ARN. The `sync` and `metrics` handlers get the events EventBridge would deliver.
+persona's ARN (`govctl.fakeaws.gateway`). The `sync` and `metrics` handlers get the events EventBridge
+would deliver (`govctl.fakeaws.events`).
 
-moto applies a DynamoDB transaction as check-then-write without a lock and its server handles requests
-in threads, so the sandbox serialises requests to moto (real DynamoDB serialises conflicting
-transactions); the API handler (a Powertools resolver holding the current event) runs one request at a
-time, as one Lambda container does.
+moto handles one request at a time, as the tests' moto does (`govctl.fakeaws.moto`: real DynamoDB
+serialises conflicting transactions); the API handler (a Powertools resolver holding the current event)
+runs one request at a time, as one Lambda container does.
 """
 from __future__ import annotations
 
-import base64
-import hmac
-import itertools
 import json
 import logging
 import os
-import re
-import socket
 import threading
 import time
-import uuid
-from collections import Counter
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
-from urllib.parse import parse_qsl, urlsplit
+from typing import Any, Mapping
 
 import boto3
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from govctl.client import Api, Target
-from govctl.personas import BY_ACCESS_KEY, PERSONAS, SANDBOX_REGION, Persona
+from govctl.fakeaws import events, moto
+from govctl.fakeaws.calls import CallCounter
+from govctl.fakeaws.gateway import Gateway
+from govctl.personas import PERSONAS, SANDBOX_REGION
 
 ROOT = Path(__file__).resolve().parent.parent
-HUB_ACCOUNT = "111111111111"
 TABLE_NAME = "mlgov-governance"
-MAX_SKEW_SECONDS = 300
-
-_AUTH_RE = re.compile(
-    r"^AWS4-HMAC-SHA256 Credential=(?P<key>[^/\s]+)/(?P<date>\d{8})/(?P<region>[^/\s]+)/(?P<service>[^/\s]+)/aws4_request,\s*"
-    r"SignedHeaders=(?P<headers>[a-z0-9;-]+),\s*Signature=(?P<signature>[0-9a-f]{64})$"
-)
-_SIGNATURE_MISMATCH = ("The request signature we calculated does not match the signature you provided. Check your AWS "
-                       "Secret Access Key and signing method. Consult the service documentation for details.")
+SERVICES = ("dynamodb", "sagemaker")
 
 
 class SandboxError(RuntimeError):
     pass
+
+
+def project_root(root: Path) -> Path:
+    """`root` if it holds the shared stack file, else the project govctl is installed from (its sample stacks)."""
+    return Path(root) if (Path(root) / "Pulumi.shared.yaml").exists() else ROOT
 
 
 # --- the stack config the sandbox is built from ---
@@ -101,177 +89,6 @@ def hub_config(root: Path = ROOT, stack: str = "shared") -> HubConfig:
                      [uc.id for uc in config.use_cases])
 
 
-# --- moto, one request at a time ---
-
-def _moto_server(port: int):
-    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-    from werkzeug.serving import make_server
-
-    class LockedMotoServer(ThreadedMotoServer):
-        """moto's ThreadedMotoServer whose WSGI app handles one request at a time (see the module doc)."""
-
-        def _server_entry(self) -> None:
-            app = DomainDispatcherApplication(create_backend_app)
-            lock = threading.Lock()
-
-            def serialised(environ, start_response):
-                with lock:
-                    return list(app(environ, start_response))
-
-            self._server = make_server(self._ip_address, self._port, serialised, True, request_handler=MotoRequestHandler)
-            self._server_ready_event.set()
-            self._server.serve_forever()
-
-    return LockedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-
-
-# --- calls the handlers make, counted through botocore's event hooks ---
-
-@dataclass
-class CallCounter:
-    counts: Counter = field(default_factory=Counter)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def hook(self, model: Any = None, **_: Any) -> None:
-        if model is not None:
-            with self.lock:
-                self.counts[f"{model.service_model.service_name}:{model.name}"] += 1
-
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-    def snapshot(self) -> Counter:
-        with self.lock:
-            return Counter(self.counts)
-
-    def since(self, before: Counter) -> Counter:
-        now = self.snapshot()
-        now.subtract(before)
-        return +now
-
-
-# --- API Gateway, played locally ---
-
-def verify_sigv4(method: str, raw_target: str, headers: Mapping[str, str], body: bytes, *, region: str,
-                 now: float | None = None) -> tuple[Persona | None, str]:
-    """The persona that signed the request, or (None, the message API Gateway would give)."""
-    lower = {k.lower(): v for k, v in headers.items()}
-    auth = lower.get("authorization")
-    if not auth:
-        return None, "Forbidden"
-    m = _AUTH_RE.match(auth.strip())
-    if not m:
-        return None, "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters."
-    p = BY_ACCESS_KEY.get(m["key"])
-    if p is None:
-        return None, "The security token included in the request is invalid."
-    if m["service"] != "execute-api" or m["region"] != region:
-        return None, f"Credential should be scoped to a valid region and service: {region}/execute-api."
-    amz_date = lower.get("x-amz-date", "")
-    try:
-        signed_at = datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
-    except ValueError:
-        return None, "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
-    if amz_date[:8] != m["date"]:
-        return None, "Credential should be scoped to a valid date."
-    if abs((now if now is not None else time.time()) - signed_at.timestamp()) > MAX_SKEW_SECONDS:
-        return None, "Signature expired: the request was signed more than 5 minutes away from now."
-    names = m["headers"].split(";")
-    if "host" not in names or "x-amz-date" not in names or any(n not in lower for n in names):
-        return None, _SIGNATURE_MISMATCH
-    request = AWSRequest(method=method, url=f"http://{lower['host']}{raw_target}", data=body,
-                         headers={n: lower[n] for n in names})
-    request.context["timestamp"] = amz_date
-    signer = SigV4Auth(Credentials(p.access_key, p.secret_key), "execute-api", region)
-    expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
-    if not hmac.compare_digest(expected, m["signature"]):
-        return None, _SIGNATURE_MISMATCH
-    return p, ""
-
-
-def http_api_event(method: str, raw_target: str, headers: Mapping[str, str], body: bytes, *, caller: Persona,
-                   account: str, host: str, source_ip: str = "127.0.0.1") -> dict[str, Any]:
-    """The API Gateway HTTP API payload 2.0 event for a request, with IAM authorization."""
-    parts = urlsplit(raw_target)
-    now = datetime.now(timezone.utc)
-    query: dict[str, str] = {}
-    for k, v in parse_qsl(parts.query, keep_blank_values=True):
-        query[k] = f"{query[k]},{v}" if k in query else v
-    access_key = caller.access_key
-    caller_account = caller.arn.split(":")[4]
-    event: dict[str, Any] = {
-        "version": "2.0", "routeKey": "$default", "rawPath": parts.path, "rawQueryString": parts.query,
-        "headers": {k.lower(): v for k, v in headers.items()},
-        "requestContext": {
-            "accountId": account, "apiId": "sandbox", "domainName": host, "domainPrefix": host.split(".")[0],
-            "requestId": str(uuid.uuid4()), "routeKey": "$default", "stage": "$default",
-            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"), "timeEpoch": int(now.timestamp() * 1000),
-            "http": {"method": method, "path": parts.path, "protocol": "HTTP/1.1", "sourceIp": source_ip,
-                     "userAgent": headers.get("User-Agent", headers.get("user-agent", ""))},
-            "authorizer": {"iam": {"accessKey": access_key, "accountId": caller_account,
-                                   "callerId": f"AROA{caller.name.upper().replace('-', '')}:{caller.arn.rsplit('/', 1)[-1]}",
-                                   "principalOrgId": "o-a1b2c3d4e5", "userArn": caller.arn,
-                                   "userId": f"AROA{caller.name.upper().replace('-', '')}:{caller.arn.rsplit('/', 1)[-1]}"}},
-        },
-        "isBase64Encoded": False,
-    }
-    if query:
-        event["queryStringParameters"] = query
-    if body:
-        event["body"] = body.decode("utf-8", "surrogateescape")
-    return event
-
-
-class _Gateway(ThreadingHTTPServer):
-    daemon_threads = True
-    sandbox: "Sandbox"
-
-
-class _GatewayHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Gateway
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out in two writes; without TCP_NODELAY, Nagle + delayed ACK add ~40 ms per request.
-        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        sandbox = self.server.sandbox
-        headers = {k: v for k, v in self.headers.items()}
-        caller, problem = verify_sigv4(self.command, self.path, headers, body, region=sandbox.region)
-        if caller is None:
-            self._send(403, {"Content-Type": "application/json"}, json.dumps({"message": problem}).encode())
-            return
-        event = http_api_event(self.command, self.path, headers, body, caller=caller, account=sandbox.account,
-                               host=self.headers.get("Host", "127.0.0.1"), source_ip=self.client_address[0])
-        response = sandbox.invoke_api(event)
-        out = response.get("body") or ""
-        data = base64.b64decode(out) if response.get("isBase64Encoded") else out.encode("utf-8")
-        headers_out = {k: v for k, v in (response.get("headers") or {}).items()}
-        for k, values in (response.get("multiValueHeaders") or {}).items():
-            headers_out[k] = ", ".join(values)
-        self._send(int(response.get("statusCode", 500)), headers_out, data)
-
-    def _send(self, status: int, headers: Mapping[str, str], data: bytes) -> None:
-        self.send_response(status)
-        for k, v in headers.items():
-            if k.lower() not in ("content-length", "connection"):
-                self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's signature
-        if not self.server.sandbox.quiet:
-            super().log_message(format, *args)
-
-
 # --- the sandbox ---
 
 _ENV_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE",
@@ -303,9 +120,8 @@ class Sandbox:
         self._saved_session = None
         self._saved_levels: list[tuple[Any, Any]] = []
         self._clock_ms = 0
-        self._ids = itertools.count(1)
         self.moto = None
-        self.gateway: _Gateway | None = None
+        self.gateway: Gateway | None = None
 
     # --- lifecycle ---
 
@@ -328,7 +144,8 @@ class Sandbox:
     def _start(self) -> "Sandbox":
         from governance import runtime
 
-        self.moto = _moto_server(self._moto_port)
+        moto.install()
+        self.moto = moto.server(self._moto_port)
         self.moto.start()
         host, port = self.moto.get_host_and_port()
         self.moto_url = f"http://{host}:{port}"
@@ -355,27 +172,21 @@ class Sandbox:
             self.put_item(item)
         for group in self.hub.groups:
             self.sm.create_model_package_group(ModelPackageGroupName=group, ModelPackageGroupDescription=f"mlgov {group}")
-        self.gateway = _Gateway(("127.0.0.1", self._port), _GatewayHandler)
-        self.gateway.sandbox = self
-        threading.Thread(target=self.gateway.serve_forever, name="govctl-sandbox-gateway", daemon=True).start()
-        self.endpoint = f"http://127.0.0.1:{self.gateway.server_address[1]}"
+        self.gateway = Gateway(self.invoke_api, region=self.region, account=self.account, port=self._port,
+                               quiet=self.quiet).start()
+        self.endpoint = self.gateway.endpoint
         return self
 
     def stop(self) -> None:
         from governance import runtime
 
         if self.gateway is not None:
-            self.gateway.shutdown()
-            self.gateway.server_close()
+            self.gateway.stop()
             self.gateway = None
         if self.moto is not None:
             self.moto.stop()
             self.moto = None
-            from moto.backends import get_backend
-            for service in ("dynamodb", "sagemaker"):  # forget this sandbox's account (other moto users keep theirs)
-                backends = get_backend(service)
-                if self.account in backends and self.region in backends[self.account]:
-                    backends[self.account][self.region].reset()
+            moto.reset(self.account, self.region, SERVICES)
         runtime.reset()
         boto3.DEFAULT_SESSION = self._saved_session
         for logger, level in self._saved_levels:
@@ -458,27 +269,18 @@ class Sandbox:
 
     def registry_event(self, described: Mapping[str, Any], *, created_by: str | None) -> dict[str, Any]:
         """`SageMaker Model Package State Change` as EventBridge delivers it: the detail is DescribeModelPackage."""
-        detail = {k: _iso(v) for k, v in described.items() if k != "ResponseMetadata"}
+        detail = dict(described)
         if created_by:
-            detail["CreatedBy"] = {"IamIdentity": {"Arn": created_by, "PrincipalId": "AROASANDBOX:registrar"}}
-        modified = detail.get("LastModifiedTime") or detail.get("CreationTime")
-        return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "SageMaker Model Package State Change",
-                "source": "aws.sagemaker", "account": self.account, "time": str(modified)[:19] + "Z", "region": self.region,
-                "resources": [described["ModelPackageArn"]], "detail": detail}
+            detail["CreatedBy"] = events.identity(created_by, "AROASANDBOX:registrar")
+        return events.model_package_event(detail, account=self.account, region=self.region)
 
     def member_event(self, kind: str, group: str, version: int, stage: str, *, endpoint: str | None = None,
                      metrics: Mapping[str, Any] | None = None, variant: str | None = None) -> dict[str, Any]:
-        account = self.hub.accounts["test" if stage == "test" else "prod"]
-        detail: dict[str, Any] = {"modelGroup": group, "modelVersion": version, "stage": stage,
-                                  "endpointName": endpoint or f"{group}-{stage}",
-                                  "reportedAt": datetime.fromtimestamp(self._next_ms() / 1000, tz=timezone.utc)
-                                  .strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"}
-        if variant:
-            detail["variantName"] = variant
-        if metrics is not None:
-            detail["metrics"] = dict(metrics)
-        return {"version": "0", "id": str(uuid.uuid4()), "detail-type": kind, "source": "mlgov.member", "account": account,
-                "time": detail["reportedAt"][:19] + "Z", "region": self.region, "resources": [], "detail": detail}
+        reported_at = events.iso(self._next_ms())
+        detail = events.member_detail(group, version, stage, endpoint=endpoint, reported_at=reported_at, variant=variant,
+                                      metrics=metrics)
+        return events.member_event(kind, detail, account=self.hub.accounts["test" if stage == "test" else "prod"],
+                                   region=self.region, time=reported_at[:19] + "Z")
 
     def deployed(self, group: str, version: int, stage: str, *, endpoint: str | None = None, variant: str | None = None) -> None:
         result = self.report(self.member_event("Model Deployed", group, version, stage, endpoint=endpoint, variant=variant))
@@ -501,12 +303,9 @@ class Sandbox:
 
     def items(self) -> list[dict[str, Any]]:
         """Every item, read from moto's backend in this process (inspection, not an AWS call: nothing scans)."""
-        from moto.dynamodb.models import dynamodb_backends
-
         from governance.store import from_ddb
 
-        table = dynamodb_backends[self.account][self.region].tables[self.table]
-        out = [from_ddb(item.to_json()["Attributes"]) for item in table.all_items()]
+        out = [from_ddb(item) for item in moto.table_items(self.account, self.region, self.table)]
         return sorted(out, key=lambda i: (i["pk"], i["sk"]))
 
     def audit_items(self, group: str, version: int) -> list[dict[str, Any]]:
@@ -526,35 +325,8 @@ class Sandbox:
 
     def snapshot(self) -> dict[str, Any]:
         """A deep copy of this sandbox's DynamoDB and SageMaker state."""
-        import copy
-
-        from moto.backends import get_backend
-
-        return {s: copy.deepcopy(get_backend(s)[self.account][self.region]) for s in ("dynamodb", "sagemaker")}
+        return moto.snapshot(self.account, self.region, SERVICES)
 
     def restore(self, snapshot: Mapping[str, Any]) -> None:
         """Put a `snapshot` (of a sandbox of the same config) back in place of this sandbox's state."""
-        import copy
-
-        from moto.backends import get_backend
-
-        for service, backend in snapshot.items():
-            get_backend(service)[self.account][self.region] = copy.deepcopy(backend)
-
-    # --- the source design's walkthrough ---
-
-    def play_walkthrough(self, say: Callable[[str], None] = lambda _: None) -> Any:
-        from govctl.walkthrough import play
-
-        return play(self, say)
-
-
-def _iso(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    if isinstance(value, dict):
-        return {k: _iso(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_iso(v) for v in value]
-    return value
-
+        moto.restore(self.account, self.region, snapshot)

@@ -6,11 +6,14 @@ page load and hands the HTML to the browser. It listens on the loopback interfac
 """
 from __future__ import annotations
 
+import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
 from govctl.client import GovctlError
+from govctl.formatting import one_line
 
 
 class _Server(ThreadingHTTPServer):
@@ -29,7 +32,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = self.server.fetch().encode("utf-8")
         except GovctlError as exc:
-            self._send(502, "text/plain; charset=utf-8", f"the governance API refused the dashboard: {exc}\n".encode())
+            self._send(502, "text/plain; charset=utf-8", f"the governance API refused the dashboard: {one_line(exc)}\n".encode())
             return
         self._send(200, "text/html; charset=utf-8", body)
 
@@ -54,3 +57,15 @@ def dashboard_server(fetch: Callable[[], str], port: int = 0) -> tuple[_Server, 
     server.fetch, server.csp = fetch, CSP
     threading.Thread(target=server.serve_forever, name="govctl-dashboard", daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}/"
+
+
+def serve_until_interrupted(fetch: Callable[[], str], port: int, ready: Callable[[str], None]) -> None:
+    """Serve the dashboard until Ctrl-C; `ready` gets its URL once it listens."""
+    server, url = dashboard_server(fetch, port)
+    ready(url)
+    sys.stdout.flush()
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.shutdown()

@@ -17,7 +17,7 @@ from . import schema
 GENESIS = "0" * 64
 
 # The fields a hash covers, in the entry as stored.
-HASHED_FIELDS = ("subject", "seq", "at", "action", "stage", "from", "to", "actor", "reason", "source", "detail", "prevHash")
+HASHED_FIELDS = schema.ENTRY_HASHED_FIELDS
 
 
 def model_subject(group: str, version: int) -> str:
@@ -67,20 +67,20 @@ def build_entry(
     entry: dict[str, Any] = {
         schema.PK: pk,
         schema.SK: schema.audit_sk(at, event_id),
-        "subject": subject,
-        "seq": seq,
-        "at": at,
-        "action": action,
-        "stage": stage,
-        "from": from_state,
-        "to": to_state,
-        "actor": actor,
-        "reason": reason,
-        "source": source,
-        "detail": json.dumps(dict(detail or {}), sort_keys=True, separators=(",", ":")),
-        "prevHash": prev_hash,
+        schema.ENTRY_SUBJECT: subject,
+        schema.ENTRY_SEQ: seq,
+        schema.ENTRY_AT: at,
+        schema.ENTRY_ACTION: action,
+        schema.ENTRY_STAGE: stage,
+        schema.ENTRY_FROM: from_state,
+        schema.ENTRY_TO: to_state,
+        schema.ENTRY_ACTOR: actor,
+        schema.ENTRY_REASON: reason,
+        schema.ENTRY_SOURCE: source,
+        schema.ENTRY_DETAIL: json.dumps(dict(detail or {}), sort_keys=True, separators=(",", ":")),
+        schema.ENTRY_PREV_HASH: prev_hash,
     }
-    entry["hash"] = entry_hash(entry)
+    entry[schema.ENTRY_HASH] = entry_hash(entry)
     if extra:
         entry.update(extra)
     return entry
@@ -97,7 +97,7 @@ class Verification:
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"ok": self.ok, "entries": self.entries}
         if not self.ok:
-            out["firstBroken"] = {"seq": self.broken_at, "sk": self.sort_key, "problem": self.problem}
+            out["firstBroken"] = {schema.ENTRY_SEQ: self.broken_at, schema.SK: self.sort_key, "problem": self.problem}
         return out
 
 
@@ -106,20 +106,21 @@ def verify(entries: Iterable[Mapping[str, Any]], *, head_seq: int | None = None,
 
     The head (from the record the chain belongs to) also catches a trail cut short at its end.
     """
-    items = sorted(entries, key=lambda e: (_plain(e.get("seq")) if isinstance(_plain(e.get("seq")), int) else -1, str(e.get(schema.SK))))
+    items = sorted(entries, key=lambda e: (_plain(e.get(schema.ENTRY_SEQ)) if isinstance(_plain(e.get(schema.ENTRY_SEQ)), int) else -1,
+                                           str(e.get(schema.SK))))
     prev = GENESIS
     expected_seq = 1
     for item in items:
-        seq = _plain(item.get("seq"))
+        seq = _plain(item.get(schema.ENTRY_SEQ))
         sk = item.get(schema.SK)
         if seq != expected_seq:
             what = "a duplicate" if isinstance(seq, int) and seq < expected_seq else "missing entries before it"
             return Verification(False, len(items), expected_seq, sk, f"expected seq {expected_seq}, found {seq} ({what})")
-        if item.get("prevHash") != prev:
+        if item.get(schema.ENTRY_PREV_HASH) != prev:
             return Verification(False, len(items), seq, sk, "prevHash does not match the previous entry's hash")
-        if entry_hash(item) != item.get("hash"):
+        if entry_hash(item) != item.get(schema.ENTRY_HASH):
             return Verification(False, len(items), seq, sk, "hash does not match the entry's content (edited)")
-        prev = str(item.get("hash"))
+        prev = str(item.get(schema.ENTRY_HASH))
         expected_seq += 1
     if head_seq is not None and head_seq != expected_seq - 1:
         return Verification(False, len(items), expected_seq, None, f"the record's chain head is at seq {head_seq} but the trail ends at {expected_seq - 1}")

@@ -15,6 +15,8 @@ import re
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
+from . import schema
+
 STAGES = ("development", "test", "production")
 USE_CASE_STAGES = ("POC", "DEVELOPMENT", "QA", "PREPRODUCTION", "PRODUCTION", "RETIRED")
 RISK_TIERS = ("high", "limited", "minimal")
@@ -51,45 +53,49 @@ def collect(gov: Any, *, viewer: str | None = None, max_versions: int = 200, max
     trails: list[dict[str, Any]] = []
     entries: list[dict[str, Any]] = []
     for uc in use_cases:
-        matrix.setdefault(uc["stage"], {t: 0 for t in RISK_TIERS})
-        matrix[uc["stage"]][uc.get("riskTier") or "minimal"] = matrix[uc["stage"]].get(uc.get("riskTier") or "minimal", 0) + 1
-        first = gov.get_use_case(uc["useCaseId"], limit=PAGE)
+        matrix.setdefault(uc[schema.STATE_STAGE], {t: 0 for t in RISK_TIERS})
+        row, tier = matrix[uc[schema.STATE_STAGE]], uc.get(schema.CONFIG_RISK_TIER) or "minimal"
+        row[tier] = row.get(tier, 0) + 1
+        first = gov.get_use_case(uc[schema.USE_CASE_ID], limit=PAGE)
         models = list(first.get("models") or [])
         token = first.get("next")
         while token:
-            page = gov.get_use_case(uc["useCaseId"], limit=PAGE, token=token)
+            page = gov.get_use_case(uc[schema.USE_CASE_ID], limit=PAGE, token=token)
             models.extend(page.get("models") or [])
             token = page.get("next")
-        uc["modelCount"] = len({(m["modelGroup"], m["modelVersion"]) for m in models})
+        uc["modelCount"] = len({(m[schema.MODEL_GROUP], m[schema.MODEL_VERSION]) for m in models})
         for record in models:
-            key = (uc["useCaseId"], record["modelGroup"], int(record["modelVersion"]))
-            versions.setdefault(key, {"useCaseId": key[0], "useCaseName": uc.get("name"), "riskTier": uc.get("riskTier"),
-                                      "modelGroup": key[1], "modelVersion": key[2], "records": {}})
-            versions[key]["records"][record["modelStage"]] = record
-        uc_entries, _ = _pages(lambda t: gov.audit_page(uc["useCaseId"], limit=PAGE, token=t), "entries")
-        verdict = gov.verify_trail(uc["useCaseId"])
+            key = (uc[schema.USE_CASE_ID], record[schema.MODEL_GROUP], int(record[schema.MODEL_VERSION]))
+            versions.setdefault(key, {schema.USE_CASE_ID: key[0], schema.USE_CASE_NAME: uc.get(schema.CONFIG_NAME),
+                                      schema.CONFIG_RISK_TIER: uc.get(schema.CONFIG_RISK_TIER), schema.MODEL_GROUP: key[1],
+                                      schema.MODEL_VERSION: key[2], "records": {}})
+            versions[key]["records"][record[schema.MODEL_STAGE]] = record
+        uc_entries, _ = _pages(lambda t: gov.audit_page(uc[schema.USE_CASE_ID], limit=PAGE, token=t), "entries")
+        verdict = gov.verify_trail(uc[schema.USE_CASE_ID])
         uc["chain"] = verdict
-        trails.append({"subject": f"use case {uc['useCaseId']}", "useCaseId": uc["useCaseId"], **_verdict(verdict)})
-        entries.extend({**e, "useCaseId": uc["useCaseId"]} for e in uc_entries)
+        trails.append({schema.ENTRY_SUBJECT: f"use case {uc[schema.USE_CASE_ID]}", schema.USE_CASE_ID: uc[schema.USE_CASE_ID],
+                       **_verdict(verdict)})
+        entries.extend({**e, schema.USE_CASE_ID: uc[schema.USE_CASE_ID]} for e in uc_entries)
 
-    ordered = sorted(versions.values(), key=lambda v: (v["useCaseId"], v["modelGroup"], -v["modelVersion"]))
+    ordered = sorted(versions.values(), key=lambda v: (v[schema.USE_CASE_ID], v[schema.MODEL_GROUP], -v[schema.MODEL_VERSION]))
     shown = ordered[:max_versions]
     for v in shown:
-        uc_id, group, version = v["useCaseId"], v["modelGroup"], v["modelVersion"]
+        uc_id, group, version = v[schema.USE_CASE_ID], v[schema.MODEL_GROUP], v[schema.MODEL_VERSION]
         trail, _ = _pages(lambda t: gov.audit_page(uc_id, group, version, limit=PAGE, token=t), "entries")
         verdict = gov.verify_trail(uc_id, group, version)
         v["chain"] = verdict
         v["auditEntries"] = len(trail)
-        trails.append({"subject": f"{group} v{version}", "useCaseId": uc_id, "modelGroup": group, "modelVersion": version,
+        trails.append({schema.ENTRY_SUBJECT: f"{group} v{version}", schema.USE_CASE_ID: uc_id, schema.MODEL_GROUP: group,
+                       schema.MODEL_VERSION: version,
                        **_verdict(verdict)})
-        entries.extend({**e, "useCaseId": uc_id} for e in trail)
+        entries.extend({**e, schema.USE_CASE_ID: uc_id} for e in trail)
 
     queues: dict[str, dict[str, Any]] = {}
     for stage, status in QUEUES:
         items, more = _pages(lambda t: gov.queue(stage=stage, status=status, limit=PAGE, token=t), "items", cap=max_queue)
         queues[f"{stage}/{status}"] = {"stage": stage, "status": status, "items": items, "more": more}
 
-    entries.sort(key=lambda e: (str(e.get("at") or ""), str(e.get("subject") or "")), reverse=True)
+    entries.sort(key=lambda e: (str(e.get(schema.ENTRY_AT) or ""), str(e.get(schema.ENTRY_SUBJECT) or "")), reverse=True)
     return {
         "generatedAt": (now or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "viewer": viewer,
@@ -103,6 +109,12 @@ def collect(gov: Any, *, viewer: str | None = None, max_versions: int = 200, max
         "broken": [t for t in trails if not t["ok"]],
         "recentAudit": entries[:recent],
     }
+
+
+def _threshold(t: Mapping[str, Any]) -> str:
+    """`auc ≥ 0.8`: a use case's approval threshold in words."""
+    bounds = [f" {sign} {_e(t[key])}" for sign, key in (("≥", schema.THRESHOLD_MIN), ("≤", schema.THRESHOLD_MAX)) if t.get(key) is not None]
+    return f"{_e(t.get(schema.THRESHOLD_METRIC))}" + "".join(bounds)
 
 
 def _verdict(verdict: Mapping[str, Any]) -> dict[str, Any]:
@@ -166,7 +178,7 @@ def _metrics(value: Any) -> str:
 def _monitoring(value: Any) -> str:
     if not isinstance(value, Mapping):
         return ""
-    where = _e(value.get("endpointName"))
+    where = _e(value.get(schema.ENDPOINT_NAME))
     if value.get("variantName"):
         where += f" / {_e(value['variantName'])}"
     return (f'<span class="endpoint">endpoint {where}</span><br>{_metrics(value.get("metrics"))}'
@@ -180,7 +192,7 @@ def _chain(verdict: Mapping[str, Any] | None) -> str:
         return f'<span class="chain-ok" data-chain="ok"><span aria-hidden="true">✓</span> verifies ({_e(verdict.get("entries"))} entries)</span>'
     broken = verdict.get("firstBroken") or {}
     return (f'<strong class="chain-broken" data-chain="broken"><span aria-hidden="true">⚠</span> BROKEN at entry '
-            f'{_e(broken.get("seq"))}</strong><br><span class="small">{_e(broken.get("problem"))}</span>')
+            f'{_e(broken.get(schema.ENTRY_SEQ))}</strong><br><span class="small">{_e(broken.get("problem"))}</span>')
 
 
 STYLE = """
@@ -238,7 +250,7 @@ def render(data: Mapping[str, Any]) -> str:
     w("</header><main>")
 
     if broken:
-        listed = "; ".join(f"{_e(t['subject'])} at entry {_e((t.get('firstBroken') or {}).get('seq'))} "
+        listed = "; ".join(f"{_e(t[schema.ENTRY_SUBJECT])} at entry {_e((t.get('firstBroken') or {}).get(schema.ENTRY_SEQ))} "
                            f"({_e((t.get('firstBroken') or {}).get('problem'))})" for t in broken)
         w(f'<div class="alert" role="alert" id="chain-alert"><span aria-hidden="true">⚠</span> AUDIT CHAIN BROKEN: '
           f'<span id="broken-count" data-count="{len(broken)}">{len(broken)}</span> audit trail(s) do not verify: {listed}. '
@@ -272,13 +284,11 @@ def render(data: Mapping[str, Any]) -> str:
       '<th scope="col">stage</th><th scope="col">owner / line of business</th><th scope="col">models</th>'
       '<th scope="col">approval thresholds</th><th scope="col">audit chain</th></tr></thead><tbody>')
     for uc in data.get("useCases") or []:
-        thresholds = ", ".join(
-            f"{_e(t.get('metric'))}" + (f" ≥ {_e(t['min'])}" if t.get("min") is not None else "") + (f" ≤ {_e(t['max'])}" if t.get("max") is not None else "")
-            for t in uc.get("thresholds") or [])
-        w(f'<tr data-use-case="{_e(uc["useCaseId"])}"><td><strong>{_e(uc.get("name"))}</strong><br><code>{_e(uc["useCaseId"])}</code></td>'
-          f'<td>{_e(uc.get("riskTier"))}</td><td>{_e(uc.get("stage"))} <span class="dim">({_e(uc.get("stageStatus"))})</span></td>'
-          f'<td>{_e(uc.get("owner"))}<br><span class="dim">{_e(uc.get("lineOfBusiness"))} / {_e(uc.get("project"))}</span></td>'
-          f'<td>{", ".join(_e(g) for g in uc.get("modelGroups") or [])}<br><span class="dim">{_e(uc.get("modelCount", 0))} version(s)</span></td>'
+        thresholds = ", ".join(_threshold(t) for t in uc.get(schema.CONFIG_THRESHOLDS) or [])
+        w(f'<tr data-use-case="{_e(uc[schema.USE_CASE_ID])}"><td><strong>{_e(uc.get(schema.CONFIG_NAME))}</strong><br><code>{_e(uc[schema.USE_CASE_ID])}</code></td>'
+          f'<td>{_e(uc.get(schema.CONFIG_RISK_TIER))}</td><td>{_e(uc.get(schema.STATE_STAGE))} <span class="dim">({_e(uc.get(schema.STATE_STAGE_STATUS))})</span></td>'
+          f'<td>{_e(uc.get(schema.CONFIG_OWNER))}<br><span class="dim">{_e(uc.get(schema.CONFIG_LINE_OF_BUSINESS))} / {_e(uc.get(schema.CONFIG_PROJECT))}</span></td>'
+          f'<td>{", ".join(_e(g) for g in uc.get(schema.CONFIG_MODEL_GROUPS) or [])}<br><span class="dim">{_e(uc.get("modelCount", 0))} version(s)</span></td>'
           f'<td>{thresholds or "<span class=dim>none</span>"}</td><td>{_chain(uc.get("chain"))}</td></tr>')
     w("</tbody></table></div></section>")
 
@@ -301,10 +311,10 @@ def render(data: Mapping[str, Any]) -> str:
               '<th scope="col">model risk</th><th scope="col">last change by</th><th scope="col">validation metrics</th>'
               '<th scope="col">approvals so far</th></tr></thead><tbody>')
             for r in q["items"]:
-                w(f'<tr data-version="{_e(r.get("modelGroup"))}/{_e(r.get("modelVersion"))}"><td>{_e(_time(r.get("auditTimestamp")))}</td>'
-                  f'<td><code>{_e(r.get("modelGroup"))}</code> v{_e(r.get("modelVersion"))}</td><td>{_e(r.get("useCaseId"))}</td>'
-                  f'<td>{_e(r.get("modelRisk"))}</td><td>{_e(_short_arn(r.get("auditUser")))}</td>'
-                  f'<td>{_metrics(r.get("validationMetrics"))}</td><td>{_e(len(r.get("approvals") or []))}</td></tr>')
+                w(f'<tr data-version="{_e(r.get(schema.MODEL_GROUP))}/{_e(r.get(schema.MODEL_VERSION))}"><td>{_e(_time(r.get(schema.AUDIT_TIMESTAMP)))}</td>'
+                  f'<td><code>{_e(r.get(schema.MODEL_GROUP))}</code> v{_e(r.get(schema.MODEL_VERSION))}</td><td>{_e(r.get(schema.USE_CASE_ID))}</td>'
+                  f'<td>{_e(r.get(schema.MODEL_RISK))}</td><td>{_e(_short_arn(r.get(schema.AUDIT_USER)))}</td>'
+                  f'<td>{_metrics(r.get(schema.VALIDATION_METRICS))}</td><td>{_e(len(r.get(schema.APPROVALS) or []))}</td></tr>')
             w("</tbody></table></div>")
         if not any_items:
             w('<p class="empty">nothing waiting</p>')
@@ -325,20 +335,20 @@ def render(data: Mapping[str, Any]) -> str:
             if r is None:
                 cells.append('<td class="dim" data-stage="' + stage + '" data-status="none">— not reached</td>')
                 continue
-            parts = [_status(r.get("modelStatus"), stage)]
-            if r.get("validationMetrics"):
-                parts.append(f'<div><span class="dim">validation:</span> {_metrics(r.get("validationMetrics"))}</div>')
-            if r.get("monitoringMetrics"):
-                parts.append(f'<div><span class="dim">monitoring:</span> {_monitoring(r.get("monitoringMetrics"))}</div>')
-            if r.get("approvals"):
-                parts.append(f'<div class="dim">approved by {", ".join(_e(_short_arn(a)) for a in r["approvals"])}</div>')
-            if r.get("lastRejection"):
-                rej = r["lastRejection"]
+            parts = [_status(r.get(schema.MODEL_STATUS), stage)]
+            if r.get(schema.VALIDATION_METRICS):
+                parts.append(f'<div><span class="dim">validation:</span> {_metrics(r.get(schema.VALIDATION_METRICS))}</div>')
+            if r.get(schema.MONITORING_METRICS):
+                parts.append(f'<div><span class="dim">monitoring:</span> {_monitoring(r.get(schema.MONITORING_METRICS))}</div>')
+            if r.get(schema.APPROVALS):
+                parts.append(f'<div class="dim">approved by {", ".join(_e(_short_arn(a)) for a in r[schema.APPROVALS])}</div>')
+            if r.get(schema.LAST_REJECTION):
+                rej = r[schema.LAST_REJECTION]
                 parts.append(f'<div class="small">last rejection ({_e(rej.get("stage"))}): {_e(rej.get("reason"))}</div>')
             cells.append(f"<td>{''.join(parts)}</td>")
-        w(f'<tr data-version="{_e(v["modelGroup"])}/{_e(v["modelVersion"])}" data-chain="{"ok" if (v.get("chain") or {}).get("ok") else "broken"}">'
-          f'<th scope="row"><code>{_e(v["modelGroup"])}</code> v{_e(v["modelVersion"])}<br>'
-          f'<span class="dim">{_e(v["useCaseId"])} · {_e(v.get("riskTier"))} risk</span></th>'
+        w(f'<tr data-version="{_e(v[schema.MODEL_GROUP])}/{_e(v[schema.MODEL_VERSION])}" data-chain="{"ok" if (v.get("chain") or {}).get("ok") else "broken"}">'
+          f'<th scope="row"><code>{_e(v[schema.MODEL_GROUP])}</code> v{_e(v[schema.MODEL_VERSION])}<br>'
+          f'<span class="dim">{_e(v[schema.USE_CASE_ID])} · {_e(v.get(schema.CONFIG_RISK_TIER))} risk</span></th>'
           f'{"".join(cells)}<td>{_chain(v.get("chain"))}</td></tr>')
     w("</tbody></table></div></section>")
 
@@ -348,11 +358,11 @@ def render(data: Mapping[str, Any]) -> str:
       '<th scope="col">action</th><th scope="col">stage</th><th scope="col">from → to</th><th scope="col">by</th>'
       '<th scope="col">reason</th></tr></thead><tbody>')
     for e in data.get("recentAudit") or []:
-        subject = _subject(e.get("subject"))
-        change = f"{_e(e.get('from'))} → {_e(e.get('to'))}" if e.get("from") or e.get("to") else ""
-        w(f'<tr><td>{_e(_time(e.get("at")))}</td><td><code>{_e(subject)}</code></td><td class="num">{_e(e.get("seq"))}</td>'
-          f'<td>{_e(e.get("action"))}</td><td>{_e(e.get("stage"))}</td><td>{change}</td>'
-          f'<td>{_e(_short_arn(e.get("actor")))}</td><td class="small">{_e(e.get("reason"))}</td></tr>')
+        subject = _subject(e.get(schema.ENTRY_SUBJECT))
+        change = f"{_e(e.get(schema.ENTRY_FROM))} → {_e(e.get(schema.ENTRY_TO))}" if e.get(schema.ENTRY_FROM) or e.get(schema.ENTRY_TO) else ""
+        w(f'<tr><td>{_e(_time(e.get(schema.ENTRY_AT)))}</td><td><code>{_e(subject)}</code></td><td class="num">{_e(e.get(schema.ENTRY_SEQ))}</td>'
+          f'<td>{_e(e.get(schema.ENTRY_ACTION))}</td><td>{_e(e.get(schema.ENTRY_STAGE))}</td><td>{change}</td>'
+          f'<td>{_e(_short_arn(e.get(schema.ENTRY_ACTOR)))}</td><td class="small">{_e(e.get(schema.ENTRY_REASON))}</td></tr>')
     w("</tbody></table></div></section>")
     w("</main><footer>Statuses: ✓ approved, ▶ deployed, … pending, ✗ rejected, ■ retired. Audit chains: ✓ verifies, "
       "⚠ BROKEN (an entry was edited, removed or reordered). Read through the governance API; nothing on this page is "

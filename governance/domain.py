@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Mapping
 
+from .contract import ENDPOINT_RE, GROUP_RE, MAX_MODEL_VERSION, USE_CASE_ID_RE
+
 
 class Stage(str, Enum):
     """Model stages, in promotion order."""
@@ -91,33 +93,26 @@ class GovernanceError(Exception):
 
 
 class BadInput(GovernanceError):
-    status_code = 400
-    code = "bad_request"
+    status_code, code = 400, "bad_request"
 
 
 class Forbidden(GovernanceError):
-    status_code = 403
-    code = "forbidden"
+    status_code, code = 403, "forbidden"
 
 
 class NotFound(GovernanceError):
-    status_code = 404
-    code = "not_found"
+    status_code, code = 404, "not_found"
 
 
 class Conflict(GovernanceError):
     """A stale request or a transition the lifecycle does not allow."""
 
-    status_code = 409
-    code = "conflict"
+    status_code, code = 409, "conflict"
 
 
 # --- identifiers: validated before they become keys, so no caller-controlled text reaches a key unchecked ---
 
-USE_CASE_ID_RE = re.compile(r"^[a-z0-9](-?[a-z0-9]){0,39}$")
-GROUP_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-ENDPOINT_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-MAX_VERSION = 999_999
+MAX_VERSION = MAX_MODEL_VERSION
 
 
 def check_use_case_id(value: Any) -> str:
@@ -147,6 +142,13 @@ def check_stage(value: Any) -> Stage:
         return Stage(value)
     except (ValueError, TypeError):
         raise BadInput(f"stage {value!r} is invalid; allowed: development, test, production") from None
+
+
+def check_status(value: Any) -> Status:
+    try:
+        return Status(value)
+    except (ValueError, TypeError):
+        raise BadInput(f"status {value!r} is invalid; allowed: {', '.join(s.value for s in Status)}") from None
 
 
 def check_endpoint(value: Any) -> str:

@@ -30,27 +30,25 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-from .domain import (
-    BadInput,
-    RegistryStatus,
-    Stage,
-    check_endpoint,
-    check_group,
-    check_stage,
-    check_version,
+from .contract import (  # noqa: F401 (the event names are read from here too)
+    ACCOUNT_ID_RE,
+    DETAIL_TYPE_DEPLOYED,
+    DETAIL_TYPE_METRICS,
+    DETAIL_TYPE_MODEL_PACKAGE,
+    MEMBER_DETAIL_TYPES,
+    MODEL_PACKAGE_ARN_RE,
+    SOURCE_MEMBER,
+    SOURCE_SAGEMAKER,
+    VARIANT_RE,
 )
+from .domain import BadInput, RegistryStatus, Stage, check_endpoint, check_group, check_stage, check_version
 
-SOURCE_SAGEMAKER = "aws.sagemaker"
-DETAIL_TYPE_MODEL_PACKAGE = "SageMaker Model Package State Change"
-SOURCE_MEMBER = "mlgov.member"
-DEPLOYED = "Model Deployed"
-METRICS = "Model Metrics"
-MEMBER_DETAIL_TYPES = (DEPLOYED, METRICS)
+# The member detail-types under the names the runtime has always used.
+DEPLOYED = DETAIL_TYPE_DEPLOYED
+METRICS = DETAIL_TYPE_METRICS
 
 MAX_METRICS_BYTES = 64 * 1024
 EVENT_ID_RE = re.compile(r"^[A-Za-z0-9-]{1,64}$")
-ARN_RE = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/([^/]+)/(\d+)$")
-VARIANT_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 # Package states that are not a registered version (yet, or any more): nothing to record.
 IGNORED_PACKAGE_STATUSES = frozenset({"Failed", "Deleting"})
 
@@ -143,10 +141,10 @@ def parse_registry_event(event: Any) -> RegistryEvent:
         raise BadInput(f"detail.ModelPackageVersion {version!r} is not an integer")
     version = check_version(version)
     arn = _require(detail, "ModelPackageArn")
-    match = ARN_RE.match(arn) if isinstance(arn, str) else None
+    match = MODEL_PACKAGE_ARN_RE.match(arn) if isinstance(arn, str) else None
     if not match:
         raise BadInput(f"detail.ModelPackageArn {arn!r} is not a model package version ARN")
-    if match.group(1).lower() != group.lower() or int(match.group(2)) != version:
+    if match.group(4).lower() != group.lower() or int(match.group(5)) != version:
         raise BadInput(f"detail.ModelPackageArn {arn!r} does not name {group}/{version}")
     status_raw = _require(detail, "ModelApprovalStatus")
     try:
@@ -214,7 +212,7 @@ def parse_member_event(event: Any) -> MemberEvent:
     """A `Model Deployed` / `Model Metrics` event from a member account, or BadInput."""
     event_id, kind, detail, time_ms = _envelope(event, SOURCE_MEMBER, MEMBER_DETAIL_TYPES)
     account = event.get("account")
-    if not isinstance(account, str) or not re.fullmatch(r"\d{12}", account):
+    if not isinstance(account, str) or not ACCOUNT_ID_RE.fullmatch(account):
         raise BadInput(f"event account {account!r} is not an AWS account id")
     group = check_group(_require(detail, "modelGroup"))
     version = _require(detail, "modelVersion")

@@ -1,18 +1,18 @@
 """What every handler needs from its environment: one client per service, created once per container.
 
-Built lazily (first invocation) so tests can set `GOVERNANCE_TABLE` / `APPROVERS` before use and
-`reset()` between cases; `APPROVERS` is re-parsed only when its text changes.
+Built lazily (first invocation) so tests can set the environment (`contract.GovernanceSettings`) before
+use and `reset()` between cases; the approvers are re-parsed only when their text changes.
 """
 from __future__ import annotations
 
 import json
-import os
 from functools import lru_cache
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
+from .contract import GovernanceSettings, SettingsError
 from .domain import Approvers
 from .service import Governance
 from .store import Store
@@ -29,23 +29,28 @@ def client(service: str) -> Any:
     return boto3.client(service, config=CLIENT_CONFIG)
 
 
+def settings() -> GovernanceSettings:
+    try:
+        return GovernanceSettings.from_env()
+    except SettingsError as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
 @lru_cache(maxsize=4)
 def _approvers(text: str) -> Approvers:
     try:
         return Approvers.from_mapping(json.loads(text))
     except (ValueError, TypeError) as exc:
-        raise ConfigurationError(f"APPROVERS is invalid: {exc}") from None
+        raise ConfigurationError(f"{GovernanceSettings.APPROVERS} is invalid: {exc}") from None
 
 
 def approvers() -> Approvers:
-    return _approvers(os.environ.get("APPROVERS", "{}"))
+    return _approvers(settings().approvers_json)
 
 
 @lru_cache(maxsize=None)
 def governance(with_registry: bool = False) -> Governance:
-    table = os.environ.get("GOVERNANCE_TABLE")
-    if not table:
-        raise ConfigurationError("GOVERNANCE_TABLE is not set")
+    table = settings().table_name
     return Governance(Store(client("dynamodb"), table), client("sagemaker") if with_registry else None, approvers)
 
 

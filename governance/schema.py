@@ -36,6 +36,56 @@ AUDIT_USER = "auditUser"
 MODEL_PACKAGE_ARN = "modelPackageArn"
 REV = "rev"
 
+# Further attributes of a stage record (the development record also holds the registry mirror and
+# the head of the version's audit chain).
+REGISTERED_BY = "registeredBy"
+APPROVALS = "approvals"
+LAST_REJECTION = "lastRejection"
+ENDPOINT_NAME = "endpointName"
+MONITORING_REPORTED_AT = "monitoringReportedAt"
+REGISTRY_STATUS = "registryStatus"
+REGISTRY_MODIFIED_AT = "registryModifiedAt"
+REGISTRY_LIFECYCLE = "registryLifeCycle"
+CHAIN_SEQ = "chainSeq"
+CHAIN_HASH = "chainHash"
+
+# `USECASE#<id>/STATE` (with USE_CASE_ID, REV, the chain head and the audit stamp).
+STATE_STAGE = "stage"
+STATE_STAGE_STATUS = "stageStatus"
+STATE_APPROVED = "approved"
+
+# `USECASE#<id>/CONFIG` and `GROUP#<group>/CONFIG` (with USE_CASE_ID, MODEL_GROUP, USE_CASE_NAME).
+CONFIG_NAME = "name"
+CONFIG_RISK_TIER = "riskTier"
+CONFIG_OWNER = "owner"
+CONFIG_LINE_OF_BUSINESS = "lineOfBusiness"
+CONFIG_PROJECT = "project"
+CONFIG_MODEL_GROUPS = "modelGroups"
+CONFIG_THRESHOLDS = "thresholds"
+CONFIG_RISK = "risk"
+THRESHOLD_METRIC = "metric"
+THRESHOLD_MIN = "min"
+THRESHOLD_MAX = "max"
+
+# Audit entries: the hashed fields, then the hash itself.
+ENTRY_SUBJECT = "subject"
+ENTRY_SEQ = "seq"
+ENTRY_AT = "at"
+ENTRY_ACTION = "action"
+ENTRY_STAGE = "stage"
+ENTRY_FROM = "from"
+ENTRY_TO = "to"
+ENTRY_ACTOR = "actor"
+ENTRY_REASON = "reason"
+ENTRY_SOURCE = "source"
+ENTRY_DETAIL = "detail"
+ENTRY_PREV_HASH = "prevHash"
+ENTRY_HASH = "hash"
+ENTRY_HASHED_FIELDS: tuple[str, ...] = (
+    ENTRY_SUBJECT, ENTRY_SEQ, ENTRY_AT, ENTRY_ACTION, ENTRY_STAGE, ENTRY_FROM, ENTRY_TO, ENTRY_ACTOR, ENTRY_REASON,
+    ENTRY_SOURCE, ENTRY_DETAIL, ENTRY_PREV_HASH,
+)
+
 GOVERNANCE_ATTRIBUTES: tuple[str, ...] = (
     USE_CASE_ID, USE_CASE_NAME, USE_CASE_STAGE, MODEL_GROUP, MODEL_VERSION, MODEL_OWNER,
     MODEL_LINE_OF_BUSINESS, MODEL_PROJECT, MODEL_STAGE, MODEL_STATUS, MODEL_RISK,
@@ -175,14 +225,14 @@ def use_case_config_item(
     return {
         PK: use_case_pk(use_case_id),
         SK: CONFIG_SK,
-        "useCaseId": use_case_id,
-        "name": name,
-        "riskTier": risk_tier,
-        "owner": owner,
-        "lineOfBusiness": line_of_business,
-        "project": project,
-        "modelGroups": sorted(groups),
-        "thresholds": [dict(t) for t in thresholds],
+        USE_CASE_ID: use_case_id,
+        CONFIG_NAME: name,
+        CONFIG_RISK_TIER: risk_tier,
+        CONFIG_OWNER: owner,
+        CONFIG_LINE_OF_BUSINESS: line_of_business,
+        CONFIG_PROJECT: project,
+        CONFIG_MODEL_GROUPS: sorted(groups),
+        CONFIG_THRESHOLDS: [dict(t) for t in thresholds],
         # Lists every use case through an index (no Scan): the catalogue partition of `by-stage-status`.
         BY_STAGE_STATUS.partition_key: USE_CASE_CATALOG,
         BY_STAGE_STATUS.sort_key: use_case_pk(use_case_id),
@@ -207,15 +257,15 @@ def group_config_item(
     item = {
         PK: group_pk(group),
         SK: CONFIG_SK,
-        "modelGroup": group,
-        "useCaseId": use_case_id,
-        "owner": owner,
-        "lineOfBusiness": line_of_business,
-        "project": project,
-        "risk": risk,
+        MODEL_GROUP: group,
+        USE_CASE_ID: use_case_id,
+        CONFIG_OWNER: owner,
+        CONFIG_LINE_OF_BUSINESS: line_of_business,
+        CONFIG_PROJECT: project,
+        CONFIG_RISK: risk,
         BY_USE_CASE.partition_key: use_case_pk(use_case_id),
         BY_USE_CASE.sort_key: group_pk(group),
     }
     if use_case_name is not None:
-        item["useCaseName"] = use_case_name
+        item[USE_CASE_NAME] = use_case_name
     return item

@@ -128,6 +128,10 @@ def settings(args: ResourceValidationArgs | StackValidationArgs) -> dict[str, An
     return {**DEFAULTS, **dict(args.get_config() or {})}
 
 
+# The config keys of a rule that needs to know the organization (see `org_accounts`).
+ORGANIZATION_CONFIG = ("organizationId", "sharedAccount", "devAccounts", "testAccounts", "prodAccounts")
+
+
 def org_accounts(cfg: Mapping[str, Any]) -> set[str]:
     out = {str(a) for role in ("devAccounts", "testAccounts", "prodAccounts") for a in as_list(cfg.get(role))}
     if cfg.get("sharedAccount"):
@@ -150,6 +154,44 @@ def as_list(value: Any) -> list[Any]:
 def tags(props: Mapping[str, Any]) -> Mapping[str, Any]:
     value = props.get("tags")
     return value if isinstance(value, Mapping) else {}
+
+
+def missing_tags(props: Mapping[str, Any], required: Any) -> list[str]:
+    """The `required` tag keys a resource lacks or leaves blank."""
+    present = tags(props)
+    return [k for k in as_list(required) if not str(present.get(k, "")).strip()]
+
+
+def field(value: Any, *path: str) -> Any:
+    """The value at `path` inside nested objects (`field(props, "tracingConfig", "mode")`), None when a step is
+    not an object: a setting left out and a setting of the wrong shape both read as not set."""
+    for key in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+AWS_MANAGED_KEY_ALIASES = ("alias/aws/",)
+
+
+def customer_key(value: Any) -> bool:
+    """A KMS key id/ARN/alias of a customer-managed key: anything named but an `alias/aws/...` AWS-managed key."""
+    return isinstance(value, str) and bool(value) and not value.startswith(AWS_MANAGED_KEY_ALIASES)
+
+
+def is_true(value: Any) -> bool:
+    """Exactly True: the rules never take 1 or "true" for a flag that is set."""
+    return value is True
+
+
+def is_false(value: Any) -> bool:
+    return value is False
+
+
+def ids(cfg: Mapping[str, Any], key: str) -> set[str]:
+    """A config list (account ids, permission names) as a set of strings."""
+    return {str(a) for a in as_list(cfg[key])}
 
 
 def document(value: Any) -> Optional[Mapping[str, Any]]:
@@ -223,6 +265,19 @@ def policy_documents(resource_type: str, props: Mapping[str, Any]) -> Iterator[t
                     yield "identity", f"inlinePolicies[{inline.get('name') or i}]", doc
 
 
+def allow_statements(
+    resource_type: str, props: Mapping[str, Any], kinds: Sequence[str] = ("identity", "resource", "key", "trust"),
+) -> Iterator[tuple[str, int, Mapping[str, Any]]]:
+    """(label, index, statement) of every Allow statement in the resource's documents of `kinds`: what a rule on
+    grants judges (a Deny, e.g. s3:* without TLS, narrows, it does not grant)."""
+    for kind, label, doc in policy_documents(resource_type, props):
+        if kind not in kinds:
+            continue
+        for i, statement in enumerate(statements(doc)):
+            if is_allow(statement):
+                yield label, i, statement
+
+
 def aws_principals(statement: Mapping[str, Any]) -> list[str]:
     principal = statement.get("Principal")
     if principal == "*":
@@ -290,52 +345,94 @@ def parent_urn(resource: Any) -> Optional[str]:
 
 
 # --- building rules ---
+#
+# Rules are declared as decorated checks, so a rule's name, level and config keys stand right above the code that
+# judges it, and the validate/report plumbing of CrossGuard is written once here.
+
+ResourceCheck = Callable[[Mapping[str, Any], dict[str, Any], ResourceValidationArgs], Iterable[str]]
+StackCheck = Callable[[list[Any], dict[str, Any]], Iterable[tuple[str, Optional[str]]]]
+
+
+def _rule(
+    kind: type,
+    name: str,
+    description: str,
+    enforcement: EnforcementLevel,
+    config: Sequence[str],
+    violations: Callable[[Any, Any], Iterable[tuple[str, Optional[str]]]],
+) -> Callable[[Any], Any]:
+    """The decorator making a check a policy of `kind`: `violations(check, args)` runs the check on what
+    CrossGuard hands the policy and yields (message, urn or None for the resource under validation)."""
+
+    def build(check: Any) -> Any:
+        def validate(args: Any, report_violation: ReportViolation) -> None:
+            for message, urn in violations(check, args):
+                report_violation(message, urn)
+
+        return kind(
+            name=name,
+            description=description,
+            validate=validate,
+            enforcement_level=enforcement,
+            config_schema=schema(*config) if config else None,
+        )
+
+    return build
+
 
 def resource_rule(
     name: str,
     description: str,
     types: Sequence[str] | str,
-    check: Callable[[Mapping[str, Any], dict[str, Any], ResourceValidationArgs], Iterable[str]],
     *,
     enforcement: EnforcementLevel = MANDATORY,
     config: Sequence[str] = (),
-) -> ResourceValidationPolicy:
-    """A resource rule: `check(props, config, args)` yields one message per violation on resources of `types`."""
+) -> Callable[[ResourceCheck], ResourceValidationPolicy]:
+    """Makes `check(props, config, args)`, yielding one message per violation, the rule on resources of `types`."""
     wanted = (types,) if isinstance(types, str) else tuple(types)
 
-    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-        if args.resource_type not in wanted:
-            return
-        for message in check(args.props, settings(args), args):
-            report_violation(message, None)
+    def violations(check: ResourceCheck, args: ResourceValidationArgs) -> Iterator[tuple[str, Optional[str]]]:
+        if args.resource_type in wanted:
+            for message in check(args.props, settings(args), args):
+                yield message, None
 
-    return ResourceValidationPolicy(
-        name=name,
-        description=description,
-        validate=validate,
-        enforcement_level=enforcement,
-        config_schema=schema(*config) if config else None,
-    )
+    return _rule(ResourceValidationPolicy, name, description, enforcement, config, violations)
 
 
 def stack_rule(
     name: str,
     description: str,
-    check: Callable[[list[Any], dict[str, Any]], Iterable[tuple[str, Optional[str]]]],
     *,
     enforcement: EnforcementLevel = MANDATORY,
     config: Sequence[str] = (),
-) -> StackValidationPolicy:
-    """A stack rule: `check(resources, config)` yields (message, urn of the offending resource)."""
+) -> Callable[[StackCheck], StackValidationPolicy]:
+    """Makes `check(resources, config)`, yielding (message, urn of the offending resource), a stack rule."""
 
-    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        for message, urn in check(list(args.resources), settings(args)):
-            report_violation(message, urn)
+    def violations(check: StackCheck, args: StackValidationArgs) -> Iterable[tuple[str, Optional[str]]]:
+        return check(list(args.resources), settings(args))
 
-    return StackValidationPolicy(
-        name=name,
-        description=description,
-        validate=validate,
-        enforcement_level=enforcement,
-        config_schema=schema(*config) if config else None,
-    )
+    return _rule(StackValidationPolicy, name, description, enforcement, config, violations)
+
+
+def setting_rule(
+    name: str,
+    description: str,
+    types: Sequence[str] | str,
+    path: Sequence[str],
+    ok: Callable[[Any], bool],
+    message: str,
+    *,
+    named_by: Optional[str] = "name",
+) -> ResourceValidationPolicy:
+    """A rule that needs one setting: the value at `path` (see `field`) passes `ok`, else `message`.
+
+    Many rules differ only in the type, the property and the words; this keeps them one line of a table each.
+    `{name}` in `message` is the resource's `named_by` property (its logical name when missing, or always when
+    `named_by` is None), read only when there is a violation, as a hand-written check would.
+    """
+
+    def check(props: Mapping[str, Any], cfg: dict[str, Any], args: ResourceValidationArgs) -> Iterator[str]:
+        if not ok(field(props, *path)):
+            yield message.format(name=args.name if named_by is None else props.get(named_by, args.name))
+
+    return resource_rule(name, description, types)(check)

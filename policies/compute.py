@@ -1,7 +1,6 @@
 """Compute: IAM policies grant named actions on named resources; Lambda functions are current, traced and dead-lettered."""
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, Iterator, Optional
 
 from policies.common import (
@@ -15,17 +14,18 @@ from policies.common import (
     RESOURCE_POLICY_TYPES,
     SAGEMAKER_MODEL,
     actions,
+    allow_statements,
     as_list,
     by_type,
-    is_allow,
+    field,
+    is_true,
     join_key,
-    policy_documents,
     prop,
     resource_rule,
     resources,
+    setting_rule,
     sid,
     stack_rule,
-    statements,
 )
 
 POLICY_CARRIERS = (*IDENTITY_POLICY_TYPES, *RESOURCE_POLICY_TYPES, KMS_KEY, IAM_ROLE)
@@ -36,57 +36,40 @@ ASYNC_INVOKERS = frozenset({
 })
 
 
-def _wildcard_actions(props, cfg, args) -> Iterator[str]:
-    for kind, label, doc in policy_documents(args.resource_type, props):
-        for i, statement in enumerate(statements(doc)):
-            if not is_allow(statement):
-                continue  # a Deny with s3:* (TLS only) narrows, it does not grant
-            if "NotAction" in statement:
-                yield (f"{args.name} {label} {sid(statement, i)} allows NotAction (everything but a list): "
-                       "name the actions it grants in Action")
-            wild = [a for a in actions(statement) if "*" in a]
-            if wild:
-                yield (f"{args.name} {label} {sid(statement, i)} allows {', '.join(wild)}: replace the wildcard with the "
-                       "actions the principal calls")
+@resource_rule("iam-no-wildcard-action",
+               "No Allow statement in any IAM, key or resource policy grants a wildcard action.", POLICY_CARRIERS)
+def iam_no_wildcard_action(props, cfg, args) -> Iterator[str]:
+    for label, i, statement in allow_statements(args.resource_type, props):
+        if "NotAction" in statement:
+            yield (f"{args.name} {label} {sid(statement, i)} allows NotAction (everything but a list): "
+                   "name the actions it grants in Action")
+        wild = [a for a in actions(statement) if "*" in a]
+        if wild:
+            yield (f"{args.name} {label} {sid(statement, i)} allows {', '.join(wild)}: replace the wildcard with the "
+                   "actions the principal calls")
 
 
-iam_no_wildcard_action = resource_rule(
-    "iam-no-wildcard-action",
-    "No Allow statement in any IAM, key or resource policy grants a wildcard action.",
-    POLICY_CARRIERS,
-    _wildcard_actions,
-)
-
-
-def _scoped(props, cfg, args) -> Iterator[str]:
+@resource_rule("iam-scoped-resources",
+               "Allow statements name their resources; \"*\" only for actions AWS cannot scope (a configurable allow-list).",
+               (*IDENTITY_POLICY_TYPES, *RESOURCE_POLICY_TYPES, IAM_ROLE), config=("unscopedActions",))
+def iam_scoped_resources(props, cfg, args) -> Iterator[str]:
     unscoped = set(as_list(cfg["unscopedActions"]))
-    for kind, label, doc in policy_documents(args.resource_type, props):
-        if kind in ("key", "trust"):
-            continue  # in a key policy "Resource": "*" means this key; a trust policy names no resource
-        for i, statement in enumerate(statements(doc)):
-            if not is_allow(statement):
-                continue
-            if "NotResource" in statement:
-                yield f"{args.name} {label} {sid(statement, i)} uses NotResource: name the resources in Resource"
-                continue
-            if "*" in resources(statement):
-                scoped = sorted(a for a in actions(statement) if a not in unscoped)
-                if scoped:
-                    yield (f"{args.name} {label} {sid(statement, i)} grants {', '.join(scoped)} on every resource (\"*\"): "
-                           "scope Resource to the ARNs it needs (only actions without resource-level permissions, "
-                           "e.g. xray:PutTraceSegments, may use \"*\")")
+    # In a key policy "Resource": "*" means this key; a trust policy names no resource.
+    for label, i, statement in allow_statements(args.resource_type, props, kinds=("identity", "resource")):
+        if "NotResource" in statement:
+            yield f"{args.name} {label} {sid(statement, i)} uses NotResource: name the resources in Resource"
+            continue
+        if "*" in resources(statement):
+            scoped = sorted(a for a in actions(statement) if a not in unscoped)
+            if scoped:
+                yield (f"{args.name} {label} {sid(statement, i)} grants {', '.join(scoped)} on every resource (\"*\"): "
+                       "scope Resource to the ARNs it needs (only actions without resource-level permissions, "
+                       "e.g. xray:PutTraceSegments, may use \"*\")")
 
 
-iam_scoped_resources = resource_rule(
-    "iam-scoped-resources",
-    "Allow statements name their resources; \"*\" only for actions AWS cannot scope (a configurable allow-list).",
-    (*IDENTITY_POLICY_TYPES, *RESOURCE_POLICY_TYPES, IAM_ROLE),
-    _scoped,
-    config=("unscopedActions",),
-)
-
-
-def _runtime(props, cfg, args) -> Iterator[str]:
+@resource_rule("lambda-supported-python-runtime", "Lambda functions run a supported Python runtime.", LAMBDA_FUNCTION,
+               config=("allowedRuntimes",))
+def lambda_supported_python_runtime(props, cfg, args) -> Iterator[str]:
     if props.get("packageType") == "Image":
         args.not_applicable("container image functions bring their own runtime")
     runtime = props.get("runtime")
@@ -95,27 +78,11 @@ def _runtime(props, cfg, args) -> Iterator[str]:
         yield f"Lambda function {props.get('name', args.name)} runs {runtime!r}: use a supported Python runtime ({', '.join(allowed)})"
 
 
-lambda_supported_python_runtime = resource_rule(
-    "lambda-supported-python-runtime",
-    "Lambda functions run a supported Python runtime.",
-    LAMBDA_FUNCTION,
-    _runtime,
-    config=("allowedRuntimes",),
-)
-
-
-def _tracing(props, cfg, args) -> Iterator[str]:
-    tracing = props.get("tracingConfig")
-    if not (isinstance(tracing, Mapping) and tracing.get("mode") == "Active"):
-        yield (f"Lambda function {props.get('name', args.name)} is not traced: set tracing_config mode 'Active' "
-               "(and allow xray:PutTraceSegments, xray:PutTelemetryRecords in its role)")
-
-
-lambda_tracing = resource_rule(
-    "lambda-tracing",
-    "Lambda functions are traced with X-Ray (active tracing).",
-    LAMBDA_FUNCTION,
-    _tracing,
+lambda_tracing = setting_rule(
+    "lambda-tracing", "Lambda functions are traced with X-Ray (active tracing).", LAMBDA_FUNCTION,
+    ("tracingConfig", "mode"), lambda mode: mode == "Active",
+    "Lambda function {name} is not traced: set tracing_config mode 'Active' "
+    "(and allow xray:PutTraceSegments, xray:PutTelemetryRecords in its role)",
 )
 
 
@@ -129,7 +96,8 @@ def _function_keys(function: Any) -> set[str]:
     return keys
 
 
-def _async_dead_letter(resources_, cfg) -> Iterator[tuple[str, Optional[str]]]:
+@stack_rule("lambda-async-dead-letter", "Lambda functions invoked asynchronously have a dead-letter target.")
+def lambda_async_dead_letter(resources_, cfg) -> Iterator[tuple[str, Optional[str]]]:
     functions = by_type(resources_, LAMBDA_FUNCTION)
     async_invoked: dict[str, str] = {}
     for permission in by_type(resources_, LAMBDA_PERMISSION):
@@ -141,42 +109,28 @@ def _async_dead_letter(resources_, cfg) -> Iterator[tuple[str, Optional[str]]]:
             async_invoked.setdefault(arn, "events.amazonaws.com")
     on_failure: set[str] = set()
     for conf in by_type(resources_, LAMBDA_EVENT_INVOKE_CONFIG):
-        destination = prop(conf, "destinationConfig")
-        failure = destination.get("onFailure") if isinstance(destination, Mapping) else None
-        if isinstance(failure, Mapping) and failure.get("destination"):
+        if field(prop(conf, "destinationConfig"), "onFailure", "destination"):
             on_failure.add(str(join_key(conf, "functionName")))
     for function in functions:
         keys = _function_keys(function)
         invokers = {async_invoked[k] for k in keys if k in async_invoked}
         if not invokers:
             continue
-        dlq = prop(function, "deadLetterConfig")
-        if (isinstance(dlq, Mapping) and dlq.get("targetArn")) or keys & on_failure:
+        if field(prop(function, "deadLetterConfig"), "targetArn") or keys & on_failure:
             continue
         yield (f"Lambda function {prop(function, 'name', function.name)} is invoked asynchronously by {', '.join(sorted(invokers))} "
                "and has no dead-letter target: set dead_letter_config.target_arn to an encrypted SQS queue (or an "
                "on-failure destination), so failed events are kept", function.urn)
 
 
-lambda_async_dead_letter = stack_rule(
-    "lambda-async-dead-letter",
-    "Lambda functions invoked asynchronously have a dead-letter target.",
-    _async_dead_letter,
+sagemaker_model_network_isolation = setting_rule(
+    "sagemaker-model-network-isolation", "SageMaker model containers run network-isolated.", SAGEMAKER_MODEL,
+    ("enableNetworkIsolation",), is_true,
+    "SageMaker model {name} can reach the network from its container: set enable_network_isolation=True "
+    "(a model from the registry needs no outbound calls)",
+    named_by=None,
 )
 
-
-def _network_isolation(props, cfg, args) -> Iterator[str]:
-    if props.get("enableNetworkIsolation") is not True:
-        yield (f"SageMaker model {args.name} can reach the network from its container: set enable_network_isolation=True "
-               "(a model from the registry needs no outbound calls)")
-
-
-sagemaker_model_network_isolation = resource_rule(
-    "sagemaker-model-network-isolation",
-    "SageMaker model containers run network-isolated.",
-    SAGEMAKER_MODEL,
-    _network_isolation,
-)
 
 POLICIES = [
     iam_no_wildcard_action,

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
+
+from pulumi_policy import StackValidationPolicy
 
 from policies.common import (
     BUCKET_ENCRYPTION,
@@ -17,66 +19,47 @@ from policies.common import (
     actions,
     as_list,
     by_type,
+    customer_key,
     document,
+    field,
+    is_true,
     join_key,
     parent_urn,
     prop,
     resource_rule,
     resources,
+    setting_rule,
     stack_rule,
     statements,
 )
 
-AWS_MANAGED_KEY_ALIASES = ("alias/aws/",)
-
-
-def _customer_key(value: Any) -> bool:
-    return isinstance(value, str) and bool(value) and not value.startswith(AWS_MANAGED_KEY_ALIASES)
-
-
-def _pitr(props, cfg, args) -> Iterator[str]:
-    pitr = props.get("pointInTimeRecovery")
-    if not (isinstance(pitr, Mapping) and pitr.get("enabled") is True):
-        yield f"DynamoDB table {props.get('name', args.name)} has no point-in-time recovery: set point_in_time_recovery.enabled=True"
-
-
-dynamodb_point_in_time_recovery = resource_rule(
-    "dynamodb-point-in-time-recovery",
-    "DynamoDB tables have point-in-time recovery.",
-    TABLE,
-    _pitr,
+dynamodb_point_in_time_recovery = setting_rule(
+    "dynamodb-point-in-time-recovery", "DynamoDB tables have point-in-time recovery.", TABLE,
+    ("pointInTimeRecovery", "enabled"), is_true,
+    "DynamoDB table {name} has no point-in-time recovery: set point_in_time_recovery.enabled=True",
+)
+dynamodb_deletion_protection = setting_rule(
+    "dynamodb-deletion-protection", "DynamoDB tables have deletion protection.", TABLE,
+    ("deletionProtectionEnabled",), is_true,
+    "DynamoDB table {name} can be deleted: set deletion_protection_enabled=True",
+)
+sqs_customer_managed_key = setting_rule(
+    "sqs-customer-managed-key", "SQS queues (dead-letter queues hold events) are encrypted with a customer-managed key.",
+    SQS_QUEUE, ("kmsMasterKeyId",), customer_key,
+    "SQS queue {name} is not encrypted with a customer-managed key: set kms_master_key_id",
 )
 
 
-def _deletion_protection(props, cfg, args) -> Iterator[str]:
-    if props.get("deletionProtectionEnabled") is not True:
-        yield f"DynamoDB table {props.get('name', args.name)} can be deleted: set deletion_protection_enabled=True"
-
-
-dynamodb_deletion_protection = resource_rule(
-    "dynamodb-deletion-protection",
-    "DynamoDB tables have deletion protection.",
-    TABLE,
-    _deletion_protection,
-)
-
-
-def _table_key(props, cfg, args) -> Iterator[str]:
+@resource_rule("dynamodb-customer-managed-key", "DynamoDB tables are encrypted with a customer-managed KMS key.", TABLE)
+def dynamodb_customer_managed_key(props, cfg, args) -> Iterator[str]:
     sse = props.get("serverSideEncryption")
-    if not (isinstance(sse, Mapping) and sse.get("enabled") is True and _customer_key(sse.get("kmsKeyArn"))):
+    if not (field(sse, "enabled") is True and customer_key(field(sse, "kmsKeyArn"))):
         yield (f"DynamoDB table {props.get('name', args.name)} is encrypted with an AWS-owned or AWS-managed key: set "
                "server_side_encryption enabled=True with kms_key_arn of a customer-managed key")
 
 
-dynamodb_customer_managed_key = resource_rule(
-    "dynamodb-customer-managed-key",
-    "DynamoDB tables are encrypted with a customer-managed KMS key.",
-    TABLE,
-    _table_key,
-)
-
-
-def _rotation(props, cfg, args) -> Iterator[str]:
+@resource_rule("kms-key-rotation", "Symmetric KMS keys rotate yearly.", KMS_KEY)
+def kms_key_rotation(props, cfg, args) -> Iterator[str]:
     spec = props.get("customerMasterKeySpec") or props.get("keySpec") or "SYMMETRIC_DEFAULT"
     if spec != "SYMMETRIC_DEFAULT":
         args.not_applicable("only symmetric keys can be rotated automatically")
@@ -84,44 +67,18 @@ def _rotation(props, cfg, args) -> Iterator[str]:
         yield f"KMS key {args.name} is not rotated: set enable_key_rotation=True"
 
 
-kms_key_rotation = resource_rule(
-    "kms-key-rotation",
-    "Symmetric KMS keys rotate yearly.",
-    KMS_KEY,
-    _rotation,
-)
-
-
-def _log_group(props, cfg, args) -> Iterator[str]:
+@resource_rule("log-group-encrypted-and-retained",
+               "Log groups are encrypted with a customer-managed key and keep logs for a bounded, sufficient time.",
+               LOG_GROUP, config=("minLogRetentionDays",))
+def log_group_encrypted_and_retained(props, cfg, args) -> Iterator[str]:
     name = props.get("name", args.name)
-    if not _customer_key(props.get("kmsKeyId")):
+    if not customer_key(props.get("kmsKeyId")):
         yield f"log group {name} is not encrypted with a customer-managed key: set kms_key_id"
     retention = props.get("retentionInDays")
     minimum = int(cfg["minLogRetentionDays"])
     if not isinstance(retention, (int, float)) or retention < minimum:
         yield f"log group {name} keeps logs {retention or 'forever (unset)'} days: set retention_in_days to at least {minimum}"
 
-
-log_group_encrypted_and_retained = resource_rule(
-    "log-group-encrypted-and-retained",
-    "Log groups are encrypted with a customer-managed key and keep logs for a bounded, sufficient time.",
-    LOG_GROUP,
-    _log_group,
-    config=("minLogRetentionDays",),
-)
-
-
-def _queue(props, cfg, args) -> Iterator[str]:
-    if not _customer_key(props.get("kmsMasterKeyId")):
-        yield f"SQS queue {props.get('name', args.name)} is not encrypted with a customer-managed key: set kms_master_key_id"
-
-
-sqs_customer_managed_key = resource_rule(
-    "sqs-customer-managed-key",
-    "SQS queues (dead-letter queues hold events) are encrypted with a customer-managed key.",
-    SQS_QUEUE,
-    _queue,
-)
 
 # --- S3: the bucket's settings are separate resources; join them to the bucket by name or parent ---
 
@@ -136,40 +93,43 @@ def _parts(resources: list[Any], bucket: Any, types: tuple[str, ...] | str) -> l
     return [r for r in by_type(resources, *types) if (name and join_key(r, "bucket") == name) or parent_urn(r) == bucket.urn]
 
 
-def _buckets(resources: list[Any]) -> list[Any]:
-    return by_type(resources, *BUCKETS)
+def bucket_rule(name: str, description: str, ok: Callable[[list[Any], Any], bool], fix: str) -> StackValidationPolicy:
+    """A stack rule on every bucket: `ok(resources, bucket)` judges the bucket with its parts, else
+    "bucket <name> `fix`". The four S3 rules differ only there."""
+
+    @stack_rule(name, description)
+    def check(resources: list[Any], cfg: dict[str, Any]) -> Iterator[tuple[str, Optional[str]]]:
+        for bucket in by_type(resources, *BUCKETS):
+            if not ok(resources, bucket):
+                yield f"bucket {_bucket_name(bucket) or bucket.name} {fix}", bucket.urn
+
+    return check
 
 
-def _public_access(resources, cfg) -> Iterator[tuple[str, Optional[str]]]:
+def _blocks_public_access(resources: list[Any], bucket: Any) -> bool:
     flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
-    for bucket in _buckets(resources):
-        blocks = _parts(resources, bucket, BUCKET_PUBLIC_ACCESS_BLOCK)
-        ok = any(all(prop(b, f) is True for f in flags) for b in blocks)
-        if not ok:
-            yield (f"bucket {_bucket_name(bucket) or bucket.name} does not block public access: add a BucketPublicAccessBlock "
-                   "with block_public_acls, block_public_policy, ignore_public_acls and restrict_public_buckets all True", bucket.urn)
+    return any(all(prop(b, f) is True for f in flags) for b in _parts(resources, bucket, BUCKET_PUBLIC_ACCESS_BLOCK))
 
 
-s3_public_access_blocked = stack_rule(
-    "s3-public-access-blocked",
-    "S3 buckets block every form of public access.",
-    _public_access,
+s3_public_access_blocked = bucket_rule(
+    "s3-public-access-blocked", "S3 buckets block every form of public access.", _blocks_public_access,
+    "does not block public access: add a BucketPublicAccessBlock with block_public_acls, block_public_policy, "
+    "ignore_public_acls and restrict_public_buckets all True",
 )
 
 
-def _versioning(resources, cfg) -> Iterator[tuple[str, Optional[str]]]:
-    for bucket in _buckets(resources):
-        inline = prop(bucket, "versioning")
-        ok = isinstance(inline, Mapping) and inline.get("enabled") is True
-        for v in _parts(resources, bucket, BUCKET_VERSIONING):
-            conf = prop(v, "versioningConfiguration")
-            ok = ok or (isinstance(conf, Mapping) and conf.get("status") == "Enabled")
-        if not ok:
-            yield (f"bucket {_bucket_name(bucket) or bucket.name} is not versioned: add a BucketVersioning with "
-                   "versioning_configuration status 'Enabled'", bucket.urn)
+def _versioned(resources: list[Any], bucket: Any) -> bool:
+    ok = field(prop(bucket, "versioning"), "enabled") is True
+    for v in _parts(resources, bucket, BUCKET_VERSIONING):
+        conf = prop(v, "versioningConfiguration")
+        ok = ok or field(conf, "status") == "Enabled"
+    return ok
 
 
-s3_versioning = stack_rule("s3-versioning", "S3 buckets are versioned.", _versioning)
+s3_versioning = bucket_rule(
+    "s3-versioning", "S3 buckets are versioned.", _versioned,
+    "is not versioned: add a BucketVersioning with versioning_configuration status 'Enabled'",
+)
 
 
 def _sse_rules(resource: Any, key: str) -> list[Mapping[str, Any]]:
@@ -179,30 +139,29 @@ def _sse_rules(resource: Any, key: str) -> list[Mapping[str, Any]]:
     return [r for r in as_list(value) if isinstance(r, Mapping)]
 
 
-def _sse_kms(resources, cfg) -> Iterator[tuple[str, Optional[str]]]:
-    for bucket in _buckets(resources):
-        rules = _sse_rules(bucket, "serverSideEncryptionConfiguration")
-        for part in _parts(resources, bucket, BUCKET_ENCRYPTION):
-            rules += _sse_rules(part, "rules")
-        ok = False
-        for rule in rules:
-            default = rule.get("applyServerSideEncryptionByDefault")
-            if isinstance(default, Mapping) and default.get("sseAlgorithm") in ("aws:kms", "aws:kms:dsse") and _customer_key(default.get("kmsMasterKeyId")):
-                ok = True
-        if not ok:
-            yield (f"bucket {_bucket_name(bucket) or bucket.name} is not encrypted with SSE-KMS under a customer-managed key: add a "
-                   "BucketServerSideEncryptionConfiguration with sse_algorithm 'aws:kms' and kms_master_key_id", bucket.urn)
+def _sse_kms(resources: list[Any], bucket: Any) -> bool:
+    rules = _sse_rules(bucket, "serverSideEncryptionConfiguration")
+    for part in _parts(resources, bucket, BUCKET_ENCRYPTION):
+        rules += _sse_rules(part, "rules")
+    ok = False
+    for rule in rules:
+        default = rule.get("applyServerSideEncryptionByDefault")
+        if field(default, "sseAlgorithm") in ("aws:kms", "aws:kms:dsse") and customer_key(default.get("kmsMasterKeyId")):
+            ok = True
+    return ok
 
 
-s3_sse_kms = stack_rule("s3-sse-kms", "S3 buckets encrypt with SSE-KMS under a customer-managed key.", _sse_kms)
+s3_sse_kms = bucket_rule(
+    "s3-sse-kms", "S3 buckets encrypt with SSE-KMS under a customer-managed key.", _sse_kms,
+    "is not encrypted with SSE-KMS under a customer-managed key: add a BucketServerSideEncryptionConfiguration with "
+    "sse_algorithm 'aws:kms' and kms_master_key_id",
+)
 
 
 def _denies_plain_http(statement: Mapping[str, Any], bucket_arn: Optional[str]) -> bool:
     if statement.get("Effect") != "Deny":
         return False
-    condition = statement.get("Condition")
-    bool_block = condition.get("Bool") if isinstance(condition, Mapping) else None
-    if not (isinstance(bool_block, Mapping) and str(bool_block.get("aws:SecureTransport")).lower() == "false"):
+    if str(field(statement, "Condition", "Bool", "aws:SecureTransport")).lower() != "false":
         return False
     if not any(a in ("s3:*", "*") for a in actions(statement)):
         return False
@@ -215,19 +174,21 @@ def _denies_plain_http(statement: Mapping[str, Any], bucket_arn: Optional[str]) 
     return True
 
 
-def _tls_only(resources_, cfg) -> Iterator[tuple[str, Optional[str]]]:
-    for bucket in _buckets(resources_):
-        name = _bucket_name(bucket)
-        arn = join_key(bucket, "arn") or (f"arn:aws:s3:::{name}" if name else None)
-        ok = False
-        for policy in _parts(resources_, bucket, BUCKET_POLICY):
-            ok = ok or any(_denies_plain_http(s, arn) for s in statements(document(prop(policy, "policy"))))
-        if not ok:
-            yield (f"bucket {name or bucket.name} accepts plain HTTP: add a bucket policy statement that denies s3:* to every "
-                   "principal on the bucket and its objects when aws:SecureTransport is false", bucket.urn)
+def _tls_only(resources_: list[Any], bucket: Any) -> bool:
+    name = _bucket_name(bucket)
+    arn = join_key(bucket, "arn") or (f"arn:aws:s3:::{name}" if name else None)
+    ok = False
+    for policy in _parts(resources_, bucket, BUCKET_POLICY):
+        ok = ok or any(_denies_plain_http(s, arn) for s in statements(document(prop(policy, "policy"))))
+    return ok
 
 
-s3_tls_only = stack_rule("s3-tls-only", "S3 bucket policies deny every request not sent over TLS.", _tls_only)
+s3_tls_only = bucket_rule(
+    "s3-tls-only", "S3 bucket policies deny every request not sent over TLS.", _tls_only,
+    "accepts plain HTTP: add a bucket policy statement that denies s3:* to every principal on the bucket and its "
+    "objects when aws:SecureTransport is false",
+)
+
 
 POLICIES = [
     dynamodb_point_in_time_recovery,

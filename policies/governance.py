@@ -22,6 +22,7 @@ from policies.common import (
     as_list,
     by_type,
     join_key,
+    missing_tags,
     parent_urn,
     prop,
     resource_rule,
@@ -35,7 +36,10 @@ def _item_attr(item: Mapping[str, Any], key: str) -> Optional[str]:
     return value.get("S") if isinstance(value, Mapping) else None
 
 
-def _no_unacceptable(props, cfg, args) -> Iterator[str]:
+@resource_rule("no-unacceptable-risk-tier",
+               "No use case of EU AI Act risk tier 'unacceptable' is onboarded (groups, shares, governance CONFIG items).",
+               (MODEL_PACKAGE_GROUP, TABLE_ITEM, *sharing.SHARE_TYPES, ENDPOINT_CONFIG, ENDPOINT, SAGEMAKER_MODEL))
+def no_unacceptable_risk_tier(props, cfg, args) -> Iterator[str]:
     tier = str(tags(props).get(RISK_TIER_TAG, "")).lower()
     if tier == PROHIBITED_RISK_TIER:
         yield (f"{args.name} is tagged {RISK_TIER_TAG}={PROHIBITED_RISK_TIER}: the EU AI Act prohibits such AI systems; "
@@ -50,35 +54,21 @@ def _no_unacceptable(props, cfg, args) -> Iterator[str]:
                    f"'{PROHIBITED_RISK_TIER}': such use cases may not be onboarded; remove it from mlgov:useCases")
 
 
-no_unacceptable_risk_tier = resource_rule(
-    "no-unacceptable-risk-tier",
-    "No use case of EU AI Act risk tier 'unacceptable' is onboarded (groups, shares, governance CONFIG items).",
-    (MODEL_PACKAGE_GROUP, TABLE_ITEM, *sharing.SHARE_TYPES, ENDPOINT_CONFIG, ENDPOINT, SAGEMAKER_MODEL),
-    _no_unacceptable,
-)
-
-
-def _group_tags(props, cfg, args) -> Iterator[str]:
-    t = tags(props)
-    missing = [k for k in as_list(cfg["requiredGroupTags"]) if not str(t.get(k, "")).strip()]
+@resource_rule("model-group-governance-tags", "Every model package group carries its use case, risk tier and owner tags.",
+               MODEL_PACKAGE_GROUP, config=("requiredGroupTags",))
+def model_group_governance_tags(props, cfg, args) -> Iterator[str]:
+    missing = missing_tags(props, cfg["requiredGroupTags"])
     if missing:
         yield (f"model package group {props.get('modelPackageGroupName', args.name)} lacks the governance tag(s) "
                f"{', '.join(missing)}: tag it with its use case, risk tier and owner (SharedModelGroup sets them from mlgov:useCases)")
-    tier = str(t.get(RISK_TIER_TAG, "")).strip()
+    tier = str(tags(props).get(RISK_TIER_TAG, "")).strip()
     if tier and tier.lower() != PROHIBITED_RISK_TIER and tier not in RISK_TIERS:
         yield f"model package group tag {RISK_TIER_TAG}={tier!r} is not a risk tier; use one of {', '.join(RISK_TIERS)}"
 
 
-model_group_governance_tags = resource_rule(
-    "model-group-governance-tags",
-    "Every model package group carries its use case, risk tier and owner tags.",
-    MODEL_PACKAGE_GROUP,
-    _group_tags,
-    config=("requiredGroupTags",),
-)
-
-
-def _groups_shared(resources, cfg) -> Iterator[tuple[str, Optional[str]]]:
+@stack_rule("model-group-register-and-deploy-shares",
+            "Every model package group is in a register share (dev accounts) and a deploy share (test/prod accounts).")
+def model_group_register_and_deploy_shares(resources, cfg) -> Iterator[tuple[str, Optional[str]]]:
     shares = sharing.share_index(resources)
     associations = by_type(resources, RESOURCE_ASSOCIATION)
     for group in by_type(resources, MODEL_PACKAGE_GROUP):
@@ -98,13 +88,6 @@ def _groups_shared(resources, cfg) -> Iterator[tuple[str, Optional[str]]]:
                        f"share granting {sharing.MANAGED[kind]} to the {who} accounts (SharedModelGroup creates both)", group.urn)
 
 
-model_group_register_and_deploy_shares = stack_rule(
-    "model-group-register-and-deploy-shares",
-    "Every model package group is in a register share (dev accounts) and a deploy share (test/prod accounts).",
-    _groups_shared,
-)
-
-
 def _risk(props, cfg) -> Optional[str]:
     t = tags(props)
     tier = t.get(RISK_TIER_TAG)
@@ -114,7 +97,9 @@ def _risk(props, cfg) -> Optional[str]:
     return "high" if use_case and use_case in as_list(cfg["highRiskUseCases"]) else None
 
 
-def _capture(props, cfg, args) -> Iterator[str]:
+@resource_rule("high-risk-endpoint-data-capture", "Endpoints of a high-risk use case capture every request and response.",
+               ENDPOINT_CONFIG, config=("highRiskUseCases",))
+def high_risk_endpoint_data_capture(props, cfg, args) -> Iterator[str]:
     if _risk(props, cfg) != "high":
         return
     use_case = tags(props).get(USE_CASE_TAG)
@@ -133,16 +118,10 @@ def _capture(props, cfg, args) -> Iterator[str]:
         yield f"endpoint config of high-risk use case {use_case} has no capture destination: set destination_s3_uri"
 
 
-high_risk_endpoint_data_capture = resource_rule(
-    "high-risk-endpoint-data-capture",
-    "Endpoints of a high-risk use case capture every request and response.",
-    ENDPOINT_CONFIG,
-    _capture,
-    config=("highRiskUseCases",),
-)
-
-
-def _ab_or_shadow(props, cfg, args) -> Iterator[str]:
+@resource_rule("high-risk-production-ab-or-shadow",
+               "Production endpoints of a high-risk use case run an A/B or shadow test before full rollout.",
+               ENDPOINT_CONFIG, enforcement=ADVISORY, config=("highRiskUseCases",))
+def high_risk_production_ab_or_shadow(props, cfg, args) -> Iterator[str]:
     if _risk(props, cfg) != "high" or str(tags(props).get(STAGE_TAG, "")) not in ("production", "prod"):
         return
     production = [v for v in as_list(props.get("productionVariants")) if isinstance(v, Mapping)]
@@ -152,34 +131,20 @@ def _ab_or_shadow(props, cfg, args) -> Iterator[str]:
                "run an A/B test (challenger) or a shadow test before the full rollout (mlgov:deployments in Pulumi.prod.yaml)")
 
 
-high_risk_production_ab_or_shadow = resource_rule(
-    "high-risk-production-ab-or-shadow",
-    "Production endpoints of a high-risk use case run an A/B or shadow test before full rollout.",
-    ENDPOINT_CONFIG,
-    _ab_or_shadow,
-    enforcement=ADVISORY,
-    config=("highRiskUseCases",),
-)
-
-
-def _deployment_tags(props, cfg, args) -> Iterator[str]:
-    t = tags(props)
-    missing = [k for k in as_list(cfg["requiredDeploymentTags"]) if not str(t.get(k, "")).strip()]
+@resource_rule("deployment-governance-tags",
+               "SageMaker models, endpoint configs and endpoints name the use case, group, version and stage they serve.",
+               (SAGEMAKER_MODEL, ENDPOINT_CONFIG, ENDPOINT), config=("requiredDeploymentTags",))
+def deployment_governance_tags(props, cfg, args) -> Iterator[str]:
+    missing = missing_tags(props, cfg["requiredDeploymentTags"])
     if missing:
         yield (f"{args.name} lacks the tag(s) {', '.join(missing)}: tag SageMaker models, endpoint configs and endpoints with "
                "the use case, model group, version and stage they serve, so the governance record can find them")
 
 
-deployment_governance_tags = resource_rule(
-    "deployment-governance-tags",
-    "SageMaker models, endpoint configs and endpoints name the use case, group, version and stage they serve.",
-    (SAGEMAKER_MODEL, ENDPOINT_CONFIG, ENDPOINT),
-    _deployment_tags,
-    config=("requiredDeploymentTags",),
-)
-
-
-def _from_registry(props, cfg, args) -> Iterator[str]:
+@resource_rule("model-from-hub-registry",
+               "Every SageMaker model is built from a model package version in the hub registry, never from a copied artifact.",
+               SAGEMAKER_MODEL, config=("sharedAccount",))
+def model_from_hub_registry(props, cfg, args) -> Iterator[str]:
     containers = [c for c in [props.get("primaryContainer"), *as_list(props.get("containers"))] if isinstance(c, Mapping)]
     if not containers:
         yield f"model {args.name} has no container: build it from a model package of the hub registry (model_package_name)"
@@ -192,14 +157,6 @@ def _from_registry(props, cfg, args) -> Iterator[str]:
         elif hub and f":{hub}:model-package/" not in package:
             yield f"model {args.name} uses {package}, not a version in the hub registry (account {hub}): deploy from the hub's groups"
 
-
-model_from_hub_registry = resource_rule(
-    "model-from-hub-registry",
-    "Every SageMaker model is built from a model package version in the hub registry, never from a copied artifact.",
-    SAGEMAKER_MODEL,
-    _from_registry,
-    config=("sharedAccount",),
-)
 
 POLICIES = [
     no_unacceptable_risk_tier,

@@ -8,11 +8,11 @@ from typing import Any, Iterator, Optional
 from policies.common import (
     DEPLOY_ACTIONS,
     DEPLOY_PERMISSION,
-    EVENT_BUS_POLICY,
     IAM_ROLE,
     KMS_KEY,
     MODEL_PACKAGE_GROUP_ACTIONS,
     MODEL_PACKAGE_GROUP_RESOURCE_TYPE,
+    ORGANIZATION_CONFIG,
     PRINCIPAL_ASSOCIATION,
     RAM_PERMISSION,
     REGISTER_ACTIONS,
@@ -21,21 +21,22 @@ from policies.common import (
     RESOURCE_POLICY_TYPES,
     RESOURCE_SHARE,
     actions,
+    allow_statements,
     as_list,
     aws_principals,
     by_type,
     condition_values,
-    is_allow,
+    ids,
+    is_false,
     join_key,
     org_accounts,
     parent_urn,
-    policy_documents,
     principal_account,
     prop,
     resource_rule,
+    setting_rule,
     sid,
     stack_rule,
-    statements,
 )
 
 SHARE_TYPES = (RESOURCE_SHARE, RAM_PERMISSION)
@@ -116,25 +117,26 @@ def share_index(resources: list[Any]) -> ShareIndex:
 
 # --- resource rules ---
 
-def _no_external(props, cfg, args) -> Iterator[str]:
-    if props.get("allowExternalPrincipals") is not False:
-        yield (f"RAM share {props.get('name', args.name)} admits principals outside the organization: "
-               "set allow_external_principals=False")
-
-
-ram_no_external_principals = resource_rule(
-    "ram-no-external-principals",
-    "RAM shares never allow principals outside the organization.",
-    RESOURCE_SHARE,
-    _no_external,
+ram_no_external_principals = setting_rule(
+    "ram-no-external-principals", "RAM shares never allow principals outside the organization.", RESOURCE_SHARE,
+    ("allowExternalPrincipals",), is_false,
+    "RAM share {name} admits principals outside the organization: set allow_external_principals=False",
 )
 
 
-def _in_org(props, cfg, args) -> Iterator[str]:
-    principal = str(props.get("principal") or "")
+def _organization(cfg: dict[str, Any], args: Any, why: str) -> tuple[set[str], str]:
+    """The organization's accounts and id; the rule does not apply (`why`) where neither is configured."""
     accounts, org = org_accounts(cfg), str(cfg.get("organizationId") or "")
     if not accounts and not org:
-        args.not_applicable("no organization configured (organizationId / account lists)")
+        args.not_applicable(why)
+    return accounts, org
+
+
+@resource_rule("ram-principals-in-organization", "RAM principals are accounts (or OUs) of the organization.",
+               PRINCIPAL_ASSOCIATION, config=ORGANIZATION_CONFIG)
+def ram_principals_in_organization(props, cfg, args) -> Iterator[str]:
+    principal = str(props.get("principal") or "")
+    accounts, org = _organization(cfg, args, "no organization configured (organizationId / account lists)")
     if principal_account(principal) is not None:
         if principal_account(principal) not in accounts:
             yield (f"RAM principal {principal} is not an account of the organization ({', '.join(sorted(accounts))}): "
@@ -146,16 +148,10 @@ def _in_org(props, cfg, args) -> Iterator[str]:
         yield f"RAM principal {principal!r} is not an account id or an organization/OU ARN: share with accounts of the organization"
 
 
-ram_principals_in_organization = resource_rule(
-    "ram-principals-in-organization",
-    "RAM principals are accounts (or OUs) of the organization.",
-    PRINCIPAL_ASSOCIATION,
-    _in_org,
-    config=("organizationId", "sharedAccount", "devAccounts", "testAccounts", "prodAccounts"),
-)
-
-
-def _custom_permission(props, cfg, args) -> Iterator[str]:
+@resource_rule("ram-custom-permission-actions",
+               "A custom RAM permission is for model package groups and grants only named model package group actions.",
+               RAM_PERMISSION)
+def ram_custom_permission_actions(props, cfg, args) -> Iterator[str]:
     if props.get("resourceType") != MODEL_PACKAGE_GROUP_RESOURCE_TYPE:
         yield (f"RAM permission {props.get('name', args.name)} is for {props.get('resourceType')!r}: "
                f"custom permissions here are for {MODEL_PACKAGE_GROUP_RESOURCE_TYPE} only")
@@ -172,49 +168,28 @@ def _custom_permission(props, cfg, args) -> Iterator[str]:
                f"allowed: {', '.join(sorted(MODEL_PACKAGE_GROUP_ACTIONS))}")
 
 
-ram_custom_permission_actions = resource_rule(
-    "ram-custom-permission-actions",
-    "A custom RAM permission is for model package groups and grants only named model package group actions.",
-    RAM_PERMISSION,
-    _custom_permission,
-)
-
-
-def _resource_policy_principals(props, cfg, args) -> Iterator[str]:
-    accounts, org = org_accounts(cfg), str(cfg.get("organizationId") or "")
-    if not accounts and not org:
-        args.not_applicable("no organization configured")
-    for kind, label, doc in policy_documents(args.resource_type, props):
-        if kind not in ("resource", "key", "trust"):
-            continue
-        for i, statement in enumerate(statements(doc)):
-            if not is_allow(statement):
-                continue
-            org_bound = bool(org) and org in condition_values(statement, "aws:PrincipalOrgID")
-            for principal in aws_principals(statement):
-                account = principal_account(principal)
-                if principal == "*" and not org_bound:
-                    yield (f"{args.name} {label} {sid(statement, i)} allows any AWS principal: name accounts of the organization "
-                           f"or add Condition StringEquals aws:PrincipalOrgID={org or '<organization id>'}")
-                elif account is not None and account not in accounts and not org_bound:
-                    yield (f"{args.name} {label} {sid(statement, i)} allows account {account}, outside the organization: "
-                           "allow only the accounts under mlgov:organization.accounts")
-
-
-resource_policy_principals_in_organization = resource_rule(
-    "resource-policy-principals-in-organization",
-    "Key, bucket, queue, bus and trust policies allow only accounts of the organization.",
-    (*RESOURCE_POLICY_TYPES, KMS_KEY, IAM_ROLE),
-    _resource_policy_principals,
-    config=("organizationId", "sharedAccount", "devAccounts", "testAccounts", "prodAccounts"),
-)
+@resource_rule("resource-policy-principals-in-organization",
+               "Key, bucket, queue, bus and trust policies allow only accounts of the organization.",
+               (*RESOURCE_POLICY_TYPES, KMS_KEY, IAM_ROLE), config=ORGANIZATION_CONFIG)
+def resource_policy_principals_in_organization(props, cfg, args) -> Iterator[str]:
+    accounts, org = _organization(cfg, args, "no organization configured")
+    for label, i, statement in allow_statements(args.resource_type, props, kinds=("resource", "key", "trust")):
+        org_bound = bool(org) and org in condition_values(statement, "aws:PrincipalOrgID")
+        for principal in aws_principals(statement):
+            account = principal_account(principal)
+            if principal == "*" and not org_bound:
+                yield (f"{args.name} {label} {sid(statement, i)} allows any AWS principal: name accounts of the organization "
+                       f"or add Condition StringEquals aws:PrincipalOrgID={org or '<organization id>'}")
+            elif account is not None and account not in accounts and not org_bound:
+                yield (f"{args.name} {label} {sid(statement, i)} allows account {account}, outside the organization: "
+                       "allow only the accounts under mlgov:organization.accounts")
 
 # --- stack rules ---
 
 
-def _register_only_dev(resources, cfg) -> Iterator[tuple[str, Optional[str]]]:
-    dev = {str(a) for a in as_list(cfg["devAccounts"])}
-    index = share_index(resources)
+@stack_rule("ram-register-only-to-dev", "The register permission is shared with dev accounts only.", config=("devAccounts",))
+def ram_register_only_to_dev(resources, cfg) -> Iterator[tuple[str, Optional[str]]]:
+    dev, index = ids(cfg, "devAccounts"), share_index(resources)
     for share in index.shares:
         if "register" not in index.kinds(share):
             continue
@@ -226,17 +201,9 @@ def _register_only_dev(resources, cfg) -> Iterator[tuple[str, Optional[str]]]:
                        "other accounts the deploy share", association.urn)
 
 
-ram_register_only_to_dev = stack_rule(
-    "ram-register-only-to-dev",
-    "The register permission is shared with dev accounts only.",
-    _register_only_dev,
-    config=("devAccounts",),
-)
-
-
-def _prod_deploy_only(resources, cfg) -> Iterator[tuple[str, Optional[str]]]:
-    prod = {str(a) for a in as_list(cfg["prodAccounts"])}
-    index = share_index(resources)
+@stack_rule("ram-prod-deploy-only", "Prod accounts never get more than the deploy permission.", config=("prodAccounts",))
+def ram_prod_deploy_only(resources, cfg) -> Iterator[tuple[str, Optional[str]]]:
+    prod, index = ids(cfg, "prodAccounts"), share_index(resources)
     for association in index.principal_associations:
         principal = str(prop(association, "principal") or "")
         share = index.share_of(association)
@@ -249,17 +216,11 @@ def _prod_deploy_only(resources, cfg) -> Iterator[tuple[str, Optional[str]]]:
                    f"prod never gets more than deploy; share {DEPLOY_PERMISSION} with it", association.urn)
 
 
-ram_prod_deploy_only = stack_rule(
-    "ram-prod-deploy-only",
-    "Prod accounts never get more than the deploy permission.",
-    _prod_deploy_only,
-    config=("prodAccounts",),
-)
-
-
-def _permissions_known(resources, cfg) -> Iterator[tuple[str, Optional[str]]]:
-    allowed = {str(n) for n in as_list(cfg["managedPermissions"])}
-    index = share_index(resources)
+@stack_rule("ram-managed-or-declared-permission",
+            "RAM shares use the managed SageMaker permissions or a custom permission declared in the stack.",
+            config=("managedPermissions",))
+def ram_managed_or_declared_permission(resources, cfg) -> Iterator[tuple[str, Optional[str]]]:
+    allowed, index = ids(cfg, "managedPermissions"), share_index(resources)
     for share in index.shares:
         arns = index.permission_arns(share)
         name = prop(share, "name", share.name)
@@ -275,13 +236,6 @@ def _permissions_known(resources, cfg) -> Iterator[tuple[str, Optional[str]]]:
                 yield (f"RAM share {name} uses permission {arn}, which this stack does not declare: use a managed SageMaker "
                        "permission or declare the custom one (mlgov:useCases[].sharePermissions)", share.urn)
 
-
-ram_managed_or_declared_permission = stack_rule(
-    "ram-managed-or-declared-permission",
-    "RAM shares use the managed SageMaker permissions or a custom permission declared in the stack.",
-    _permissions_known,
-    config=("managedPermissions",),
-)
 
 POLICIES = [
     ram_no_external_principals,

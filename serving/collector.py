@@ -9,9 +9,6 @@
 """
 from __future__ import annotations
 
-import json
-import os
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any, Mapping
@@ -20,11 +17,13 @@ import boto3
 from aws_lambda_powertools import Logger
 from botocore.config import Config
 
+from governance.contract import DETAIL_TYPE_ENDPOINT
+from governance.contract import ReporterSettings, ReporterVariant
 from serving import events
 
 logger = Logger(service="mlgov-collector")
 
-ENDPOINT_STATE_CHANGE = "SageMaker Endpoint State Change"
+ENDPOINT_STATE_CHANGE = DETAIL_TYPE_ENDPOINT
 SCHEDULED = "Scheduled Event"
 NAMESPACE = "AWS/SageMaker"
 # (name in the event, CloudWatch metric, statistic, scale): SageMaker reports latencies in microseconds.
@@ -37,42 +36,7 @@ METRICS = (
 )
 
 
-@dataclass(frozen=True)
-class Variant:
-    name: str
-    version: int
-    role: str  # champion | challenger | shadow
-
-
-@dataclass(frozen=True)
-class Settings:
-    endpoint_name: str
-    bus_arn: str
-    model_group: str
-    use_case_id: str
-    stage: str
-    account_id: str
-    variants: tuple[Variant, ...]
-    window_minutes: int = 15
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
-        stage = env["STAGE"]
-        if stage not in events.STAGES:
-            raise ValueError(f"STAGE is {stage!r}; one of {events.STAGES}")
-        return cls(
-            endpoint_name=env["ENDPOINT_NAME"],
-            bus_arn=env["HUB_BUS_ARN"],
-            model_group=env["MODEL_GROUP"],
-            use_case_id=env["USE_CASE_ID"],
-            stage=stage,
-            account_id=env["ACCOUNT_ID"],
-            variants=tuple(Variant(v["name"], int(v["version"]), v["role"]) for v in json.loads(env["VARIANTS"])),
-            window_minutes=int(env.get("METRICS_WINDOW_MINUTES", "15")),
-        )
-
-
-def _detail(settings: Settings, variant: Variant) -> dict[str, Any]:
+def _detail(settings: ReporterSettings, variant: ReporterVariant) -> dict[str, Any]:
     return {
         "modelGroup": settings.model_group,
         "modelVersion": variant.version,
@@ -90,7 +54,7 @@ def _reported(time: Any) -> dict[str, Any]:
     return {"reportedAt": time} if isinstance(time, str) and time else {}
 
 
-def deployed_entries(event: Mapping[str, Any], settings: Settings) -> list[dict[str, Any]]:
+def deployed_entries(event: Mapping[str, Any], settings: ReporterSettings) -> list[dict[str, Any]]:
     """"Model Deployed" entries for an endpoint state change, or none when it is not ours or not in service."""
     detail = event.get("detail") or {}
     if detail.get("EndpointName") != settings.endpoint_name or detail.get("EndpointStatus") != "IN_SERVICE":
@@ -102,7 +66,7 @@ def deployed_entries(event: Mapping[str, Any], settings: Settings) -> list[dict[
     ]
 
 
-def collect(cloudwatch: Any, settings: Settings, now: datetime) -> dict[str, dict[str, float]]:
+def collect(cloudwatch: Any, settings: ReporterSettings, now: datetime) -> dict[str, dict[str, float]]:
     """Metrics per variant name over the last window; variants without data are left out."""
     start = now - timedelta(minutes=settings.window_minutes)
     queries, keys = [], {}
@@ -146,7 +110,7 @@ def collect(cloudwatch: Any, settings: Settings, now: datetime) -> dict[str, dic
     return out
 
 
-def metrics_entries(settings: Settings, collected: Mapping[str, Mapping[str, float]], now: datetime) -> list[dict[str, Any]]:
+def metrics_entries(settings: ReporterSettings, collected: Mapping[str, Mapping[str, float]], now: datetime) -> list[dict[str, Any]]:
     start = now - timedelta(minutes=settings.window_minutes)
     return [
         events.entry(settings.bus_arn, events.MODEL_METRICS, {
@@ -159,7 +123,7 @@ def metrics_entries(settings: Settings, collected: Mapping[str, Mapping[str, flo
     ]
 
 
-def handle(event: Mapping[str, Any], settings: Settings, cloudwatch: Any, eventbridge: Any, now: datetime | None = None) -> dict[str, Any]:
+def handle(event: Mapping[str, Any], settings: ReporterSettings, cloudwatch: Any, eventbridge: Any, now: datetime | None = None) -> dict[str, Any]:
     kind = event.get("detail-type") if isinstance(event, Mapping) else None
     if kind == ENDPOINT_STATE_CHANGE:
         entries = deployed_entries(event, settings)
@@ -186,4 +150,4 @@ def _clients() -> tuple[Any, Any]:
 @logger.inject_lambda_context
 def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     cloudwatch, eventbridge = _clients()
-    return handle(event, Settings.from_env(), cloudwatch, eventbridge)
+    return handle(event, ReporterSettings.from_env(), cloudwatch, eventbridge)

@@ -1,22 +1,25 @@
-"""The events member accounts put on the hub's governance bus: the contract is `governance.events` (metrics handler).
+"""The events member accounts put on the hub's governance bus, as the hub's metrics handler reads them.
 
-Defined here rather than imported from `governance.events` because this package is deployed alone; a
-test keeps the two in step.
+The names come from `governance.contract` (pure Python, shipped in this package's Lambda archive), so
+the sender and the receiver cannot disagree.
 """
 from __future__ import annotations
 
 import json
 from typing import Any, Mapping
 
-SOURCE = "mlgov.member"
-MODEL_DEPLOYED = "Model Deployed"
-MODEL_METRICS = "Model Metrics"
-STAGES = ("test", "production")
+from governance.contract import DEPLOYMENT_STAGES, DETAIL_TYPE_DEPLOYED, DETAIL_TYPE_METRICS, MEMBER_DETAIL_TYPES, SOURCE_MEMBER
+
+# The contract's names under the ones this package has always used.
+SOURCE = SOURCE_MEMBER
+MODEL_DEPLOYED = DETAIL_TYPE_DEPLOYED
+MODEL_METRICS = DETAIL_TYPE_METRICS
+STAGES = DEPLOYMENT_STAGES
 
 
 def entry(bus_arn: str, detail_type: str, detail: Mapping[str, Any]) -> dict[str, Any]:
     """One `PutEvents` entry for the hub bus."""
-    if detail_type not in (MODEL_DEPLOYED, MODEL_METRICS):
+    if detail_type not in MEMBER_DETAIL_TYPES:
         raise ValueError(f"unknown detail-type {detail_type!r}")
     return {"EventBusName": bus_arn, "Source": SOURCE, "DetailType": detail_type, "Detail": json.dumps(dict(detail), sort_keys=True)}
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Mapping
@@ -19,27 +18,11 @@ from aws_lambda_powertools import Logger
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from governance.contract import InvokeSettings
+
 logger = Logger(service="mlgov-invoke")
 
-DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024  # under InvokeEndpoint's 6 MB and Lambda's 6 MB response limits
-DEFAULT_CONTENT_TYPES = ("application/json", "text/csv")
 TEXT_TYPES = ("application/json", "text/")
-
-
-@dataclass(frozen=True)
-class Settings:
-    endpoint_name: str
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    content_types: tuple[str, ...] = DEFAULT_CONTENT_TYPES
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
-        types = tuple(t.strip().lower() for t in env.get("ALLOWED_CONTENT_TYPES", "").split(",") if t.strip())
-        return cls(
-            endpoint_name=env["ENDPOINT_NAME"],
-            max_body_bytes=int(env.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
-            content_types=types or DEFAULT_CONTENT_TYPES,
-        )
 
 
 @dataclass(frozen=True)
@@ -69,7 +52,7 @@ def error(status: int, message: str) -> dict[str, Any]:
     return response(status, {"message": message})
 
 
-def parse_request(event: Mapping[str, Any], settings: Settings) -> Request:
+def parse_request(event: Mapping[str, Any], settings: InvokeSettings) -> Request:
     """The request to forward, or `BadRequest` (400 malformed, 413 too large, 415 content type not served)."""
     if not isinstance(event, Mapping):
         raise BadRequest(400, "request is not an HTTP API event")
@@ -105,7 +88,7 @@ def parse_request(event: Mapping[str, Any], settings: Settings) -> Request:
     return Request(body=body, content_type=content_type, accept=headers.get("accept") or None)
 
 
-def invoke(client: Any, settings: Settings, request: Request) -> dict[str, Any]:
+def invoke(client: Any, settings: InvokeSettings, request: Request) -> dict[str, Any]:
     """Call the endpoint; its answer is returned as is (text as text, anything else as base64)."""
     params: dict[str, Any] = {"EndpointName": settings.endpoint_name, "Body": request.body, "ContentType": request.content_type}
     if request.accept:
@@ -132,7 +115,7 @@ def invoke(client: Any, settings: Settings, request: Request) -> dict[str, Any]:
     return {"statusCode": 200, "headers": headers, "body": base64.b64encode(payload).decode("ascii"), "isBase64Encoded": True}
 
 
-def handle(event: Mapping[str, Any], client: Any, settings: Settings) -> dict[str, Any]:
+def handle(event: Mapping[str, Any], client: Any, settings: InvokeSettings) -> dict[str, Any]:
     try:
         request = parse_request(event, settings)
     except BadRequest as exc:
@@ -149,4 +132,4 @@ def _client() -> Any:
 
 @logger.inject_lambda_context
 def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-    return handle(event, _client(), Settings.from_env())
+    return handle(event, _client(), InvokeSettings.from_env())

@@ -2,6 +2,7 @@
 
 The caller's IAM ARN from the request context is the audit user. Errors: 400 bad input, 403 caller
 not allowed, 404 unknown ids, 409 stale or illegal transition; a 500 only for a fault of ours.
+The routes are `governance.routes.ROUTES`, each served by the operation of the same name below:
 
     GET  /use-cases                                              list (paginated: limit, next)
     GET  /use-cases/{id}                                         use case, its stage and its models
@@ -17,19 +18,20 @@ not allowed, 404 unknown ids, 409 stale or illegal transition; a 500 only for a 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Callable
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 
 from governance import dashboard, runtime
 from governance.domain import BadInput, GovernanceError
-from governance.service import MAX_BODY_BYTES
+from governance.handlers.outcome import refuse
+from governance.requests import caller_arn, json_body, require_caller
+from governance.routes import ROUTES
+from governance.service import Governance
 
 logger = Logger()
 app = APIGatewayHttpResolver()
-
-VERSION_PATH = "/use-cases/<use_case_id>/models/<group>/versions/<version>"
 
 
 def _json_response(status: int, body: Any) -> Response:
@@ -38,7 +40,7 @@ def _json_response(status: int, body: Any) -> Response:
 
 @app.exception_handler(GovernanceError)
 def _governance_error(exc: GovernanceError) -> Response:
-    (logger.warning if exc.status_code >= 400 else logger.error)("request refused", status=exc.status_code, reason=exc.message)
+    refuse(logger, "request refused", exc.status_code, exc.message)
     return _json_response(exc.status_code, {"error": exc.code, "message": exc.message})
 
 
@@ -53,17 +55,6 @@ def _not_found(_: Exception) -> Response:
     return _json_response(404, {"error": "not_found", "message": f"no route {app.current_event.http_method} {app.current_event.path}"})
 
 
-def _caller() -> str | None:
-    ctx = app.current_event.raw_event.get("requestContext") or {}
-    iam = ((ctx.get("authorizer") or {}).get("iam") or {}) if isinstance(ctx, dict) else {}
-    arn = iam.get("userArn") if isinstance(iam, dict) else None
-    return arn if isinstance(arn, str) else None
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON here")
-
-
 def _body() -> Any:
     raw = app.current_event.raw_event.get("body")
     if raw is None or raw == "":
@@ -74,97 +65,89 @@ def _body() -> Any:
         text = app.current_event.decoded_body if app.current_event.is_base64_encoded else raw
     except (ValueError, UnicodeDecodeError):
         raise BadInput("the request body is not valid base64 text") from None
-    if len(text.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES + 4096:
-        raise BadInput(f"the request body exceeds {MAX_BODY_BYTES // 1024} KB")
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except (ValueError, RecursionError):
-        raise BadInput("the request body is not valid JSON") from None
+    return json_body(text)
 
 
 def _q(name: str) -> str | None:
     return app.current_event.get_query_string_value(name)
 
 
-def _svc():
+def _page() -> dict[str, Any]:
+    return {"limit": _q("limit"), "token": _q("next")}
+
+
+def _svc() -> Governance:
     return runtime.governance(with_registry=True)
 
 
-def _auth() -> str:
-    from governance.service import require_caller
-    return require_caller(_caller())
+# --- the operations: (caller, path parameters) → a JSON body, or a Response ---
+
+def list_use_cases(caller: str) -> Any:
+    return _svc().list_use_cases(**_page())
 
 
-@app.get("/use-cases")
-def list_use_cases() -> Response:
-    _auth()
-    return _json_response(200, _svc().list_use_cases(limit=_q("limit"), token=_q("next")))
+def get_use_case(caller: str, use_case_id: str) -> Any:
+    return _svc().get_use_case(use_case_id, **_page())
 
 
-@app.get("/use-cases/<use_case_id>")
-def get_use_case(use_case_id: str) -> Response:
-    _auth()
-    return _json_response(200, _svc().get_use_case(use_case_id, limit=_q("limit"), token=_q("next")))
+def decide_use_case(caller: str, use_case_id: str) -> Any:
+    return _svc().decide_use_case(use_case_id, _body(), caller)
 
 
-@app.post("/use-cases/<use_case_id>/decision")
-def decide_use_case(use_case_id: str) -> Response:
-    _auth()
-    return _json_response(200, _svc().decide_use_case(use_case_id, _body(), _caller()))
+def use_case_audit(caller: str, use_case_id: str) -> Any:
+    return _svc().audit_page(use_case_id, **_page())
 
 
-@app.get("/use-cases/<use_case_id>/audit")
-def use_case_audit(use_case_id: str) -> Response:
-    _auth()
-    return _json_response(200, _svc().audit_page(use_case_id, limit=_q("limit"), token=_q("next")))
+def use_case_audit_verify(caller: str, use_case_id: str) -> Any:
+    return _svc().verify_trail(use_case_id)
 
 
-@app.get("/use-cases/<use_case_id>/audit/verify")
-def use_case_audit_verify(use_case_id: str) -> Response:
-    _auth()
-    return _json_response(200, _svc().verify_trail(use_case_id))
+def queue(caller: str) -> Any:
+    return _svc().queue(stage=_q("stage"), status=_q("status"), **_page())
 
 
-@app.get("/queue")
-def queue() -> Response:
-    _auth()
-    return _json_response(200, _svc().queue(stage=_q("stage"), status=_q("status"), limit=_q("limit"), token=_q("next")))
+def get_version(caller: str, use_case_id: str, group: str, version: str) -> Any:
+    return _svc().get_version(use_case_id, group, version)
 
 
-@app.get(VERSION_PATH)
-def get_version(use_case_id: str, group: str, version: str) -> Response:
-    _auth()
-    return _json_response(200, _svc().get_version(use_case_id, group, version))
+def decide(caller: str, use_case_id: str, group: str, version: str) -> Any:
+    return _svc().decide(use_case_id, group, version, _body(), caller)
 
 
-@app.post(VERSION_PATH + "/decision")
-def decide(use_case_id: str, group: str, version: str) -> Response:
-    _auth()
-    return _json_response(200, _svc().decide(use_case_id, group, version, _body(), _caller()))
+def metrics(caller: str, use_case_id: str, group: str, version: str) -> Any:
+    return _svc().record_metrics(use_case_id, group, version, _body(), caller)
 
 
-@app.post(VERSION_PATH + "/metrics")
-def metrics(use_case_id: str, group: str, version: str) -> Response:
-    _auth()
-    return _json_response(200, _svc().record_metrics(use_case_id, group, version, _body(), _caller()))
+def version_audit(caller: str, use_case_id: str, group: str, version: str) -> Any:
+    return _svc().audit_page(use_case_id, group, version, **_page())
 
 
-@app.get(VERSION_PATH + "/audit")
-def version_audit(use_case_id: str, group: str, version: str) -> Response:
-    _auth()
-    return _json_response(200, _svc().audit_page(use_case_id, group, version, limit=_q("limit"), token=_q("next")))
+def version_audit_verify(caller: str, use_case_id: str, group: str, version: str) -> Any:
+    return _svc().verify_trail(use_case_id, group, version)
 
 
-@app.get(VERSION_PATH + "/audit/verify")
-def version_audit_verify(use_case_id: str, group: str, version: str) -> Response:
-    _auth()
-    return _json_response(200, _svc().verify_trail(use_case_id, group, version))
-
-
-@app.get("/dashboard")
-def governance_dashboard() -> Response:
-    return Response(status_code=200, content_type="text/html; charset=utf-8", body=dashboard.page(_svc(), viewer=_auth()),
+def governance_dashboard(caller: str) -> Response:
+    return Response(status_code=200, content_type="text/html; charset=utf-8", body=dashboard.page(_svc(), viewer=caller),
                     headers={"Content-Security-Policy": dashboard.CSP, "Cache-Control": "no-store"})
+
+
+OPERATIONS: dict[str, Callable[..., Any]] = {f.__name__: f for f in (
+    list_use_cases, get_use_case, decide_use_case, use_case_audit, use_case_audit_verify, queue,
+    get_version, decide, metrics, version_audit, version_audit_verify, governance_dashboard,
+)}
+
+
+def _authorized(operation: Callable[..., Any]) -> Callable[..., Response]:
+    """Every route requires an IAM caller; a JSON result is a 200."""
+    def serve(**params: str) -> Response:
+        result = operation(require_caller(caller_arn(app.current_event.raw_event)), **params)
+        return result if isinstance(result, Response) else _json_response(200, result)
+    serve.__name__ = operation.__name__
+    return serve
+
+
+for _route in ROUTES:
+    app.route(_route.resolver_path, method=_route.method)(_authorized(OPERATIONS[_route.operation]))
 
 
 def _is_http_event(event: Any) -> bool:
@@ -176,7 +159,7 @@ def _is_http_event(event: Any) -> bool:
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
     if not _is_http_event(event):
-        logger.warning("not an HTTP API payload 2.0 event")
+        refuse(logger, "not an HTTP API payload 2.0 event", 400, "not an API Gateway HTTP API (2.0) request")
         return {"statusCode": 400, "headers": {"Content-Type": "application/json"},
                 "body": json.dumps({"error": "bad_request", "message": "not an API Gateway HTTP API (2.0) request"})}
     return app.resolve(event, context)

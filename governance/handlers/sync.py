@@ -10,21 +10,10 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from governance import runtime
-from governance.domain import BadInput
+from governance.handlers import outcome
 
 logger = Logger()
 
 
 def handler(event: Any, context: Any) -> dict[str, str]:
-    try:
-        outcome = runtime.governance().sync_registry_event(event)
-    except BadInput as exc:
-        logger.warning("event rejected: malformed", reason=exc.message, event_id=_id(event))
-        return {"result": "rejected", "message": exc.message}
-    log = logger.info if outcome.result in ("written", "duplicate", "stale", "ignored") else logger.warning
-    log(f"event {outcome.result}", reason=outcome.message, event_id=_id(event))
-    return {"result": outcome.result, "message": outcome.message}
-
-
-def _id(event: Any) -> Any:
-    return event.get("id") if isinstance(event, dict) else None
+    return outcome.run(logger, "event", runtime.governance().sync_registry_event, event)

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from govctl.cli import app
 from govctl.sandbox import ROOT, Sandbox
+from govctl.walkthrough import play
 
 STACK_FILES = ("Pulumi.yaml", "Pulumi.shared.yaml", "Pulumi.dev.yaml", "Pulumi.test.yaml", "Pulumi.prod.yaml")
 FAKE_ENV = {
@@ -52,7 +53,7 @@ def sandbox(_fake_aws):
         if "state" in _WALKED:
             sb.restore(_WALKED["state"])
         else:
-            sb.play_walkthrough()
+            play(sb)
             _WALKED["state"] = sb.snapshot()
         yield sb
         scans = [name for name in sb.calls.snapshot() if name.endswith(":Scan")]

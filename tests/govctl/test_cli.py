@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from governance import schema
-from govctl.cli import WAITING
+from govctl.commands.reads import WAITING
 from govctl.gate import approved_for, statuses_of
 from governance.domain import Stage, Status
 
@@ -218,13 +218,18 @@ def test_gate_reports_a_bad_stack_file_in_one_line(govctl, project):
     assert "Pulumi.test.yaml: invalid stack config: mlgov:organization: required key is missing; also: " in line
 
 
-def test_promote_pins_the_version_keeping_comments_and_order(govctl, project):
-    path = project / "Pulumi.test.yaml"
+def promoted(govctl, project, group: str, version: int, stack: str) -> tuple[str, str, str]:
+    """`govctl promote` that succeeds: its output, and the stack file before and after."""
+    path = project / f"Pulumi.{stack}.yaml"
     before = path.read_text()
-    result = govctl("promote", XGB, "2", "--to", "test", root=project)
+    result = govctl("promote", group, str(version), "--to", stack, root=project)
     assert result.exit_code == 0, result.output
-    assert "credit-risk-xgb: v1 -> v2" in result.stdout
-    after = path.read_text()
+    return result.stdout, before, path.read_text()
+
+
+def test_promote_pins_the_version_keeping_comments_and_order(govctl, project):
+    said, before, after = promoted(govctl, project, XGB, 2, "test")
+    assert "credit-risk-xgb: v1 -> v2" in said
     expected = before.replace("group: credit-risk-xgb\n      version: 1\n", "group: credit-risk-xgb\n      version: 2\n")
     assert after == expected and after != before
     assert "# high risk: data capture is always on" in after
@@ -232,12 +237,8 @@ def test_promote_pins_the_version_keeping_comments_and_order(govctl, project):
 
 
 def test_promote_rolls_out_a_challenger_in_prod(govctl, project):
-    path = project / "Pulumi.prod.yaml"
-    before = path.read_text()
-    result = govctl("promote", XGB, "2", "--to", "prod", root=project)
-    assert result.exit_code == 0, result.output
-    assert "the challenger is rolled out" in result.stdout
-    after = path.read_text()
+    said, before, after = promoted(govctl, project, XGB, 2, "prod")
+    assert "the challenger is rolled out" in said
     assert after.splitlines()[:3] == before.splitlines()[:3]  # the header comments
     assert "challenger:" not in after.split("customer-churn")[0] and "weight: 100" in after
     from govctl.gate import pins
@@ -245,11 +246,7 @@ def test_promote_rolls_out_a_challenger_in_prod(govctl, project):
 
 
 def test_promote_appends_a_new_deployment(govctl, project):
-    path = project / "Pulumi.test.yaml"
-    before = path.read_text()
-    result = govctl("promote", FRAUD, "1", "--to", "test", root=project)
-    assert result.exit_code == 0, result.output
-    after = path.read_text()
+    _, before, after = promoted(govctl, project, FRAUD, 1, "test")
     assert after.startswith(before) and after[len(before):] == (
         "    - useCase: credit-risk\n      group: fraud-detection\n      version: 1\n")
 
@@ -315,3 +312,18 @@ def test_dashboard_command_writes_the_page(govctl, sandbox, tmp_path):
 def govctl_app():
     from govctl.cli import app
     return app
+
+
+def test_an_unexpected_failure_is_one_line_unless_debugging(monkeypatch):
+    from typer.testing import CliRunner
+
+    from govctl.options import Options
+
+    def broken(self):
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(Options, "client", broken)
+    runner = CliRunner()
+    assert one_line_error(runner.invoke(govctl_app(), ["--as", "qa-lead", "list"])) == "error: RuntimeError: boom"
+    debugging = runner.invoke(govctl_app(), ["--as", "qa-lead", "list"], env={"GOVCTL_DEBUG": "1"})
+    assert isinstance(debugging.exception, RuntimeError) and debugging.exit_code == 1

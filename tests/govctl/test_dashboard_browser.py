@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from govctl.cli import WAITING
+from govctl.commands.reads import WAITING
 from govctl.sandbox import ROOT
 from govctl.serve import dashboard_server
 

@@ -13,9 +13,13 @@ from botocore.credentials import Credentials
 
 from govctl.client import ApiError
 from govctl.personas import PERSONAS
-from govctl.sandbox import ROOT, hub_config, verify_sigv4
+from govctl.fakeaws.gateway import verify_sigv4
+from govctl.sandbox import ROOT, hub_config
 
 OWNER = PERSONAS["model-owner"]
+# A decision runs a DynamoDB transaction and a SageMaker call through moto; under load (a busy CI machine,
+# parallel workers) that takes seconds, so the raw requests wait as long as govctl's own client does.
+TIMEOUT = urllib3.Timeout(connect=10, read=60)
 
 
 def signed(sb, method: str, path: str, body: bytes = b"", *, key: str = OWNER.access_key, secret: str = OWNER.secret_key,
@@ -29,7 +33,8 @@ def signed(sb, method: str, path: str, body: bytes = b"", *, key: str = OWNER.ac
 def send(request: AWSRequest, *, body: bytes | None = None, drop: tuple[str, ...] = ()) -> tuple[int, dict]:
     prepared = request.prepare()
     headers = {k: v for k, v in prepared.headers.items() if k not in drop}
-    response = urllib3.request(prepared.method, prepared.url, body=body if body is not None else prepared.body, headers=headers)
+    response = urllib3.request(prepared.method, prepared.url, body=body if body is not None else prepared.body, headers=headers,
+                               timeout=TIMEOUT, retries=False)
     return response.status, json.loads(response.data) if response.data else {}
 
 

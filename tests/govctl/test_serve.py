@@ -44,11 +44,11 @@ def test_sandbox_serve_answers_other_processes_until_interrupted():
         assert listed.exit_code == 0 and listed.stdout.strip() == "[]", listed.output
         decided = runner.invoke(app, ["--as", "model-owner", "--endpoint", f"http://127.0.0.1:{api_port}", "use-cases", "-o", "json"])
         assert decided.exit_code == 0 and '"credit-risk"' in decided.stdout
-        page = urllib3.request("GET", f"http://127.0.0.1:{page_port}/")
+        page = urllib3.request("GET", f"http://127.0.0.1:{page_port}/", timeout=60)
         assert page.status == 200 and b"mlgov governance dashboard" in page.data
         assert "default-src 'none'" in page.headers["Content-Security-Policy"]
-        assert urllib3.request("GET", f"http://127.0.0.1:{page_port}/elsewhere").status == 404
-        unsigned = urllib3.request("GET", f"http://127.0.0.1:{api_port}/dashboard")
+        assert urllib3.request("GET", f"http://127.0.0.1:{page_port}/elsewhere", timeout=60).status == 404
+        unsigned = urllib3.request("GET", f"http://127.0.0.1:{api_port}/dashboard", timeout=60)
         assert unsigned.status == 403  # the API itself wants a signature, like API Gateway with IAM auth
     finally:
         proc.send_signal(signal.SIGINT)

@@ -23,24 +23,26 @@ import pytest
 from boto3.dynamodb.types import TypeSerializer
 from moto import mock_aws
 
-from governance import runtime, schema
+from governance import contract, runtime, schema
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 TABLE = "mlgov-governance"
 
-DS_ROLE = f"arn:aws:iam::{ACCOUNT}:role/DataScientist"
-DS_SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/DataScientist/alice"
-DEV_APPROVER = f"arn:aws:iam::{ACCOUNT}:role/ModelOwner"
-DEV_SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/ModelOwner/bob"
-TEST_APPROVER = f"arn:aws:iam::{ACCOUNT}:role/QaLead"
-TEST_SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/QaLead/carol"
-PROD_APPROVER = f"arn:aws:iam::{ACCOUNT}:role/ProdApprover"
-PROD_SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/ProdApprover/dave"
-OFFICER = f"arn:aws:iam::{ACCOUNT}:role/GovernanceOfficer"
-OFFICER_SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/GovernanceOfficer/erin"
-OFFICER2_SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/GovernanceOfficer/frank"
-STRANGER_SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/Intern/zed"
+
+def principal(role: str, session: str) -> tuple[str, str]:
+    """An IAM role of the hub account and one of its STS sessions (what API Gateway reports as the caller)."""
+    return f"arn:aws:iam::{ACCOUNT}:role/{role}", f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}"
+
+
+DS_ROLE, DS_SESSION = principal("DataScientist", "alice")
+DEV_APPROVER, DEV_SESSION = principal("ModelOwner", "bob")
+TEST_APPROVER, TEST_SESSION = principal("QaLead", "carol")
+PROD_APPROVER, PROD_SESSION = principal("ProdApprover", "dave")
+OFFICER, OFFICER_SESSION = principal("GovernanceOfficer", "erin")
+OFFICER2_SESSION = principal("GovernanceOfficer", "frank")[1]
+STRANGER_SESSION = principal("Intern", "zed")[1]
+
 TEST_ACCOUNT = "222222222222"
 PROD_ACCOUNT = "333333333333"
 
@@ -51,8 +53,8 @@ APPROVERS = {
     "officers": [OFFICER],
 }
 
-# moto made to behave like the service under concurrency (and affordably): see moto_patches.
-from .moto_patches import install as _install_moto_patches
+# moto made to behave like the service under concurrency (and affordably): see govctl.fakeaws.moto.
+from govctl.fakeaws.moto import install as _install_moto_patches
 
 _install_moto_patches()
 
@@ -96,8 +98,8 @@ def _environment(monkeypatch):
     for key, value in {
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-        "GOVERNANCE_TABLE": TABLE, "POWERTOOLS_SERVICE_NAME": "mlgov-governance", "APPROVERS": json.dumps(APPROVERS),
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "POWERTOOLS_SERVICE_NAME": "mlgov-governance", "POWERTOOLS_LOG_LEVEL": "WARNING",
+        **contract.GovernanceSettings(table_name=TABLE, approvers_json=json.dumps(APPROVERS)).to_env(),
     }.items():
         monkeypatch.setenv(key, value)
     runtime.reset()
@@ -185,7 +187,7 @@ class World:
             detail["ModelLifeCycle"] = lifecycle
         return {
             "version": "0", "id": event_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"{group}/{version}/{status}/{modified_ms}")),
-            "detail-type": "SageMaker Model Package State Change", "source": "aws.sagemaker", "account": ACCOUNT,
+            "detail-type": contract.DETAIL_TYPE_MODEL_PACKAGE, "source": contract.SOURCE_SAGEMAKER, "account": ACCOUNT,
             "time": iso(modified_ms, millis=False), "region": REGION, "resources": [arn], "detail": detail,
         }
 
@@ -200,7 +202,7 @@ class World:
             detail["reportedAt"] = iso(reported_ms)
         if variant:
             detail["variantName"] = variant
-        return {"version": "0", "id": str(uuid.uuid4()), "detail-type": kind, "source": "mlgov.member",
+        return {"version": "0", "id": str(uuid.uuid4()), "detail-type": kind, "source": contract.SOURCE_MEMBER,
                 "account": account or (TEST_ACCOUNT if stage == "test" else PROD_ACCOUNT),
                 "time": "2024-09-02T10:00:00Z", "region": REGION, "resources": [], "detail": detail}
 
@@ -229,7 +231,7 @@ class World:
         out = []
         for item in table.all_items():
             data = item.to_json()["Attributes"]
-            out.append((data["pk"]["S"], data["sk"]["S"], json.dumps(data, sort_keys=True)))
+            out.append((data[schema.PK]["S"], data[schema.SK]["S"], json.dumps(data, sort_keys=True)))
         return sorted(out)
 
     def items(self) -> list[dict[str, Any]]:
@@ -238,7 +240,7 @@ class World:
 
     def item(self, pk: str, sk: str) -> dict[str, Any] | None:
         for item in self.items():
-            if item["pk"] == pk and item["sk"] == sk:
+            if item[schema.PK] == pk and item[schema.SK] == sk:
                 return item
         return None
 

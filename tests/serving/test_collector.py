@@ -9,8 +9,9 @@ import pytest
 from botocore.stub import Stubber
 
 from governance import events as hub_events
+from governance.contract import ReporterSettings as Settings
+from governance.contract import ReporterVariant as Variant
 from serving import collector, events
-from serving.collector import Settings, Variant
 
 from .conftest import ACCOUNT, REGION
 

@@ -11,8 +11,8 @@ from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
+from governance.contract import InvokeSettings as Settings
 from serving import invoke
-from serving.invoke import Settings
 
 from .conftest import ACCOUNT, REGION
 

@@ -40,3 +40,22 @@ def test_a_registry_mirror_failure_is_reported_but_the_decision_stands(world):
                            {"stage": "development", "action": "reject", "reason": "leaky features"}, caller=OFFICER_SESSION)
     assert code == 200 and body["registry"]["updated"] is False and "error" in body["registry"]
     assert world.record(G, 1, "development")["registryStatus"] == "Rejected"
+
+
+def test_the_handler_serves_exactly_the_route_table(world):
+    from governance.handlers import api
+    from governance.routes import ROUTES
+
+    from ..conftest import api_event
+
+    registered = {(r.method.upper(), r.path) for r in [*api.app._static_routes, *api.app._dynamic_routes]}
+    assert registered == {(r.method, r.resolver_path) for r in ROUTES}
+    world.onboard(groups=(G,), risk_tier="minimal", thresholds=())
+    world.sync(world.package_event(G, 1))
+    for route in ROUTES:
+        path = route.path.format(use_case_id="credit-risk", group=G, version="1")
+        response = api.handler(api_event(route.method, path, {} if route.method == "POST" else None, caller=OFFICER_SESSION,
+                                         query={"stage": "development", "status": "pending"}), None)
+        assert "no route" not in response.get("body", ""), route.key
+    response = api.handler(api_event("DELETE", "/use-cases/credit-risk", caller=OFFICER_SESSION), None)
+    assert response["statusCode"] == 404 and "no route DELETE" in response["body"]

@@ -1,0 +1,129 @@
+"""What the API shows of the table's items (use cases, stage records, versions, audit entries) and the reads behind it."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from . import audit, rules, schema
+from .domain import Stage, UseCaseState, check_group, check_stage, check_status, check_use_case_id, check_version
+from .records import group_config_key, group_of_use_case, load_json, parse_records, parse_state, record_key, registered_items
+from .records import uc_config_key, uc_state_key, use_case_config, version_keys
+from .requests import limit as parse_limit
+from .store import Store, decode_token, encode_token
+
+USE_CASE_FIELDS = (
+    schema.USE_CASE_ID, schema.CONFIG_NAME, schema.CONFIG_RISK_TIER, schema.CONFIG_OWNER, schema.CONFIG_LINE_OF_BUSINESS,
+    schema.CONFIG_PROJECT, schema.CONFIG_MODEL_GROUPS, schema.CONFIG_THRESHOLDS,
+)
+
+
+def use_case_view(item: Mapping[str, Any], state: UseCaseState) -> dict[str, Any]:
+    """A use case CONFIG item with its current stage."""
+    return {**{k: item.get(k) for k in USE_CASE_FIELDS}, schema.STATE_STAGE: state.stage.value,
+            schema.STATE_STAGE_STATUS: rules.stage_status(state.stage)}
+
+
+def record_view(item: Mapping[str, Any], use_case_stage: str | None = None) -> dict[str, Any]:
+    """A stage record as the API shows it: the 15 governance attributes (metrics as JSON), ARN, rev."""
+    out: dict[str, Any] = {k: item.get(k) for k in schema.GOVERNANCE_ATTRIBUTES}
+    out[schema.VALIDATION_METRICS] = load_json(item.get(schema.VALIDATION_METRICS))
+    out[schema.MONITORING_METRICS] = load_json(item.get(schema.MONITORING_METRICS))
+    if use_case_stage is not None:
+        out[schema.USE_CASE_STAGE] = use_case_stage
+    out[schema.MODEL_PACKAGE_ARN] = item.get(schema.MODEL_PACKAGE_ARN)
+    out[schema.REV] = item.get(schema.REV)
+    out[schema.APPROVALS] = item.get(schema.APPROVALS) or []
+    if item.get(schema.LAST_REJECTION):
+        out[schema.LAST_REJECTION] = load_json(item[schema.LAST_REJECTION])
+    return out
+
+
+def version_view(use_case_id: str, group: str, version: int, state: UseCaseState,
+                 items: Mapping[Stage, Mapping[str, Any] | None]) -> dict[str, Any]:
+    """A registered version with every stage record it has, and the stage it is at."""
+    present = [i for i in items.values() if i is not None]
+    return {
+        schema.MODEL_GROUP: group, schema.MODEL_VERSION: version, schema.USE_CASE_ID: use_case_id,
+        schema.USE_CASE_STAGE: state.stage.value, "currentStage": rules.current_stage(parse_records(items)).value,
+        schema.REGISTRY_STATUS: items[Stage.development].get(schema.REGISTRY_STATUS),
+        "records": [record_view(i, state.stage.value) for i in present],
+    }
+
+
+def audit_view(item: Mapping[str, Any]) -> dict[str, Any]:
+    out = {k: item.get(k) for k in audit.HASHED_FIELDS}
+    out[schema.ENTRY_DETAIL] = load_json(item.get(schema.ENTRY_DETAIL))
+    out[schema.ENTRY_HASH] = item.get(schema.ENTRY_HASH)
+    return out
+
+
+# --- the API's reads: index queries and key reads, shown as above ---
+
+def _page(store: Store, partition: tuple[str, str], limit: Any, token: str | None, **query: Any) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of a query, continuing from a `next` token that must belong to the same partition."""
+    items, last = store.query(partition=partition, limit=parse_limit(limit), start=decode_token(token, partition=partition), **query)
+    return items, encode_token(last)
+
+
+def list_use_cases(store: Store, *, limit: Any = None, token: str | None = None) -> dict[str, Any]:
+    items, nxt = _page(store, (schema.BY_STAGE_STATUS.partition_key, schema.USE_CASE_CATALOG), limit, token,
+                       index=schema.BY_STAGE_STATUS)
+    ids = [i[schema.USE_CASE_ID] for i in items]
+    states = store.batch_get([uc_state_key(u) for u in ids]) if ids else {}
+    return {"useCases": [use_case_view(i, parse_state(states.get(uc_state_key(u)))) for i, u in zip(items, ids)], "next": nxt}
+
+
+def get_use_case(store: Store, use_case_id: str, *, limit: Any = None, token: str | None = None) -> dict[str, Any]:
+    use_case_id = check_use_case_id(use_case_id)
+    raw = store.batch_get([uc_config_key(use_case_id), uc_state_key(use_case_id)])
+    uc_item = use_case_config(raw, use_case_id)
+    state = parse_state(raw.get(uc_state_key(use_case_id)))
+    items, nxt = _page(store, (schema.BY_USE_CASE.partition_key, schema.use_case_pk(use_case_id)), limit, token,
+                       index=schema.BY_USE_CASE, sort_prefix=schema.model_pk(""))
+    return {**use_case_view(uc_item, state), schema.STATE_APPROVED: {k: list(v) for k, v in state.approved.items()},
+            "models": [record_view(i, state.stage.value) for i in items], "next": nxt}
+
+
+def queue(store: Store, *, stage: Any, status: Any, limit: Any = None, token: str | None = None) -> dict[str, Any]:
+    stage, status = check_stage(stage), check_status(status)
+    items, nxt = _page(store, (schema.BY_STAGE_STATUS.partition_key, schema.stage_status_key(stage.value, status.value)),
+                       limit, token, index=schema.BY_STAGE_STATUS)
+    return {"stage": stage.value, "status": status.value, "items": [record_view(i) for i in items], "next": nxt}
+
+
+def get_version(store: Store, use_case_id: str, group: str, version: Any) -> dict[str, Any]:
+    use_case_id, group, version = check_use_case_id(use_case_id), check_group(group), check_version(version)
+    raw = store.batch_get([group_config_key(group), uc_state_key(use_case_id), *version_keys(group, version)])
+    group_of_use_case(raw, use_case_id, group)
+    items = registered_items(raw, group, version)
+    return version_view(use_case_id, group, version, parse_state(raw.get(uc_state_key(use_case_id))), items)
+
+
+def audit_page(store: Store, use_case_id: str, group: str | None = None, version: Any = None, *, limit: Any = None,
+               token: str | None = None) -> dict[str, Any]:
+    query = _audit_query(store, use_case_id, group, version)
+    items, nxt = _page(store, query.pop("partition"), limit, token, **query)
+    return {"entries": [audit_view(i) for i in items], "next": nxt}
+
+
+def verify_trail(store: Store, use_case_id: str, group: str | None = None, version: Any = None) -> dict[str, Any]:
+    """Walk a trail and check it against the head stored on the item it belongs to."""
+    entries = store.query_all(**_audit_query(store, use_case_id, group, version))
+    if group is None:
+        head = parse_state(store.batch_get([uc_state_key(use_case_id)]).get(uc_state_key(use_case_id)))
+        return audit.verify(entries, head_seq=head.chain_seq, head_hash=head.chain_hash).as_dict()
+    key = record_key(group, int(version), Stage.development)
+    dev = store.batch_get([key]).get(key) or {}
+    return audit.verify(entries, head_seq=int(dev.get(schema.CHAIN_SEQ, 0)), head_hash=dev.get(schema.CHAIN_HASH)).as_dict()
+
+
+def _audit_query(store: Store, use_case_id: str, group: str | None, version: Any) -> dict[str, Any]:
+    use_case_id = check_use_case_id(use_case_id)
+    if group is None:
+        use_case_config(store.batch_get([uc_config_key(use_case_id)]), use_case_id)
+        return {"partition": (schema.PK, schema.use_case_pk(use_case_id)), "sort_prefix": schema.AUDIT_PREFIX}
+    group, version = check_group(group), check_version(version)
+    raw = store.batch_get([group_config_key(group), record_key(group, version, Stage.development)])
+    group_of_use_case(raw, use_case_id, group)
+    registered_items(raw, group, version)
+    return {"partition": (schema.PK, schema.model_pk(group)), "sort_prefix": schema.AUDIT_PREFIX,
+            "filter_eq": {schema.MODEL_VERSION: version}}
