@@ -230,6 +230,7 @@ def tracking_client(tracking_uri: str) -> Any:
 
 
 def register_command(
+    ctx: typer.Context,
     group: str = typer.Option(..., "--group", help="the hub model group to register into (an onboarded group)"),
     run_id: str = typer.Option(..., "--run-id", help="the MLflow run whose logged model becomes the version"),
     tracking_server: str = typer.Option(..., "--tracking-server", envvar="MLFLOW_TRACKING_URI",
@@ -239,26 +240,25 @@ def register_command(
 ) -> None:
     """Register an MLflow run's logged model into the hub's group, pending approval, linked to the run."""
     import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
 
-    from govctl import cli
+    from govctl.options import of
 
-    try:
-        hub = Hub.from_stack_config(cli.opts.root)
-        session = boto3.Session(profile_name=cli.opts.profile) if cli.opts.profile else boto3.Session()
-        region = cli.opts.region or _region_of(next(iter(hub.groups.values()), ""))
-        registration = register_from_run(
-            group=group, run_id=run_id, hub=hub, mlflow_client=tracking_client(tracking_server),
-            sagemaker=session.client("sagemaker", region_name=region), model_id=model_id, image=image,
-        )
-    except (GovctlError, ValueError, FileNotFoundError, ClientError, BotoCoreError) as exc:
-        typer.echo(f"error: {str(exc).splitlines()[0]}", err=True)
-        raise typer.Exit(1) from None
+    opts = of(ctx)
+    hub = Hub.from_stack_config(opts.root)
+    session = boto3.Session(profile_name=opts.profile) if opts.profile else boto3.Session()
+    region = opts.region or _region_of(next(iter(hub.groups.values()), ""))
+    registration = register_from_run(
+        group=group, run_id=run_id, hub=hub, mlflow_client=tracking_client(tracking_server),
+        sagemaker=session.client("sagemaker", region_name=region), model_id=model_id, image=image,
+    )
     typer.echo(f"registered {registration.group} v{registration.version} from run {registration.run_id} "
                f"({registration.model_package_arn}), pending approval in development")
     if registration.dropped_metrics:
         typer.echo(f"note: {len(registration.dropped_metrics)} metric(s) not recorded (SageMaker keeps 50 metadata entries): "
                    f"{', '.join(registration.dropped_metrics)}", err=True)
+
+
+COMMANDS = (("register", register_command),)
 
 
 def _region_of(arn: str) -> Optional[str]:

@@ -16,7 +16,6 @@ import pytest
 from moto import mock_aws
 from typer.testing import CliRunner
 
-from govctl import cli
 from govctl.register import (
     IMAGE_TAG,
     LOG_MODEL_HISTORY_TAG,
@@ -232,20 +231,27 @@ def test_hub_from_the_stack_file() -> None:
 def test_the_command_registers_and_refuses_in_one_line(experiment, sagemaker, monkeypatch) -> None:
     import typer
 
-    app = typer.Typer()
-    app.command("register")(register_command)
+    from govctl.cli import Group
+    from govctl.options import Options
+    from govctl.register import COMMANDS
+
+    app = typer.Typer(cls=Group)
+    for name, command in COMMANDS:
+        app.command(name)(command)
     app.command("noop")(lambda: None)
-    monkeypatch.setattr(cli, "opts", cli.Options(root=ROOT))
-    monkeypatch.setattr("govctl.register.Hub.from_stack_config", classmethod(lambda cls, root: hub()))
+    monkeypatch.setattr("govctl.register.Hub.from_stack_config", classmethod(lambda cls, root: hub() if root == ROOT else None))
     monkeypatch.setattr("boto3.Session.client", lambda self, *a, **k: sagemaker)
     store = experiment.client.tracking_uri
     run_id = experiment.run()
 
-    ok = CliRunner().invoke(app, ["register", "--group", "credit-risk-xgb", "--run-id", run_id, "--tracking-server", store])
+    def govctl(*args: str):
+        return CliRunner().invoke(app, ["register", *args, "--tracking-server", store], obj=Options(root=ROOT))
+
+    ok = govctl("--group", "credit-risk-xgb", "--run-id", run_id)
     assert ok.exit_code == 0, ok.output
     assert f"registered credit-risk-xgb v1 from run {run_id}" in ok.output
 
-    refused = CliRunner().invoke(app, ["register", "--group", "credit-risk-xgb", "--run-id", "nope", "--tracking-server", store])
+    refused = govctl("--group", "credit-risk-xgb", "--run-id", "nope")
     assert refused.exit_code == 1
     assert refused.output.strip() == "error: MLflow run 'nope' does not exist on this tracking server"
     assert sagemaker.calls == Counter({"CreateModelPackage": 1})
