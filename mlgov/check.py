@@ -42,17 +42,10 @@ class Violation:
 
 
 def policy_settings(stack: str, config: Optional[Mapping[str, Any]] = None, root: Path = offline.ROOT) -> dict[str, Any]:
-    """The rules' settings for a stack: its organization; the hub's use cases (the stack's own, or its hubStack's file)."""
-    from policies.config import from_stack_config
+    """The rules' settings for a stack, as `python -m mlgov.policy_config STACK` writes them for the pack."""
+    from mlgov.policy_config import stack_settings
 
-    config = offline.read_stack_config(stack, root) if config is None else config
-    hub_config = None
-    hub_stack = config.get(f"{offline.PROJECT}:hubStack")
-    if isinstance(hub_stack, str) and hub_stack:
-        path = offline.stack_file(hub_stack.rsplit("/", 1)[-1], root)
-        if path.exists():
-            hub_config = offline.read_stack_config(hub_stack.rsplit("/", 1)[-1], root)
-    return from_stack_config(config, hub_config)
+    return stack_settings(stack, config, root)
 
 
 def plan_outputs(plan: offline.Plan, account_id: str, region: str) -> dict[str, dict[str, Any]]:
@@ -93,7 +86,7 @@ def evaluate(
     from pulumi_policy.policy import _NotApplicableError
     from pulumi_policy.proxy import unknown_checking_proxy
 
-    from policies.config import for_policy
+    from mlgov.policy_config import for_policy
     from policies.rules import ALL_POLICIES, CONCERN_OF
 
     policies = list(ALL_POLICIES if policies is None else policies)
@@ -124,7 +117,7 @@ def evaluate(
         level = level_of(policy)
         if level is None:
             continue
-        config = for_policy(settings, policy) or dict(settings)
+        config = for_policy(settings, policy)
         if isinstance(policy, ResourceValidationPolicy):
             for r in custom:
                 args = ResourceValidationArgs(r.type, unknown_checking_proxy(dict(r.inputs)), r.urn, r.name, options(r), None, config)

@@ -10,7 +10,6 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable, Iterable, Iterator, Optional
 
-from pulumi_policy.proxy import UnknownValueError
 from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
@@ -20,6 +19,9 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy.proxy import UnknownValueError
+
+from .guidance import GUIDANCE, url
 
 MANDATORY = EnforcementLevel.MANDATORY
 ADVISORY = EnforcementLevel.ADVISORY
@@ -362,7 +364,10 @@ def _rule(
     violations: Callable[[Any, Any], Iterable[tuple[str, Optional[str]]]],
 ) -> Callable[[Any], Any]:
     """The decorator making a check a policy of `kind`: `violations(check, args)` runs the check on what
-    CrossGuard hands the policy and yields (message, urn or None for the resource under validation)."""
+    CrossGuard hands the policy and yields (message, urn or None for the resource under validation).
+    Severity, remediation steps and documentation URL come from `guidance.GUIDANCE` (tests/policies/test_pack.py
+    checks that every rule of the pack has an entry)."""
+    severity, remediation = GUIDANCE.get(name, (None, None))
 
     def build(check: Any) -> Any:
         def validate(args: Any, report_violation: ReportViolation) -> None:
@@ -375,6 +380,9 @@ def _rule(
             validate=validate,
             enforcement_level=enforcement,
             config_schema=schema(*config) if config else None,
+            severity=severity,
+            remediation_steps=remediation,
+            url=url(name) if name in GUIDANCE else None,
         )
 
     return build

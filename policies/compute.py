@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Optional
 
-from policies.common import (
+from .common import (
     EVENT_TARGET,
     IAM_ROLE,
     IDENTITY_POLICY_TYPES,

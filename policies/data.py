@@ -6,7 +6,7 @@ from typing import Any, Callable, Iterator, Optional
 
 from pulumi_policy import StackValidationPolicy
 
-from policies.common import (
+from .common import (
     BUCKET_ENCRYPTION,
     BUCKET_POLICY,
     BUCKET_PUBLIC_ACCESS_BLOCK,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Iterator
 
-from policies.common import (
+from .common import (
     ADVISORY,
     ENDPOINT_CONFIG,
     EVENT_TARGET,

@@ -5,8 +5,8 @@ import json
 from collections.abc import Mapping
 from typing import Any, Iterator, Optional
 
-from policies import sharing
-from policies.common import (
+from . import sharing
+from .common import (
     ADVISORY,
     ENDPOINT,
     ENDPOINT_CONFIG,

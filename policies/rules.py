@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pulumi_policy import ResourceValidationPolicy, StackValidationPolicy
 
-from policies import compute, data, edge, governance, sharing
+from . import compute, data, edge, governance, sharing
 
 BY_CONCERN: dict[str, list[ResourceValidationPolicy | StackValidationPolicy]] = {
     "governance": governance.POLICIES,

@@ -5,7 +5,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, Iterator, Optional
 
-from policies.common import (
+from .common import (
     DEPLOY_ACTIONS,
     DEPLOY_PERMISSION,
     IAM_ROLE,

@@ -7,10 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
+import pytest
+from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, Severity, StackValidationPolicy
 
 from policies import common
-from policies.config import for_policy, from_stack_config, read_yaml_config
+from policies.guidance import DOCS_URL, GUIDANCE
 from policies.rules import ALL_POLICIES, BY_CONCERN, CONCERN_OF
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,20 +47,11 @@ def test_the_vocabulary_matches_the_components() -> None:
     assert RUNTIME in common.DEFAULTS["allowedRuntimes"]
 
 
-def test_pack_config_from_the_hub_stack_file_fits_each_rules_schema() -> None:
-    settings = from_stack_config(read_yaml_config(ROOT / "Pulumi.shared.yaml"))
-    assert settings["organizationId"] == "o-a1b2c3d4e5" and settings["highRiskUseCases"] == ["credit-risk"]
-    for policy in ALL_POLICIES:
-        config = for_policy(settings, policy)
-        allowed = set(policy.config_schema.properties) if policy.config_schema else set()
-        assert set(config) <= allowed, policy.name
-
-
-def test_the_pack_entry_point_builds_the_policy_pack_and_serves() -> None:
-    """`policies/__main__.py` (what `pulumi preview --policy-pack policies` runs) starts and prints its port."""
+@pytest.mark.parametrize("command", [["policies/__main__.py"], ["-m", "policies"]], ids=["script", "package"])
+def test_the_pack_entry_point_builds_the_policy_pack_and_serves(command: list[str]) -> None:
+    """`policies/__main__.py` starts and prints its port, run as a script (as the policy host runs it) or as a package."""
     env = {**os.environ, "PYTHONPATH": ""}
-    proc = subprocess.Popen([sys.executable, str(ROOT / "policies" / "__main__.py")], cwd=ROOT / "policies",
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen([sys.executable, *command], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     try:
         selector = selectors.DefaultSelector()
         selector.register(proc.stdout, selectors.EVENT_READ)
@@ -69,3 +61,17 @@ def test_the_pack_entry_point_builds_the_policy_pack_and_serves() -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_every_rule_carries_a_severity_remediation_steps_and_the_url_of_its_section() -> None:
+    assert set(GUIDANCE) == set(CONCERN_OF)
+    doc = (ROOT / "docs" / "policies.md").read_text()
+    headings = [line for line in doc.splitlines() if line.startswith("#")]
+    for policy in ALL_POLICIES:
+        assert isinstance(policy.severity, Severity), policy.name
+        assert policy.remediation_steps and policy.url == f"{DOCS_URL}#{policy.name}", policy.name
+        assert headings.count(f"### {policy.name}") == 1, policy.name
+        section = doc.split(f"### {policy.name}\n", 1)[1].split("\n#", 1)[0]
+        assert policy.description in section and policy.remediation_steps in section, policy.name
+        assert f"Severity: **{policy.severity.value}**; enforcement: **{policy.enforcement_level.value}**" in section
+    assert DOCS_URL.endswith("/docs/policies.md")
