@@ -8,10 +8,13 @@ STAMP := $(VENV)/.installed-stamp
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml policies/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test]"
+	# The policy pack's own virtualenv (PulumiPolicy.yaml: virtualenv: venv), with only its requirements.
+	test -x policies/venv/bin/python || $(PYTHON) -m venv policies/venv
+	policies/venv/bin/python -m pip install --quiet -r policies/requirements.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -42,4 +45,4 @@ bench: $(STAMP)
 	$(PY) bench/govctl_bench.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info artifacts
+	rm -rf $(VENV) policies/venv build *.egg-info artifacts
