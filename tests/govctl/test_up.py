@@ -2,10 +2,12 @@
 the real gate against the sandbox, and the real Automation API when the Pulumi CLI is missing."""
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from pulumi.automation import Stack
 from pulumi.automation import errors as auto_errors
 from pulumi.automation._cmd import CommandResult
 from pulumi.automation.events import OpType
@@ -184,13 +186,29 @@ def test_cli_without_the_pulumi_cli_is_one_line_before_any_gate(govctl, project,
     assert result.exit_code == 1
 
 
-def test_automation_stack_passes_other_missing_files_on(project, monkeypatch):
-    def missing_dir(**kwargs):
-        raise FileNotFoundError(2, "No such file or directory", "/nowhere")
+def test_automation_stack_selects_the_local_program_and_passes_other_missing_files_on(project, monkeypatch):
+    calls: list[dict] = []
 
-    monkeypatch.setattr("pulumi.automation.create_or_select_stack", missing_dir)
+    def create_or_select(**kwargs):
+        calls.append(kwargs)
+        if kwargs["stack_name"] == "prod":
+            raise FileNotFoundError(2, "No such file or directory", "/nowhere")
+        return "the stack"
+
+    monkeypatch.setattr("pulumi.automation.create_or_select_stack", create_or_select)
+    assert automation_stack("dev", project) == "the stack"
+    assert calls == [{"stack_name": "dev", "work_dir": str(project)}]
     with pytest.raises(FileNotFoundError):
-        automation_stack("dev", project)
+        automation_stack("prod", project)
+
+
+def test_the_fake_is_called_as_the_real_stack_is(project):
+    """Every keyword `run` passes exists on the real `pulumi.automation.Stack` methods."""
+    fake = FakeAutomation()
+    play(fake, ["dev"], project)
+    play(fake, ["dev"], project, preview=True)
+    for method, kwargs in zip((Stack.up, Stack.preview), fake.kwargs):
+        assert set(kwargs) <= set(inspect.signature(method).parameters)
 
 
 # ------------------------------------------------------------------ the command, with the real gate on the sandbox
