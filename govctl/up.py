@@ -3,10 +3,11 @@
 The stacks go shared → dev → test → prod (only those asked for, always in that order), each with the policy
 pack, and test and prod only after the promotion gate (`govctl.gate.gate`) passes for them, as in the
 deploy workflow. The first failure stops the chain: a stack that failed is never followed by a later one.
-The Automation API drives the Pulumi CLI, so the stack selection is a parameter: tests pass a fake one.
+Without --endpoint or a persona the gate asks the governance API the shared stack exports. The Automation API drives the Pulumi CLI, so the stack selection is a parameter: tests pass a fake one.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Protocol
@@ -21,6 +22,7 @@ ORDER = ("shared", "dev", "test", "prod")
 INSTALL_URL = "https://www.pulumi.com/docs/install/"
 NEEDS_CLI = f"govctl up needs the Pulumi CLI: {INSTALL_URL}"
 POLICY_PACK = "policies"
+ENDPOINT_OUTPUT = "governanceApiEndpoint"
 
 
 class StackLike(Protocol):
@@ -29,6 +31,8 @@ class StackLike(Protocol):
     def up(self, **kwargs: Any) -> Any: ...
 
     def preview(self, **kwargs: Any) -> Any: ...
+
+    def outputs(self) -> Any: ...
 
 
 SelectStack = Callable[[str, Path], StackLike]
@@ -49,14 +53,16 @@ def ordered(stacks: Iterable[str], root: Path) -> list[str]:
     return chosen
 
 
-def automation_stack(name: str, work_dir: Path) -> StackLike:
-    """The stack of the local program in `work_dir` (created on the backend if new), or why the CLI cannot run."""
+def automation_stack(name: str, work_dir: Path, *, create: bool = True) -> StackLike:
+    """The stack of the local program in `work_dir` (created on the backend if new, unless not `create`), or why
+    the CLI cannot run."""
     try:
         from pulumi import automation
     except ImportError as exc:
         raise GovctlError(f"the Pulumi Automation API is not available: {exc}") from None
+    choose = automation.create_or_select_stack if create else automation.select_stack
     try:
-        return automation.create_or_select_stack(stack_name=name, work_dir=str(work_dir))
+        return choose(stack_name=name, work_dir=str(work_dir))
     except FileNotFoundError as exc:
         if Path(str(exc.filename or "")).name == "pulumi":
             raise GovctlError(NEEDS_CLI) from None
@@ -114,11 +120,14 @@ def _one(name: str, root: Path, *, gate_check: GateCheck, select: SelectStack, p
     except CommandError as exc:
         return f"could not select the stack: {command_reason(exc)}"
     if not preview and name in STACK_STAGE:
-        result = gate_check(name)
-        if not result.ok:
-            offenders = "; ".join(f"{pin.label()}: {why}" for pin, why in result.offenders)
-            return f"the gate refused it, {len(result.offenders)} pinned version(s) not approved for {result.stage.value}: {offenders}"
-        echo(f"gate {name}: all {len(result.passed)} pinned version(s) approved for {result.stage.value}")
+        try:
+            verdict = gate_check(name)
+        except GovctlError as exc:
+            return f"the gate could not check it: {exc}"
+        if not verdict.ok:
+            offenders = "; ".join(f"{pin.label()}: {why}" for pin, why in verdict.offenders)
+            return f"the gate refused it, {len(verdict.offenders)} pinned version(s) not approved for {verdict.stage.value}: {offenders}"
+        echo(f"gate {name}: all {len(verdict.passed)} pinned version(s) approved for {verdict.stage.value}")
     echo(f"--- {'preview' if preview else 'up'} {name}")
     action = stack.preview if preview else stack.up
     try:
@@ -151,6 +160,21 @@ def changes(result: Any) -> str:
     return ", ".join(f"{op} {count}" for op, count in sorted(named.items()))
 
 
+def shared_endpoint(root: Path) -> str:
+    """The governance API URL the shared stack exports, for a gate run given no endpoint or persona."""
+    from pulumi.automation.errors import CommandError
+
+    try:
+        found = (automation_stack("shared", Path(root).resolve(), create=False).outputs() or {}).get(ENDPOINT_OUTPUT)
+    except CommandError as exc:
+        raise GovctlError(f"no governance API endpoint: reading the shared stack's outputs failed ({command_reason(exc)}) "
+                          "and neither --endpoint nor GOVCTL_ENDPOINT is set") from None
+    if found is None or not getattr(found, "value", None):
+        raise GovctlError(f"no governance API endpoint: the shared stack has no {ENDPOINT_OUTPUT} output "
+                          "(deploy shared first) and neither --endpoint nor GOVCTL_ENDPOINT is set")
+    return str(found.value)
+
+
 def command(
     ctx: typer.Context,
     stacks: Optional[list[str]] = typer.Argument(None, help="shared, dev, test, prod (default: all four; always run in that order)"),
@@ -158,7 +182,13 @@ def command(
 ) -> None:
     """Deploy the stacks in order through the Pulumi Automation API, with the policy pack and the gate before test and prod."""
     opts = of(ctx)
-    outcome = run(list(stacks or []), opts.root, gate_check=lambda stack: gate(opts.client(), stack, opts.root),
+
+    def gate_check(stack: str) -> GateResult:
+        if opts.api is None and not any((opts.endpoint, opts.persona, os.environ.get("GOVCTL_ENDPOINT"), os.environ.get("GOVCTL_PROFILE"))):
+            opts.endpoint = shared_endpoint(opts.root)
+        return gate(opts.client(), stack, opts.root)
+
+    outcome = run(list(stacks or []), opts.root, gate_check=gate_check,
                   preview=preview, echo=typer.echo, echo_err=lambda line: typer.echo(line, err=True))
     if not outcome.ok:
         raise GovctlError(outcome.message(preview))

@@ -15,6 +15,7 @@ from pulumi.automation.events import OpType
 from govctl import up as up_module
 from govctl.client import GovctlError
 from govctl.gate import STACK_STAGE, GateResult, Pin
+from govctl.personas import persona
 from govctl.up import NEEDS_CLI, automation_stack, changes, command_reason, ordered, run
 
 from .conftest import one_line_error
@@ -37,6 +38,10 @@ class FakeStack:
     def preview(self, **kwargs):
         return self._act("preview", kwargs, SimpleNamespace(change_summary={OpType.SAME: 7}))
 
+    def outputs(self):
+        self.fake.events.append(("outputs", self.name))
+        return self.fake.outputs
+
     def _act(self, action: str, kwargs: dict, result):
         self.fake.events.append((action, self.name))
         self.fake.kwargs.append(kwargs)
@@ -53,12 +58,13 @@ class FakeAutomation:
         self.events: list[tuple[str, str]] = []
         self.kwargs: list[dict] = []
         self.work_dirs: list[Path] = []
+        self.outputs: dict = {}
         self.fail = fail or {}
         self.fail_select = fail_select or {}
         self.refuse = refuse
 
-    def select(self, name: str, work_dir: Path) -> FakeStack:
-        self.events.append(("select", name))
+    def select(self, name: str, work_dir: Path, *, create: bool = True) -> FakeStack:
+        self.events.append(("select" if create else "select-existing", name))
         self.work_dirs.append(work_dir)
         if name in self.fail_select:
             raise self.fail_select[name]
@@ -196,8 +202,10 @@ def test_automation_stack_selects_the_local_program_and_passes_other_missing_fil
         return "the stack"
 
     monkeypatch.setattr("pulumi.automation.create_or_select_stack", create_or_select)
+    monkeypatch.setattr("pulumi.automation.select_stack", lambda **kwargs: ("existing", kwargs))
     assert automation_stack("dev", project) == "the stack"
     assert calls == [{"stack_name": "dev", "work_dir": str(project)}]
+    assert automation_stack("shared", project, create=False) == ("existing", {"stack_name": "shared", "work_dir": str(project)})
     with pytest.raises(FileNotFoundError):
         automation_stack("prod", project)
 
@@ -245,3 +253,31 @@ def test_cli_reports_a_failed_up_in_one_line(govctl, project, fake):
     assert line == "error: govctl up: stack shared failed: error: update failed. Not run after it: dev, test, prod."
     assert [e for e in fake.events if e[0] == "up"] == [("up", "shared")]
 
+
+def test_without_an_endpoint_the_gate_asks_the_shared_stack_for_it(govctl, project, fake):
+    result = govctl("up", "dev", "test", "prod", root=project, env={"GOVCTL_ENDPOINT": None}, persona=None)
+    line = one_line_error(result)
+    assert line == ("error: govctl up: stack test failed: the gate could not check it: no governance API endpoint: the shared "
+                    "stack has no governanceApiEndpoint output (deploy shared first) and neither --endpoint nor GOVCTL_ENDPOINT "
+                    "is set. Done before it: dev. Not run after it: prod.")
+    assert [e for e in fake.events if e[0] in ("up", "outputs")] == [("up", "dev"), ("outputs", "shared")]
+
+
+def test_without_an_endpoint_and_no_shared_stack_the_gate_says_so(govctl, project, fake):
+    fake.fail_select["shared"] = command_error("error: no stack named 'shared' found\n", cls=auto_errors.StackNotFoundError)
+    line = one_line_error(govctl("up", "test", root=project, env={"GOVCTL_ENDPOINT": None}, persona=None))
+    assert line == ("error: govctl up: stack test failed: the gate could not check it: no governance API endpoint: reading the "
+                    "shared stack's outputs failed (error: no stack named 'shared' found) and neither --endpoint nor "
+                    "GOVCTL_ENDPOINT is set.")
+    assert ("up", "test") not in fake.events
+
+
+def test_the_shared_stacks_endpoint_is_the_one_the_gate_calls(govctl, project, fake, sandbox):
+    """No endpoint and no persona: boto3's credentials (here a sandbox persona's keys) against the exported URL."""
+    fake.outputs = {"governanceApiEndpoint": SimpleNamespace(value=sandbox.endpoint)}
+    officer = persona("governance-officer")
+    keys = {"AWS_ACCESS_KEY_ID": officer.access_key, "AWS_SECRET_ACCESS_KEY": officer.secret_key, "AWS_SESSION_TOKEN": None}
+    result = govctl("up", "test", root=project, env={"GOVCTL_ENDPOINT": None, **keys}, persona=None)
+    assert result.exit_code == 0, result.output
+    assert "gate test: all 2 pinned version(s) approved for test" in result.stdout
+    assert fake.events == [("select", "test"), ("select-existing", "shared"), ("outputs", "shared"), ("up", "test")]
