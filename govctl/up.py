@@ -3,7 +3,8 @@
 The stacks go shared → dev → test → prod (only those asked for, always in that order), each with the policy
 pack, and test and prod only after the promotion gate (`govctl.gate.gate`) passes for them, as in the
 deploy workflow. The first failure stops the chain: a stack that failed is never followed by a later one.
-Without --endpoint or a persona the gate asks the governance API the shared stack exports. The Automation API drives the Pulumi CLI, so the stack selection is a parameter: tests pass a fake one.
+Without --endpoint or a persona the gate asks the governance API the shared stack exports. The Automation
+API drives the Pulumi CLI, so the stack selection is a parameter: tests pass a fake one.
 """
 from __future__ import annotations
 
@@ -126,7 +127,8 @@ def _one(name: str, root: Path, *, gate_check: GateCheck, select: SelectStack, p
             return f"the gate could not check it: {exc}"
         if not verdict.ok:
             offenders = "; ".join(f"{pin.label()}: {why}" for pin, why in verdict.offenders)
-            return f"the gate refused it, {len(verdict.offenders)} pinned version(s) not approved for {verdict.stage.value}: {offenders}"
+            stage = verdict.stage.value
+            return f"the gate refused it, {len(verdict.offenders)} pinned version(s) not approved for {stage}: {offenders}"
         echo(f"gate {name}: all {len(verdict.passed)} pinned version(s) approved for {verdict.stage.value}")
     echo(f"--- {'preview' if preview else 'up'} {name}")
     action = stack.preview if preview else stack.up
@@ -177,14 +179,15 @@ def shared_endpoint(root: Path) -> str:
 
 def command(
     ctx: typer.Context,
-    stacks: Optional[list[str]] = typer.Argument(None, help="shared, dev, test, prod (default: all four; always run in that order)"),
-    preview: bool = typer.Option(False, "--preview", help="run `pulumi preview` on each stack instead (no gate: nothing is deployed)"),
+    stacks: Optional[list[str]] = typer.Argument(None, help="shared, dev, test, prod (default: all four, always in that order)"),
+    preview: bool = typer.Option(False, "--preview", help="run `pulumi preview` on each instead (no gate: nothing is deployed)"),
 ) -> None:
-    """Deploy the stacks in order through the Pulumi Automation API, with the policy pack and the gate before test and prod."""
+    """Deploy the stacks in order through the Pulumi Automation API: policy pack on, the gate before test and prod."""
     opts = of(ctx)
 
     def gate_check(stack: str) -> GateResult:
-        if opts.api is None and not any((opts.endpoint, opts.persona, os.environ.get("GOVCTL_ENDPOINT"), os.environ.get("GOVCTL_PROFILE"))):
+        targets = (opts.endpoint, opts.persona, os.environ.get("GOVCTL_ENDPOINT"), os.environ.get("GOVCTL_PROFILE"))
+        if opts.api is None and not any(targets):
             opts.endpoint = shared_endpoint(opts.root)
         return gate(opts.client(), stack, opts.root)
 
