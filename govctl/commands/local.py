@@ -11,6 +11,7 @@ from govctl import formatting as fmt
 from govctl.client import GovctlError
 from govctl.options import of
 from govctl.personas import PERSONAS, SANDBOX_PORT
+from govctl.up import command as up
 
 StacksArg = typer.Argument(None, help="stacks (default: every Pulumi.<stack>.yaml)")
 
@@ -96,4 +97,4 @@ def _exit_with(code: int) -> None:
         raise typer.Exit(code)
 
 
-COMMANDS = (("preview", preview), ("check", check), ("dashboard", dashboard), ("sandbox", sandbox), ("demo", demo))
+COMMANDS = (("preview", preview), ("check", check), ("dashboard", dashboard), ("sandbox", sandbox), ("demo", demo), ("up", up))
