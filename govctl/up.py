@@ -8,7 +8,9 @@ API drives the Pulumi CLI, so the stack selection is a parameter: tests pass a f
 """
 from __future__ import annotations
 
+import json
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Protocol
@@ -132,10 +134,16 @@ def _one(name: str, root: Path, *, gate_check: GateCheck, select: SelectStack, p
         echo(f"gate {name}: all {len(verdict.passed)} pinned version(s) approved for {verdict.stage.value}")
     echo(f"--- {'preview' if preview else 'up'} {name}")
     action = stack.preview if preview else stack.up
-    try:
-        result = action(policy_packs=policy_packs, on_output=echo, on_error=echo_err)
-    except CommandError as exc:
-        return command_reason(exc)
+    from mlgov import policy_config
+
+    with tempfile.TemporaryDirectory(prefix="govctl-up-") as scratch:
+        config = Path(scratch) / f"policy-config.{name}.json"
+        config.write_text(json.dumps(policy_config.pack_config(policy_config.stack_settings(name, root=root))))
+        try:
+            result = action(policy_packs=policy_packs, policy_pack_configs=[str(config)] * len(policy_packs),
+                            on_output=echo, on_error=echo_err)
+        except CommandError as exc:
+            return command_reason(exc)
     echo(f"{name}: {changes(result)}")
     return None
 

@@ -3,6 +3,7 @@ the real gate against the sandbox, and the real Automation API when the Pulumi C
 from __future__ import annotations
 
 import inspect
+import json
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -45,6 +46,7 @@ class FakeStack:
     def _act(self, action: str, kwargs: dict, result):
         self.fake.events.append((action, self.name))
         self.fake.kwargs.append(kwargs)
+        self.fake.pack_configs[self.name] = [json.loads(Path(p).read_text()) for p in kwargs["policy_pack_configs"]]
         kwargs["on_output"](f"pulumi says: {action} {self.name}")
         if self.name in self.fake.fail:
             raise self.fake.fail[self.name]
@@ -57,6 +59,7 @@ class FakeAutomation:
     def __init__(self, fail: dict | None = None, fail_select: dict | None = None, refuse: tuple[str, ...] = ()):
         self.events: list[tuple[str, str]] = []
         self.kwargs: list[dict] = []
+        self.pack_configs: dict[str, list[dict]] = {}
         self.work_dirs: list[Path] = []
         self.outputs: dict = {}
         self.fail = fail or {}
@@ -119,6 +122,17 @@ def test_the_policy_pack_and_output_streams_are_passed_to_every_up(project):
     for kwargs in fake.kwargs:
         assert kwargs["policy_packs"] == [str(project.resolve() / "policies")]
         assert callable(kwargs["on_output"]) and callable(kwargs["on_error"])
+
+
+def test_each_stack_gets_the_pack_config_its_own_stack_file_yields(project):
+    from mlgov import policy_config
+
+    fake = FakeAutomation()
+    play(fake, [], project)
+    for name in ("shared", "dev", "test", "prod"):
+        expected = policy_config.pack_config(policy_config.stack_settings(name, root=project))
+        assert fake.pack_configs[name] == [expected]
+        assert expected, "the sample stacks configure the organization rules"
 
 
 def test_gate_refusal_stops_before_test_is_deployed_and_nothing_later_runs(project):
