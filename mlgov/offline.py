@@ -31,6 +31,7 @@ class UnknownStackReferenceError(RuntimeError):
 
 
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
+ROOT_STACK = "pulumi:pulumi:Stack"
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class DeclaredResource:
     parent: str | None
     inputs: Mapping[str, Any]
     custom: bool
+    aliases: tuple[str, ...] = ()
+    """URNs this resource was declared under before (its `pulumi.Alias`es, resolved as the engine does)."""
 
     @property
     def is_component(self) -> bool:
@@ -163,16 +166,43 @@ class OfflineMocks(pulumi.runtime.Mocks):
         return f"{physical}-id" if physical == name else physical, state
 
 
-class _RecordingMonitor(_mocks.MockMonitor):
-    """The SDK's mock monitor, also keeping each registration's parent and custom flag."""
+def urn(stack: str, parent: str | None, type_: str, name: str, project: str = PROJECT) -> str:
+    """A URN as the engine builds it: the parent's qualified type chain, except the root stack's, then `$type`."""
+    qualified = type_
+    if parent:
+        parent_type = parent.split("::")[2]
+        if parent_type != ROOT_STACK:
+            qualified = f"{parent_type}${type_}"
+    return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
 
-    def __init__(self, mocks: pulumi.runtime.Mocks):
+
+
+class _RecordingMonitor(_mocks.MockMonitor):
+    """The SDK's mock monitor, with the engine's URNs, also keeping each registration's parent, kind and aliases."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks, stack: str):
         super().__init__(mocks)
+        self.stack = stack
         self.declared: list[DeclaredResource] = []
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        return urn(self.stack, parent or None, type_, name)
+
+    def _alias_urns(self, request) -> tuple[str, ...]:
+        out = []
+        for alias in request.aliases:
+            if alias.WhichOneof("alias") == "urn":
+                out.append(alias.urn)
+                continue
+            spec = alias.spec
+            parent = None if spec.noParent else (spec.parentUrn or request.parent or None)
+            out.append(urn(spec.stack or self.stack, parent, spec.type or request.type, spec.name or request.name,
+                           spec.project or PROJECT))
+        return tuple(dict.fromkeys(out))
 
     def RegisterResource(self, request):  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)
-        if request.type != "pulumi:pulumi:Stack":
+        if request.type != ROOT_STACK:
             inputs = rpc.deserialize_properties(request.object)
             self.declared.append(
                 DeclaredResource(
@@ -182,6 +212,7 @@ class _RecordingMonitor(_mocks.MockMonitor):
                     parent=request.parent or None,
                     inputs=inputs,
                     custom=bool(request.custom),
+                    aliases=self._alias_urns(request),
                 )
             )
         return response
@@ -221,7 +252,7 @@ def run(
     """
     region = region or str(config.get("aws:region", "eu-west-1"))
     mocks = OfflineMocks(account_id, region, invokes, stack_outputs)
-    monitor = _RecordingMonitor(mocks)
+    monitor = _RecordingMonitor(mocks, stack)
     pulumi.runtime.settings.set_root_resource(None)  # else set_mocks keeps the previous run's Stack as root
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(as_engine_config(config), [])
