@@ -20,7 +20,7 @@ import pulumi_aws as aws
 
 from components.dead_letters import dead_letter_queue
 from components.hub_outputs import HubOutputs
-from components.policy_documents import KMS_ADMIN_ACTIONS, KMS_USE_ACTIONS, LOGS_KEY_ACTIONS, account_roots, document, statement
+from components.policy_documents import KMS_ADMIN_ACTIONS, KMS_USE_ACTIONS, LOGS_KEY_ACTIONS, account_roots, document, service_trust, statement
 
 MODEL_PACKAGE_EVENTS = "SageMaker Model Package State Change"
 REGISTER_ACTIONS = (
@@ -188,15 +188,3 @@ class MemberAccount(pulumi.ComponentResource):
         aws.kms.Alias(f"{self._name}-key-alias", name=f"alias/mlgov-{a.role}", target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=self))
         return key
 
-
-def service_trust(service: str, account_id: str) -> dict:
-    """A trust policy for an AWS service acting on behalf of this account only (confused-deputy guard)."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Service": service},
-            "Action": "sts:AssumeRole",
-            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-        }],
-    }

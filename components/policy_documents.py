@@ -52,3 +52,16 @@ def document(statements: Iterable[Mapping[str, Any]]) -> pulumi.Output[str]:
 
 def account_roots(accounts: Iterable[str], partition: str = "aws") -> list[str]:
     return [f"arn:{partition}:iam::{a}:root" for a in accounts]
+
+
+def service_trust(service: str, account_id: str) -> dict:
+    """A trust policy for an AWS service acting on behalf of this account only (confused-deputy guard)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": service},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+        }],
+    }

@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from components.errors import ConfigError  # noqa: F401 - one class for the config and the components
 from governance.domain import ModelRisk, RiskTier  # one definition for the stack config and the runtime
 
 NAMESPACE = "mlgov"
@@ -44,10 +45,6 @@ MODEL_PACKAGE_GROUP_ACTIONS = frozenset({
     "sagemaker:CreateModel",
     "sagemaker:ListTags",
 })
-
-
-class ConfigError(ValueError):
-    """A stack config that cannot be deployed; the message is meant for the person who wrote it."""
 
 
 class AccountRole(str, Enum):

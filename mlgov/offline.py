@@ -62,7 +62,10 @@ class Plan:
         return [r for r in self.resources if r.type == type_]
 
     def named(self, name: str) -> DeclaredResource:
+        """The resource named `name`; a component sharing the name with the resource it wraps gives way to it."""
         matches = [r for r in self.resources if r.name == name]
+        if len(matches) > 1:
+            matches = [r for r in matches if r.custom]
         if len(matches) != 1:
             raise KeyError(f"{len(matches)} resources named {name!r}")
         return matches[0]

@@ -42,9 +42,13 @@ def previous_urns(plan: offline.Plan) -> dict[str, set[str]]:
 
 
 def unmatched(plan: offline.Plan, snapshot: Iterable[str]) -> list[str]:
-    """URNs of `plan` that neither are in `snapshot` nor reach one through an alias (each would be a new resource)."""
+    """URNs of `plan`'s cloud resources that neither are in `snapshot` nor reach one through an alias (each would be created anew).
+
+    Components are left out: a new component holds no cloud state, so adding one replaces nothing.
+    """
     known = set(snapshot)
-    return sorted(urn for urn, candidates in previous_urns(plan).items() if not candidates & known)
+    custom = {r.urn for r in plan.custom_resources}
+    return sorted(urn for urn, candidates in previous_urns(plan).items() if urn in custom and not candidates & known)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ import hypothesis  # noqa: F401 - imported before Pulumi's threads run: hypothes
 import pytest     # at session end, where CPython 3.11.7's AST parser can fail with "recursion depth mismatch"
 
 from components.hub_outputs import HubOutputs
-from components.stage_deployment import StageDeployment, StageDeploymentArgs, endpoint_name
+from components.stage_deployment import StageDeployment, endpoint_name
+from mlgov.compose import stage_deployment_args
 from mlgov.config import ConfigError, Deployment
 from tests.infra import run_component
 
@@ -21,8 +22,8 @@ LOCAL_KEY = f"arn:aws:kms:eu-west-1:{PROD}:key/local"
 def plan_for(deployment: dict[str, Any], stage: str = "prod", hub: dict[str, Any] = HUB):
     d = Deployment.model_validate(deployment)
     return run_component(
-        lambda: StageDeployment("sd", StageDeploymentArgs(
-            deployment=d, stage=stage, account_id=PROD, region="eu-west-1", hub=HubOutputs.from_values(hub), key_arn=LOCAL_KEY,
+        lambda: StageDeployment("sd", stage_deployment_args(
+            d, stage=stage, account_id=PROD, region="eu-west-1", hub=HubOutputs.from_values(hub), key_arn=LOCAL_KEY,
         )),
         account_id=PROD,
     )
@@ -155,15 +156,15 @@ def test_reporter_runs_on_a_schedule_and_when_the_endpoint_is_in_service(ab) -> 
     env = fn.inputs["environment"]["variables"]
     assert env["HUB_BUS_ARN"] == HUB["busArn"] and env["STAGE"] == "production" and env["ACCOUNT_ID"] == PROD
     assert json.loads(env["VARIANTS"]) == [{"name": "v3", "version": 3, "role": "champion"}, {"name": "v4", "version": 4, "role": "challenger"}]
-    assert ab.named("sd-metrics-schedule").inputs["scheduleExpression"] == "rate(15 minutes)"
-    assert json.loads(ab.named("sd-deployed").inputs["eventPattern"]) == {
+    assert ab.named("sd-metrics-schedule-rule").inputs["scheduleExpression"] == "rate(15 minutes)"
+    assert json.loads(ab.named("sd-deployed-rule").inputs["eventPattern"]) == {
         "source": ["aws.sagemaker"], "detail-type": ["SageMaker Endpoint State Change"],
         "detail": {"EndpointName": ["mlgov-prod-credit-risk-xgb-v3"], "EndpointStatus": ["IN_SERVICE"]},
     }
     for part in ("metrics-schedule", "deployed"):
         assert ab.named(f"sd-{part}-target").inputs["arn"] == f"arn:aws:lambda:eu-west-1:{PROD}:function:sd-reporter"
         permission = ab.named(f"sd-{part}-invoke")
-        assert permission.inputs["sourceArn"] == f"arn:aws:events:eu-west-1:{PROD}:rule/sd-{part}"
+        assert permission.inputs["sourceArn"] == f"arn:aws:events:eu-west-1:{PROD}:rule/sd-{part}-rule"
     queue_arn = f"arn:aws:sqs:eu-west-1:{PROD}:sd-reporter-dead-letters"
     assert fn.inputs["deadLetterConfig"] == {"targetArn": queue_arn}
     assert ab.named("sd-reporter-dead-letters").inputs["kmsMasterKeyId"] == LOCAL_KEY
@@ -171,7 +172,7 @@ def test_reporter_runs_on_a_schedule_and_when_the_endpoint_is_in_service(ab) -> 
         assert ab.named(f"sd-{part}-target").inputs["deadLetterConfig"] == {"arn": queue_arn}
     (allow,) = json.loads(ab.named("sd-reporter-dead-letters-policy").inputs["policy"])["Statement"]
     assert allow["Condition"] == {"ArnEquals": {"aws:SourceArn": [
-        f"arn:aws:events:eu-west-1:{PROD}:rule/sd-metrics-schedule", f"arn:aws:events:eu-west-1:{PROD}:rule/sd-deployed"]}}
+        f"arn:aws:events:eu-west-1:{PROD}:rule/sd-metrics-schedule-rule", f"arn:aws:events:eu-west-1:{PROD}:rule/sd-deployed-rule"]}}
     assert ab.named("sd-reporter-dead-letters-alarm").inputs["metricName"] == "ApproximateNumberOfMessagesVisible"
     sids = statements_by_sid(ab.named("sd-reporter-policy"))
     assert sids["OwnDeadLetterQueue"]["Resource"] == queue_arn

@@ -31,7 +31,7 @@ def test_a_moved_resource_without_an_alias_is_caught_and_an_alias_or_a_moved_par
     def program(alias: bool):
         def declare():
             parent = pulumi.ComponentResource("t:index:Part", "part",
-                                              opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(name="old-part")] if alias else None))
+                                              opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(type_="t:index:OldPart")] if alias else None))
             pulumi.CustomResource("t:index:Leaf", "leaf", {}, opts=pulumi.ResourceOptions(parent=parent))
             pulumi.CustomResource("t:index:Moved", "moved", {}, opts=pulumi.ResourceOptions(
                 parent=parent, aliases=[pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)] if alias else None))
@@ -40,13 +40,13 @@ def test_a_moved_resource_without_an_alias_is_caught_and_an_alias_or_a_moved_par
 
     before = offline.run(program(False), {"aws:region": "eu-west-1"}, stack="unit")
     old = {
-        "urn:pulumi:unit::mlgov::t:index:Part::old-part",
-        "urn:pulumi:unit::mlgov::t:index:Part$t:index:Leaf::leaf",
+        "urn:pulumi:unit::mlgov::t:index:OldPart::part",
+        "urn:pulumi:unit::mlgov::t:index:OldPart$t:index:Leaf::leaf",
         "urn:pulumi:unit::mlgov::t:index:Moved::moved",
     }
     assert urns.unmatched(before, old) == [
+        "urn:pulumi:unit::mlgov::t:index:Part$t:index:Leaf::leaf",
         "urn:pulumi:unit::mlgov::t:index:Part$t:index:Moved::moved",
-        "urn:pulumi:unit::mlgov::t:index:Part::part",
     ]
     after = offline.run(program(True), {"aws:region": "eu-west-1"}, stack="unit")
     assert urns.unmatched(after, old) == []
