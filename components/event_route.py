@@ -54,7 +54,7 @@ class EventRoute(pulumi.ComponentResource):
             return pulumi.ResourceOptions(parent=self, aliases=list(args.aliases.get(key, ())) or None)
 
         self.rule = aws.cloudwatch.EventRule(
-            f"{name}-rule",
+            name,
             name=args.rule_name,
             description=args.description,
             event_bus_name=args.event_bus_name,

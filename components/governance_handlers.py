@@ -23,6 +23,7 @@ from governance.permissions import HANDLER_ACTIONS
 HANDLERS = ("sync", "api", "metrics")
 FORMER_FUNCTION_TYPE = "mlgov:governance_function:GovernanceFunction"
 """What each handler was declared as before `Function`; its parts keep their URNs through aliases."""
+ROUTE_TYPE = "mlgov:event_route:EventRoute"
 
 
 @dataclass
@@ -85,9 +86,9 @@ class GovernanceHandlers(pulumi.ComponentResource):
                 EventRouteArgs(
                     function_arn=target.arn, function_name=target.name, kms_key_arn=args.kms_key_arn, event_pattern=pattern,
                     event_bus_name=bus, rule_name=f"{p}-{route}", description=description,
-                    alarm_actions=args.alarm_actions, tags=args.tags,
+                    alarm_actions=args.alarm_actions, tags=args.tags, aliases=self._former_rule(f"{p}-{route}"),
                 ),
-                opts=self._moved("mlgov:event_route:EventRoute", f"{p}-{route}"),
+                opts=self._moved(ROUTE_TYPE, f"{p}-{route}"),
             )
         self.api = IamHttpApi(
             f"{p}-governance-api",
@@ -104,6 +105,13 @@ class GovernanceHandlers(pulumi.ComponentResource):
             opts=self._moved("mlgov:http_api:IamHttpApi", f"{p}-governance-api"),
         )
         self.register_outputs({"api_url": self.api.url})
+
+    def _former_rule(self, route: str) -> dict[str, list[Any]]:
+        """The route's rule was `<route>-rule` when the routes were the hub's own children."""
+        if not self._args.moved_from_parent:
+            return {}
+        former = was_beside(self, ROUTE_TYPE, route)
+        return {"rule": [former.apply(lambda urn: child_urn(urn, "aws:cloudwatch/eventRule:EventRule", f"{route}-rule"))]}
 
     def _moved(self, type_: str, name: str) -> pulumi.ResourceOptions:
         aliases = [was_beside(self, type_, name)] if self._args.moved_from_parent else None

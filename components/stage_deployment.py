@@ -326,7 +326,7 @@ class StageDeployment(pulumi.ComponentResource):
                 EventRouteArgs(
                     function_arn=reporter.arn, function_name=reporter.name, kms_key_arn=a.key_arn,
                     dead_letter_queue=self.dead_letter_queue, tags=self._tags,
-                    aliases={"rule": [was(self, route)], "invoke": [pulumi.Alias(parent=old_rule)],
+                    aliases={"rule": [pulumi.Alias(parent=self)], "invoke": [pulumi.Alias(parent=old_rule)],
                              "target": [pulumi.Alias(parent=old_rule)]},
                     **trigger,
                 ),

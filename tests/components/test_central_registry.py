@@ -153,7 +153,7 @@ def test_functions_read_the_table_name_and_approvers_from_the_environment(plan) 
 
 
 def test_registry_events_of_the_hubs_groups_go_to_sync_and_member_reports_to_metrics(plan) -> None:
-    registry = plan.named("mlgov-registry-events-rule").inputs
+    registry = plan.named("mlgov-registry-events").inputs
     assert "eventBusName" not in registry
     assert json.loads(registry["eventPattern"]) == {
         "source": ["aws.sagemaker"],
@@ -161,11 +161,11 @@ def test_registry_events_of_the_hubs_groups_go_to_sync_and_member_reports_to_met
         "detail": {"ModelPackageGroupName": ["credit-risk-xgb", "customer-churn-model", "fraud-detection"]},
     }
     assert plan.named("mlgov-registry-events-target").inputs["arn"].endswith(":function:mlgov-sync")
-    forwarded = plan.named("mlgov-forwarded-registry-events-rule").inputs
+    forwarded = plan.named("mlgov-forwarded-registry-events").inputs
     assert forwarded["eventBusName"] == "mlgov-governance"
     assert forwarded["eventPattern"] == registry["eventPattern"]
     assert plan.named("mlgov-forwarded-registry-events-target").inputs["arn"].endswith(":function:mlgov-sync")
-    member = plan.named("mlgov-member-events-rule").inputs
+    member = plan.named("mlgov-member-events").inputs
     assert member["eventBusName"] == "mlgov-governance"
     assert json.loads(member["eventPattern"]) == {
         "source": ["mlgov.member"], "detail-type": ["Model Deployed", "Model Metrics"],

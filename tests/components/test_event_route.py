@@ -22,7 +22,7 @@ def plan_of(**overrides):
 
 def test_rule_target_has_retry_policy_and_dead_letter_queue() -> None:
     plan = plan_of()
-    rule = plan.named("mlgov-registry-events-rule").inputs
+    rule = plan.named("mlgov-registry-events").inputs
     assert json.loads(rule["eventPattern"]) == PATTERN
     assert "eventBusName" not in rule
     target = plan.named("mlgov-registry-events-target").inputs
@@ -52,7 +52,7 @@ def test_alarm_fires_on_the_first_dead_letter() -> None:
 
 def test_custom_bus_is_used_for_rule_and_target() -> None:
     plan = plan_of(event_bus_name="mlgov-governance")
-    assert plan.named("mlgov-registry-events-rule").inputs["eventBusName"] == "mlgov-governance"
+    assert plan.named("mlgov-registry-events").inputs["eventBusName"] == "mlgov-governance"
     assert plan.named("mlgov-registry-events-target").inputs["eventBusName"] == "mlgov-governance"
 
 
@@ -63,7 +63,7 @@ def test_rule_on_a_custom_bus_has_the_bus_in_its_arn() -> None:
 
 def test_a_schedule_triggers_the_function_and_an_unnamed_rule_is_named_by_pulumi() -> None:
     plan = plan_of(event_pattern=None, schedule_expression="rate(15 minutes)", rule_name=None)
-    rule = plan.named("mlgov-registry-events-rule").inputs
+    rule = plan.named("mlgov-registry-events").inputs
     assert rule["scheduleExpression"] == "rate(15 minutes)" and "eventPattern" not in rule and "name" not in rule
     assert plan.named("mlgov-registry-events-target").inputs["arn"] == FN
 

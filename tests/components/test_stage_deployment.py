@@ -156,15 +156,15 @@ def test_reporter_runs_on_a_schedule_and_when_the_endpoint_is_in_service(ab) -> 
     env = fn.inputs["environment"]["variables"]
     assert env["HUB_BUS_ARN"] == HUB["busArn"] and env["STAGE"] == "production" and env["ACCOUNT_ID"] == PROD
     assert json.loads(env["VARIANTS"]) == [{"name": "v3", "version": 3, "role": "champion"}, {"name": "v4", "version": 4, "role": "challenger"}]
-    assert ab.named("sd-metrics-schedule-rule").inputs["scheduleExpression"] == "rate(15 minutes)"
-    assert json.loads(ab.named("sd-deployed-rule").inputs["eventPattern"]) == {
+    assert ab.named("sd-metrics-schedule").inputs["scheduleExpression"] == "rate(15 minutes)"
+    assert json.loads(ab.named("sd-deployed").inputs["eventPattern"]) == {
         "source": ["aws.sagemaker"], "detail-type": ["SageMaker Endpoint State Change"],
         "detail": {"EndpointName": ["mlgov-prod-credit-risk-xgb-v3"], "EndpointStatus": ["IN_SERVICE"]},
     }
     for part in ("metrics-schedule", "deployed"):
         assert ab.named(f"sd-{part}-target").inputs["arn"] == f"arn:aws:lambda:eu-west-1:{PROD}:function:sd-reporter"
         permission = ab.named(f"sd-{part}-invoke")
-        assert permission.inputs["sourceArn"] == f"arn:aws:events:eu-west-1:{PROD}:rule/sd-{part}-rule"
+        assert permission.inputs["sourceArn"] == f"arn:aws:events:eu-west-1:{PROD}:rule/sd-{part}"
     queue_arn = f"arn:aws:sqs:eu-west-1:{PROD}:sd-reporter-dead-letters"
     assert fn.inputs["deadLetterConfig"] == {"targetArn": queue_arn}
     assert ab.named("sd-reporter-dead-letters").inputs["kmsMasterKeyId"] == LOCAL_KEY
@@ -172,7 +172,7 @@ def test_reporter_runs_on_a_schedule_and_when_the_endpoint_is_in_service(ab) -> 
         assert ab.named(f"sd-{part}-target").inputs["deadLetterConfig"] == {"arn": queue_arn}
     (allow,) = json.loads(ab.named("sd-reporter-dead-letters-policy").inputs["policy"])["Statement"]
     assert allow["Condition"] == {"ArnEquals": {"aws:SourceArn": [
-        f"arn:aws:events:eu-west-1:{PROD}:rule/sd-metrics-schedule-rule", f"arn:aws:events:eu-west-1:{PROD}:rule/sd-deployed-rule"]}}
+        f"arn:aws:events:eu-west-1:{PROD}:rule/sd-metrics-schedule", f"arn:aws:events:eu-west-1:{PROD}:rule/sd-deployed"]}}
     assert ab.named("sd-reporter-dead-letters-alarm").inputs["metricName"] == "ApproximateNumberOfMessagesVisible"
     sids = statements_by_sid(ab.named("sd-reporter-policy"))
     assert sids["OwnDeadLetterQueue"]["Resource"] == queue_arn
