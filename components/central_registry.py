@@ -14,12 +14,13 @@ from typing import Any, Mapping, Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
+from components.args import ComponentArgs
 from components.function import POWERTOOLS_LAYER_VERSION
 from components.governance_handlers import GovernanceHandlers, GovernanceHandlersArgs
 from components.governance_table import GovernanceTable, GovernanceTableArgs
 from components.moves import was_under
 from components.policy_documents import account_roots, document, statement
-from components.registry_key import DEV_KEY_ACTIONS, STAGE_KEY_ACTIONS, RegistryKey, RegistryKeyArgs  # noqa: F401 - part of this API
+from components.registry_key import RegistryKey, RegistryKeyArgs
 from components.secure_bucket import BucketGrant, SecureBucket, SecureBucketArgs
 from components.shared_model_group import SharedModelGroup, SharedModelGroupArgs
 from governance import schema
@@ -29,7 +30,7 @@ TABLE_ITEM = "aws:dynamodb/tableItem:TableItem"
 
 
 @dataclass
-class CentralRegistryArgs:
+class CentralRegistryArgs(ComponentArgs):
     organization_id: str
     shared_account: str
     dev_accounts: Sequence[str]
@@ -51,7 +52,6 @@ class CentralRegistryArgs:
     log_retention_days: int = 365
     powertools_layer_version: int = POWERTOOLS_LAYER_VERSION
     alarm_actions: Sequence[str] = ()
-    tags: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def stage_accounts(self) -> tuple[str, ...]:

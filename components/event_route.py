@@ -12,11 +12,12 @@ from typing import Any, Mapping, Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
+from components.args import ComponentArgs
 from components.dead_letters import dead_letter_queue
 
 
 @dataclass
-class EventRouteArgs:
+class EventRouteArgs(ComponentArgs):
     function_arn: pulumi.Input[str]
     function_name: pulumi.Input[str]
     kms_key_arn: pulumi.Input[str]
@@ -35,7 +36,6 @@ class EventRouteArgs:
     maximum_retry_attempts: int = 8
     maximum_event_age_seconds: int = 3600
     alarm_actions: Sequence[pulumi.Input[str]] = ()
-    tags: Mapping[str, str] = field(default_factory=dict)
     aliases: Mapping[str, Sequence[pulumi.Input[Any]]] = field(default_factory=dict)
     """Earlier URNs or `pulumi.Alias`es of the parts (`rule`, `invoke`, `target`) so they are kept."""
 

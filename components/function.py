@@ -14,6 +14,7 @@ from typing import Any, Mapping, Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
+from components.args import ComponentArgs
 from components.dead_letters import dead_letter_queue
 from components.policy_documents import document, service_trust, statement
 
@@ -42,7 +43,7 @@ def package_archive(*packages: str) -> pulumi.AssetArchive:
 
 
 @dataclass
-class FunctionArgs:
+class FunctionArgs(ComponentArgs):
     handler: str
     """Import path of the handler, e.g. `governance.handlers.sync.handler`."""
     code: pulumi.Archive
@@ -75,7 +76,6 @@ class FunctionArgs:
     powertools_layer_version: int = POWERTOOLS_LAYER_VERSION
     partition: str = "aws"
     alarm_actions: Sequence[pulumi.Input[str]] = ()
-    tags: Mapping[str, str] = field(default_factory=dict)
     aliases: Mapping[str, Sequence[pulumi.Input[Any]]] = field(default_factory=dict)
     """Earlier URNs or `pulumi.Alias`es of the parts (`function`, `logs`, `role`, `policy`, `dead_letters`) so they are kept."""
 

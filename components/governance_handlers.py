@@ -12,6 +12,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
 
+from components.args import MovedArgs
 from components.event_route import EventRoute, EventRouteArgs
 from components.function import POWERTOOLS_LAYER_VERSION, Function, FunctionArgs, package_archive
 from components.http_api import IamHttpApi, IamHttpApiArgs
@@ -27,7 +28,7 @@ ROUTE_TYPE = "mlgov:event_route:EventRoute"
 
 
 @dataclass
-class GovernanceHandlersArgs:
+class GovernanceHandlersArgs(MovedArgs):
     prefix: str
     """Names the functions (`<prefix>-sync`), the routes and the API."""
     account_id: str
@@ -47,9 +48,6 @@ class GovernanceHandlersArgs:
     log_retention_days: int = 365
     powertools_layer_version: int = POWERTOOLS_LAYER_VERSION
     alarm_actions: Sequence[pulumi.Input[str]] = ()
-    tags: Mapping[str, str] = field(default_factory=dict)
-    moved_from_parent: bool = False
-    """The parts were direct children of this component's parent (stacks created before it): keep them."""
 
 
 class GovernanceHandlers(pulumi.ComponentResource):

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
-from typing import Mapping, Optional, Sequence
+from dataclasses import dataclass
+from typing import Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
+
+from components.args import ComponentArgs
 
 ACCESS_LOG_FORMAT = json.dumps({
     "requestId": "$context.requestId",
@@ -28,7 +30,7 @@ ACCESS_LOG_FORMAT = json.dumps({
 
 
 @dataclass
-class IamHttpApiArgs:
+class IamHttpApiArgs(ComponentArgs):
     function_name: pulumi.Input[str]
     function_arn: pulumi.Input[str]
     routes: Sequence[str]
@@ -37,7 +39,6 @@ class IamHttpApiArgs:
     log_retention_days: int = 365
     throttling_burst_limit: int = 50
     throttling_rate_limit: float = 100.0
-    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class IamHttpApi(pulumi.ComponentResource):

@@ -12,12 +12,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Mapping, Optional
 
 import pulumi
 import pulumi_aws as aws
 
+from components.args import ComponentArgs
 from components.dead_letters import dead_letter_queue
 from components.hub_outputs import HubOutputs
 from components.policy_documents import KMS_ADMIN_ACTIONS, KMS_USE_ACTIONS, LOGS_KEY_ACTIONS, account_roots, document, service_trust, statement
@@ -35,7 +36,7 @@ MODELS_PREFIX = "models"
 
 
 @dataclass
-class MemberAccountArgs:
+class MemberAccountArgs(ComponentArgs):
     account_id: str
     role: str
     """`dev`, `test` or `prod`."""
@@ -44,7 +45,6 @@ class MemberAccountArgs:
     auto_accept_ram_shares: bool = True
     partition: str = "aws"
     key_deletion_window_days: int = 30
-    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class MemberAccount(pulumi.ComponentResource):

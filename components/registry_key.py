@@ -6,12 +6,13 @@ bus encrypt the hub's own logs and events.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional, Sequence
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
 
+from components.args import MovedArgs
 from components.moves import was_beside
 from components.policy_documents import KMS_ADMIN_ACTIONS, KMS_USE_ACTIONS, LOGS_KEY_ACTIONS, account_roots, document, statement
 from governance.contract import capture_prefix
@@ -21,7 +22,7 @@ STAGE_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
 
 
 @dataclass
-class RegistryKeyArgs:
+class RegistryKeyArgs(MovedArgs):
     alias: str
     """The key's alias without `alias/`."""
     shared_account: str
@@ -35,9 +36,6 @@ class RegistryKeyArgs:
     """The governance bus, whose events the key encrypts."""
     partition: str = "aws"
     deletion_window_days: int = 30
-    tags: Mapping[str, str] = field(default_factory=dict)
-    moved_from_parent: bool = False
-    """The key and alias were direct children of this component's parent (stacks created before it): keep them."""
 
 
 class RegistryKey(pulumi.ComponentResource):

@@ -7,6 +7,7 @@ from typing import Any, Mapping, Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
+from components.args import MovedArgs
 from components.moves import was_beside
 from components.policy_documents import document, statement
 
@@ -27,15 +28,12 @@ class BucketGrant:
 
 
 @dataclass
-class SecureBucketArgs:
+class SecureBucketArgs(MovedArgs):
     bucket_name: str
     kms_key_arn: pulumi.Input[str]
     """Default encryption (SSE-KMS with a bucket key)."""
     grants: Sequence[BucketGrant] = ()
     force_destroy: bool = False
-    tags: Mapping[str, str] = field(default_factory=dict)
-    moved_from_parent: bool = False
-    """The bucket was a direct child of this component's parent (stacks created before it): keep it."""
 
 
 class SecureBucket(pulumi.ComponentResource):
@@ -50,41 +48,24 @@ class SecureBucket(pulumi.ComponentResource):
             tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self, aliases=[was_beside(self, TYPE, name)] if args.moved_from_parent else None),
         )
-        part = pulumi.ResourceOptions(parent=bucket)
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=part,
-        )
-        aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=part,
-        )
-        aws.s3.BucketVersioning(
-            f"{name}-versioning",
-            bucket=bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=part,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=bucket.id,
-            rules=[
+        settings = {
+            "ownership": (aws.s3.BucketOwnershipControls,
+                          dict(rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"))),
+            "public-access": (aws.s3.BucketPublicAccessBlock, dict(
+                block_public_acls=True, block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True)),
+            "versioning": (aws.s3.BucketVersioning,
+                           dict(versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"))),
+            "encryption": (aws.s3.BucketServerSideEncryptionConfiguration, dict(rules=[
                 aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
                     apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="aws:kms", kms_master_key_id=args.kms_key_arn
-                    ),
+                        sse_algorithm="aws:kms", kms_master_key_id=args.kms_key_arn),
                     bucket_key_enabled=True,
-                )
-            ],
-            opts=part,
-        )
+                ),
+            ])),
+        }
+        part = pulumi.ResourceOptions(parent=bucket)
+        for suffix, (resource, inputs) in settings.items():
+            resource(f"{name}-{suffix}", bucket=bucket.id, opts=part, **inputs)
         objects = bucket.arn.apply(lambda arn: f"{arn}/*")
         statements = [
             statement("DenyInsecureTransport", ["s3:*"], [bucket.arn, objects], principals={"AWS": "*"}, effect="Deny",

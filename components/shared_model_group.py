@@ -7,11 +7,13 @@ admits principals outside the organization.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
+
+from components.args import ComponentArgs
 
 
 REGISTER_PERMISSION = "AWSRAMPermissionSageMakerModelPackageGroupAllowRegister"
@@ -24,7 +26,7 @@ def managed_permission_arn(permission: str, partition: str = "aws") -> str:
 
 
 @dataclass
-class SharedModelGroupArgs:
+class SharedModelGroupArgs(ComponentArgs):
     group_name: str
     """The SageMaker model package group name."""
     use_case_id: str
@@ -44,7 +46,6 @@ class SharedModelGroupArgs:
     deploy_actions: Optional[Sequence[str]] = None
     """Actions of a custom deploy permission; None uses the AWS-managed one."""
     partition: str = "aws"
-    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class SharedModelGroup(pulumi.ComponentResource):

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
 
+from components.args import ComponentArgs
 from components.dead_letters import admit_event_rules, dead_letter_queue
 from components.event_route import EventRoute, EventRouteArgs
 from components.function import POWERTOOLS_LAYER_VERSION, Function, FunctionArgs, package_archive
@@ -55,7 +56,7 @@ class VariantSpec:
 
 
 @dataclass
-class StageDeploymentArgs:
+class StageDeploymentArgs(ComponentArgs):
     use_case: str
     """The use case the group belongs to (checked against the hub's outputs)."""
     group: str
@@ -87,7 +88,6 @@ class StageDeploymentArgs:
     error_alarm_threshold: int = 5
     alarm_actions: Sequence[pulumi.Input[str]] = ()
     powertools_layer_version: int = POWERTOOLS_LAYER_VERSION
-    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class StageDeployment(pulumi.ComponentResource):

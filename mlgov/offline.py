@@ -16,7 +16,9 @@ from typing import Any, Callable, Mapping
 import pulumi
 import yaml
 from pulumi.runtime import mocks as _mocks
+from pulumi.runtime import resource as _resource
 from pulumi.runtime import rpc
+from pulumi.runtime.proto import source_pb2
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "mlgov"
@@ -260,6 +262,7 @@ def run(
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(as_engine_config(config), [])
     plan = Plan(stack=stack)
+    _resource._get_stack_trace = _no_stack_trace
 
     @_mocks.test
     def _run():
@@ -276,6 +279,12 @@ def run(
         raise
     plan.resources = list(monitor.declared)
     return plan
+
+
+def _no_stack_trace() -> source_pb2.StackTrace:
+    """Where in the program each resource was declared: only the engine's display uses it, and it is most of the
+    SDK's cost per resource (a full `traceback.extract_stack`), so offline runs send none."""
+    return source_pb2.StackTrace()
 
 
 def account_for(config: Mapping[str, Any]) -> str:
