@@ -7,6 +7,7 @@ None silently.
 """
 from __future__ import annotations
 
+import gc
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -270,6 +271,9 @@ def run(
         exports = dict(result) if isinstance(result, Mapping) else {}
         return pulumi.Output.from_input(exports).apply(plan.outputs.update)
 
+    # The loaded provider SDK is a large heap the collector would walk again and again while the program
+    # allocates its Outputs; only what this run allocates is worth scanning.
+    gc.freeze()
     try:
         _run()
     except Exception as exc:  # noqa: BLE001 - re-raised, unwrapped when a config error is the cause
@@ -277,6 +281,8 @@ def run(
         if cause is not None and cause is not exc:
             raise cause from exc
         raise
+    finally:
+        gc.unfreeze()
     plan.resources = list(monitor.declared)
     return plan
 
