@@ -18,16 +18,12 @@ from components.args import ComponentArgs
 from components.function import POWERTOOLS_LAYER_VERSION
 from components.governance_handlers import GovernanceHandlers, GovernanceHandlersArgs
 from components.governance_table import GovernanceTable, GovernanceTableArgs
-from components.moves import was_under
 from components.policy_documents import account_roots, document, statement
 from components.registry_key import RegistryKey, RegistryKeyArgs
 from components.secure_bucket import BucketGrant, SecureBucket, SecureBucketArgs
 from components.shared_model_group import SharedModelGroup, SharedModelGroupArgs
 from governance import schema
 from governance.contract import MODELS_PREFIX, capture_prefix, models_prefix
-
-TABLE_ITEM = "aws:dynamodb/tableItem:TableItem"
-
 
 @dataclass
 class CentralRegistryArgs(ComponentArgs):
@@ -129,20 +125,19 @@ class CentralRegistry(pulumi.ComponentResource):
         self.register_outputs(self.exports())
 
     def _config_item(self, pk: str, item: Mapping[str, Any]) -> aws.dynamodb.TableItem:
-        """A use case's item (`usecase-<id>-config`) or a group's (`<group>-config`, once declared by its `SharedModelGroup`)."""
+        """A use case's item (`usecase-<id>-config`), or a group's (`<group>-config`), shown under the group it configures."""
         group = item.get(schema.MODEL_GROUP)
-        if group is not None and pk == schema.group_pk(group):
-            name = f"{group}-config"
-            aliases = [was_under(self.groups[group], TABLE_ITEM, name)] if group in self.groups else None
+        if group is not None and pk == schema.group_pk(group) and group in self.groups:
+            name, parent = f"{group}-config", self.groups[group]
         else:
-            name, aliases = f"usecase-{item[schema.USE_CASE_ID]}-config", None
+            name, parent = f"usecase-{item[schema.USE_CASE_ID]}-config", self
         return aws.dynamodb.TableItem(
             name,
             table_name=self.table.name,
             hash_key=schema.PK,
             range_key=schema.SK,
             item=schema.to_item_json(item),
-            opts=pulumi.ResourceOptions(parent=self, aliases=aliases),
+            opts=pulumi.ResourceOptions(parent=parent),
         )
 
     def exports(self) -> dict[str, pulumi.Input]:

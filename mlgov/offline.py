@@ -263,7 +263,6 @@ def run(
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(as_engine_config(config), [])
     plan = Plan(stack=stack)
-    _resource._get_stack_trace = _no_stack_trace
 
     @_mocks.test
     def _run():
@@ -274,6 +273,7 @@ def run(
     # The loaded provider SDK is a large heap the collector would walk again and again while the program
     # allocates its Outputs; only what this run allocates is worth scanning.
     gc.freeze()
+    stack_trace, _resource._get_stack_trace = _resource._get_stack_trace, _no_stack_trace
     try:
         _run()
     except Exception as exc:  # noqa: BLE001 - re-raised, unwrapped when a config error is the cause
@@ -283,6 +283,7 @@ def run(
         raise
     finally:
         gc.unfreeze()
+        _resource._get_stack_trace = stack_trace
     plan.resources = list(monitor.declared)
     return plan
 
