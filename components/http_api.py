@@ -120,17 +120,6 @@ class IamHttpApi(pulumi.ComponentResource):
         self.register_outputs({"url": self.api.api_endpoint, "execution_arn": self.api.execution_arn})
 
 
-def route_keys(resolver) -> list[str]:
-    """API Gateway route keys (`GET /use-cases/{id}`) of a Powertools resolver's routes, in declaration order.
-
-    The hub's API is declared from the handler's own routes, so a route added to the handler is served
-    (and IAM-authorized) by the next `pulumi up` without touching the infrastructure code.
-    """
-    routes = [*resolver._static_routes, *resolver._dynamic_routes]
-    keys = [r.method.upper() + " " + re.sub(r"<([^>]+)>", r"{\1}", r.path) for r in routes]
-    return list(dict.fromkeys(keys))
-
-
 def route_slug(route_key: str) -> str:
     """`GET /models/{group}/{version}` → `get-models-group-version` (stable resource names)."""
     return re.sub(r"[^a-z0-9]+", "-", route_key.lower()).strip("-")
