@@ -6,6 +6,7 @@ needs, and, when it runs asynchronously, a dead-letter queue for the invocations
 """
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +33,12 @@ def powertools_layer_arn(region: str, version: int = POWERTOOLS_LAYER_VERSION, p
     return f"arn:{partition}:lambda:{region}:{POWERTOOLS_ACCOUNT}:layer:{POWERTOOLS_LAYER}:{version}"
 
 
+@functools.lru_cache(maxsize=None)
 def package_archive(*packages: str) -> pulumi.AssetArchive:
-    """The Python sources of `packages` (directories at the project root) alone: no tests, no caches."""
+    """The Python sources of `packages` (directories at the project root) alone: no tests, no caches.
+
+    Read once per process: every function of a package ships the same archive.
+    """
     assets: dict[str, pulumi.Asset] = {}
     for package in packages:
         for path in sorted((SOURCE_ROOT / package).rglob("*.py")):
