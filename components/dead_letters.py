@@ -29,16 +29,7 @@ def dead_letter_queue(
     queue = aws.sqs.Queue(name, name=queue_name, kms_master_key_id=key_arn, message_retention_seconds=RETENTION_SECONDS,
                           tags=dict(tags), opts=opts)
     if rule_arns:
-        aws.sqs.QueuePolicy(
-            f"{name}-policy",
-            queue_url=queue.url,
-            policy=document([statement(
-                "EventBridgeDeadLetters", ["sqs:SendMessage"], queue.arn,
-                principals={"Service": "events.amazonaws.com"},
-                conditions={"ArnEquals": {"aws:SourceArn": list(rule_arns)}},
-            )]),
-            opts=pulumi.ResourceOptions(parent=queue),
-        )
+        admit_event_rules(f"{name}-policy", queue, rule_arns)
     aws.cloudwatch.MetricAlarm(
         f"{name}-alarm",
         alarm_description=f"{name}: events could not be delivered after retries and wait in the dead-letter queue",
@@ -48,3 +39,17 @@ def dead_letter_queue(
         alarm_actions=list(alarm_actions), tags=dict(tags), opts=pulumi.ResourceOptions(parent=queue),
     )
     return queue
+
+
+def admit_event_rules(name: str, queue: aws.sqs.Queue, rule_arns: Sequence[pulumi.Input[str]]) -> aws.sqs.QueuePolicy:
+    """The queue policy letting EventBridge put what `rule_arns` (and no other rule) could not deliver."""
+    return aws.sqs.QueuePolicy(
+        name,
+        queue_url=queue.url,
+        policy=document([statement(
+            "EventBridgeDeadLetters", ["sqs:SendMessage"], queue.arn,
+            principals={"Service": "events.amazonaws.com"},
+            conditions={"ArnEquals": {"aws:SourceArn": list(rule_arns)}},
+        )]),
+        opts=pulumi.ResourceOptions(parent=queue),
+    )

@@ -1,23 +1,23 @@
 """The governance record: one DynamoDB table whose keys and indexes come from `governance.schema`."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Mapping, Optional
+from dataclasses import dataclass
+from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
 
+from components.args import ComponentArgs
 from governance import schema
 
 
 @dataclass
-class GovernanceTableArgs:
+class GovernanceTableArgs(ComponentArgs):
     kms_key_arn: pulumi.Input[str]
     """Customer-managed key for encryption at rest (required: no AWS-owned key)."""
     table_name: Optional[str] = None
     deletion_protection: bool = True
     point_in_time_recovery: bool = True
-    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class GovernanceTable(pulumi.ComponentResource):

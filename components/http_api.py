@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
-from typing import Mapping, Optional, Sequence
+from dataclasses import dataclass
+from typing import Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
+
+from components.args import ComponentArgs
 
 ACCESS_LOG_FORMAT = json.dumps({
     "requestId": "$context.requestId",
@@ -28,7 +30,7 @@ ACCESS_LOG_FORMAT = json.dumps({
 
 
 @dataclass
-class IamHttpApiArgs:
+class IamHttpApiArgs(ComponentArgs):
     function_name: pulumi.Input[str]
     function_arn: pulumi.Input[str]
     routes: Sequence[str]
@@ -37,7 +39,6 @@ class IamHttpApiArgs:
     log_retention_days: int = 365
     throttling_burst_limit: int = 50
     throttling_rate_limit: float = 100.0
-    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class IamHttpApi(pulumi.ComponentResource):
@@ -117,17 +118,6 @@ class IamHttpApi(pulumi.ComponentResource):
             )
         self.url = self.api.api_endpoint
         self.register_outputs({"url": self.api.api_endpoint, "execution_arn": self.api.execution_arn})
-
-
-def route_keys(resolver) -> list[str]:
-    """API Gateway route keys (`GET /use-cases/{id}`) of a Powertools resolver's routes, in declaration order.
-
-    The hub's API is declared from the handler's own routes, so a route added to the handler is served
-    (and IAM-authorized) by the next `pulumi up` without touching the infrastructure code.
-    """
-    routes = [*resolver._static_routes, *resolver._dynamic_routes]
-    keys = [r.method.upper() + " " + re.sub(r"<([^>]+)>", r"{\1}", r.path) for r in routes]
-    return list(dict.fromkeys(keys))
 
 
 def route_slug(route_key: str) -> str:

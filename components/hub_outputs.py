@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 import pulumi
 
-from mlgov.config import ConfigError, Deployment
+from components.errors import ConfigError
 
 OUTPUT_NAMES = {
     "group_arns": "groupArns",
@@ -58,18 +58,17 @@ def model_package_arn(region: str, account: str, group: str, version: int, parti
     return f"arn:{partition}:sagemaker:{region}:{account}:model-package/{group.lower()}/{version}"
 
 
-def check_deployment(deployment: Deployment, group_arns: Mapping[str, str], group_use_cases: Mapping[str, str]) -> None:
+def check_deployment(use_case: str, group: str, version: int, group_arns: Mapping[str, str], group_use_cases: Mapping[str, str]) -> None:
     """Refuse a deployment of a group the hub has not onboarded, or under another use case than the hub's."""
-    where = f"mlgov:deployments[{deployment.group} v{deployment.version}]"
-    if deployment.group not in group_arns:
+    where = f"mlgov:deployments[{group} v{version}]"
+    if group not in group_arns:
         onboarded = ", ".join(sorted(group_arns)) or "none"
         raise ConfigError(
-            f"{where}.group: {deployment.group!r} is not onboarded in the hub; onboarded groups: {onboarded} "
+            f"{where}.group: {group!r} is not onboarded in the hub; onboarded groups: {onboarded} "
             "(onboard it under mlgov:useCases in the shared stack first)"
         )
-    expected = group_use_cases.get(deployment.group)
-    if expected is not None and expected != deployment.use_case:
+    expected = group_use_cases.get(group)
+    if expected is not None and expected != use_case:
         raise ConfigError(
-            f"{where}.useCase: {deployment.use_case!r} does not match the hub, where group {deployment.group!r} "
-            f"belongs to use case {expected!r}"
+            f"{where}.useCase: {use_case!r} does not match the hub, where group {group!r} belongs to use case {expected!r}"
         )

@@ -12,15 +12,16 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Mapping, Optional
 
 import pulumi
 import pulumi_aws as aws
 
+from components.args import ComponentArgs
 from components.dead_letters import dead_letter_queue
 from components.hub_outputs import HubOutputs
-from components.policy_documents import KMS_ADMIN_ACTIONS, KMS_USE_ACTIONS, LOGS_KEY_ACTIONS, account_roots, document, statement
+from components.policy_documents import KMS_ADMIN_ACTIONS, KMS_USE_ACTIONS, LOGS_KEY_ACTIONS, account_roots, document, service_trust, statement
 
 MODEL_PACKAGE_EVENTS = "SageMaker Model Package State Change"
 REGISTER_ACTIONS = (
@@ -35,7 +36,7 @@ MODELS_PREFIX = "models"
 
 
 @dataclass
-class MemberAccountArgs:
+class MemberAccountArgs(ComponentArgs):
     account_id: str
     role: str
     """`dev`, `test` or `prod`."""
@@ -44,7 +45,6 @@ class MemberAccountArgs:
     auto_accept_ram_shares: bool = True
     partition: str = "aws"
     key_deletion_window_days: int = 30
-    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class MemberAccount(pulumi.ComponentResource):
@@ -188,15 +188,3 @@ class MemberAccount(pulumi.ComponentResource):
         aws.kms.Alias(f"{self._name}-key-alias", name=f"alias/mlgov-{a.role}", target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=self))
         return key
 
-
-def service_trust(service: str, account_id: str) -> dict:
-    """A trust policy for an AWS service acting on behalf of this account only (confused-deputy guard)."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Service": service},
-            "Action": "sts:AssumeRole",
-            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-        }],
-    }

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import pulumi
 
@@ -43,12 +43,53 @@ def statement(
     return out
 
 
-def document(statements: Iterable[Mapping[str, Any]]) -> pulumi.Output[str]:
-    """A policy JSON string; statements may hold Outputs (ARNs of resources not yet created)."""
-    return pulumi.Output.from_input({"Version": "2012-10-17", "Statement": list(statements)}).apply(
-        lambda doc: json.dumps(doc, sort_keys=True)
-    )
+def document(statements: Iterable[Mapping[str, Any]]) -> pulumi.Input[str]:
+    """A policy JSON string; statements may hold Outputs (ARNs of resources not yet created).
+
+    Only the Outputs are awaited, not every string of the document: a policy without any is plain JSON.
+    """
+    doc = {"Version": "2012-10-17", "Statement": list(statements)}
+    outputs: list[pulumi.Output] = []
+    _outputs_in(doc, outputs)
+    if not outputs:
+        return json.dumps(doc, sort_keys=True)
+    return pulumi.Output.all(*outputs).apply(lambda values: json.dumps(_filled(doc, iter(values)), sort_keys=True))
+
+
+def _outputs_in(value: Any, found: list[pulumi.Output]) -> None:
+    if isinstance(value, pulumi.Output):
+        found.append(value)
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            _outputs_in(item, found)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _outputs_in(item, found)
+
+
+def _filled(value: Any, values: Iterator[Any]) -> Any:
+    """`value` with each Output replaced by the next of `values`, in the order `_outputs_in` found them."""
+    if isinstance(value, pulumi.Output):
+        return next(values)
+    if isinstance(value, Mapping):
+        return {k: _filled(v, values) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_filled(v, values) for v in value]
+    return value
 
 
 def account_roots(accounts: Iterable[str], partition: str = "aws") -> list[str]:
     return [f"arn:{partition}:iam::{a}:root" for a in accounts]
+
+
+def service_trust(service: str, account_id: str) -> dict:
+    """A trust policy for an AWS service acting on behalf of this account only (confused-deputy guard)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": service},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+        }],
+    }

@@ -7,13 +7,14 @@ admits principals outside the organization.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
 
-from governance import schema
+from components.args import ComponentArgs
+
 
 REGISTER_PERMISSION = "AWSRAMPermissionSageMakerModelPackageGroupAllowRegister"
 DEPLOY_PERMISSION = "AWSRAMPermissionSageMakerModelPackageGroupAllowDeploy"
@@ -25,24 +26,26 @@ def managed_permission_arn(permission: str, partition: str = "aws") -> str:
 
 
 @dataclass
-class SharedModelGroupArgs:
+class SharedModelGroupArgs(ComponentArgs):
     group_name: str
+    """The SageMaker model package group name."""
     use_case_id: str
-    use_case_name: str
     risk_tier: str
+    """The use case's EU AI Act tier (`high`, `limited`, `minimal`), tagged on the group."""
     model_risk: str
+    """The model's own risk (`high`, `medium`, `low`), tagged on the group."""
     owner: str
     line_of_business: str
-    project: str
-    table_name: pulumi.Input[str]
-    register_accounts: Sequence[str]
-    deploy_accounts: Sequence[str]
+    register_accounts: Sequence[str] = ()
+    """Dev accounts, which create versions in the group."""
+    deploy_accounts: Sequence[str] = ()
+    """Test and prod accounts, which build models from its versions."""
     description: str = ""
     register_actions: Optional[Sequence[str]] = None
     """Actions of a custom register permission; None uses the AWS-managed one."""
     deploy_actions: Optional[Sequence[str]] = None
+    """Actions of a custom deploy permission; None uses the AWS-managed one."""
     partition: str = "aws"
-    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class SharedModelGroup(pulumi.ComponentResource):
@@ -72,24 +75,6 @@ class SharedModelGroup(pulumi.ComponentResource):
         )
         self.register_share = self._share(name, "register", args.register_accounts, args.register_actions, REGISTER_PERMISSION, args, tags)
         self.deploy_share = self._share(name, "deploy", args.deploy_accounts, args.deploy_actions, DEPLOY_PERMISSION, args, tags)
-        self.config_item = aws.dynamodb.TableItem(
-            f"{name}-config",
-            table_name=args.table_name,
-            hash_key=schema.PK,
-            range_key=schema.SK,
-            item=schema.to_item_json(
-                schema.group_config_item(
-                    group=args.group_name,
-                    use_case_id=args.use_case_id,
-                    use_case_name=args.use_case_name,
-                    owner=args.owner,
-                    line_of_business=args.line_of_business,
-                    project=args.project,
-                    risk=args.model_risk,
-                )
-            ),
-            opts=child,
-        )
         self.group_arn = self.group.arn
         self.register_outputs({
             "group_arn": self.group.arn,

@@ -10,41 +10,28 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
 
+from components.args import ComponentArgs
+from components.dead_letters import admit_event_rules, dead_letter_queue
+from components.event_route import EventRoute, EventRouteArgs
+from components.function import POWERTOOLS_LAYER_VERSION, Function, FunctionArgs, package_archive
 from components.http_api import IamHttpApi, IamHttpApiArgs
 from components.hub_outputs import HubOutputs, check_deployment, model_package_arn
-from components.dead_letters import dead_letter_queue
-from components.member_account import service_trust
-from components.policy_documents import document, statement
-from mlgov.config import Deployment
+from components.moves import was, was_under
+from components.policy_documents import service_trust, statement
+from governance.contract import (
+    CAPTURE_PREFIX, DETAIL_TYPE_ENDPOINT, MODELS_PREFIX, SOURCE_SAGEMAKER, STAGE_OF_ACCOUNT_ROLE, InvokeSettings,
+    ReporterSettings, ReporterVariant, capture_prefix,
+)
 
-SERVING_DIR = Path(__file__).resolve().parent.parent / "serving"
-POWERTOOLS_ACCOUNT = "017000801446"
-POWERTOOLS_LAYER = "AWSLambdaPowertoolsPythonV3-python312-x86_64"
-POWERTOOLS_LAYER_VERSION = 27
-LAMBDA_RUNTIME = "python3.12"
-MODELS_PREFIX = "models"
-CAPTURE_PREFIX = "capture"
-STAGES = {"test": "test", "prod": "production"}
 INVOKE_ROUTE = "POST /invocations"
-ENDPOINT_STATE_CHANGE = "SageMaker Endpoint State Change"
-
-
-def powertools_layer_arn(region: str, version: int = POWERTOOLS_LAYER_VERSION, partition: str = "aws") -> str:
-    return f"arn:{partition}:lambda:{region}:{POWERTOOLS_ACCOUNT}:layer:{POWERTOOLS_LAYER}:{version}"
-
-
-def serving_archive() -> pulumi.AssetArchive:
-    """The `serving` package alone (its .py files), the whole code of both Lambdas."""
-    return pulumi.AssetArchive({
-        f"serving/{p.name}": pulumi.FileAsset(str(p)) for p in sorted(SERVING_DIR.glob("*.py"))
-    })
+LEGACY_LOG_GROUP_PREFIX = "/mlgov/lambda/"
+"""Where the member Lambdas' log groups were created; kept, since a renamed log group is a new one."""
 
 
 def endpoint_name(stage: str, group: str, version: int) -> str:
@@ -59,23 +46,25 @@ def endpoint_name(stage: str, group: str, version: int) -> str:
 @dataclass(frozen=True)
 class VariantSpec:
     name: str
+    """Production (or shadow) variant name, e.g. `v3`."""
     version: int
-    role: str  # champion | challenger | shadow
-    weight: int  # traffic weight; for the shadow, the share of requests copied to it (percent)
-
-
-def variants_of(deployment: Deployment) -> list[VariantSpec]:
-    out = [VariantSpec(f"v{deployment.version}", deployment.version, "champion", deployment.weight)]
-    if deployment.challenger:
-        out.append(VariantSpec(f"v{deployment.challenger.version}", deployment.challenger.version, "challenger", deployment.challenger.weight))
-    if deployment.shadow:
-        out.append(VariantSpec(f"v{deployment.shadow.version}", deployment.shadow.version, "shadow", deployment.shadow.sampling_percentage))
-    return out
+    """The hub group's model package version it serves."""
+    role: str
+    """`champion`, `challenger` or `shadow`."""
+    weight: int
+    """Traffic weight; for the shadow, the share of requests copied to it (percent)."""
 
 
 @dataclass
-class StageDeploymentArgs:
-    deployment: Deployment
+class StageDeploymentArgs(ComponentArgs):
+    use_case: str
+    """The use case the group belongs to (checked against the hub's outputs)."""
+    group: str
+    """The hub's model package group."""
+    version: int
+    """The pinned (champion) version; with `variants`, names the endpoint."""
+    variants: Sequence[VariantSpec]
+    """The champion first, then an optional challenger or shadow."""
     stage: str
     """The account role, `test` or `prod` (reported to the hub as `test` / `production`)."""
     account_id: str
@@ -83,10 +72,15 @@ class StageDeploymentArgs:
     hub: HubOutputs
     key_arn: pulumi.Input[str]
     """This account's KMS key: endpoint volumes, Lambda environments, log groups."""
+    instance_type: str = "ml.m5.large"
+    instance_count: int = 1
+    data_capture: bool = False
+    """Capture requests and responses to the hub bucket; always on for high-risk use cases."""
+    latency_alarm_ms: int = 1000
     partition: str = "aws"
     log_retention_days: int = 365
-    max_body_bytes: int = 5 * 1024 * 1024
-    content_types: Sequence[str] = ("application/json", "text/csv")
+    max_body_bytes: int = InvokeSettings.DEFAULT_MAX_BODY_BYTES
+    content_types: Sequence[str] = InvokeSettings.DEFAULT_CONTENT_TYPES
     throttling_burst_limit: int = 50
     throttling_rate_limit: float = 100.0
     metrics_schedule: str = "rate(15 minutes)"
@@ -94,7 +88,6 @@ class StageDeploymentArgs:
     error_alarm_threshold: int = 5
     alarm_actions: Sequence[pulumi.Input[str]] = ()
     powertools_layer_version: int = POWERTOOLS_LAYER_VERSION
-    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class StageDeployment(pulumi.ComponentResource):
@@ -102,15 +95,14 @@ class StageDeployment(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: StageDeploymentArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("mlgov:stage_deployment:StageDeployment", name, None, opts)
-        if args.stage not in STAGES:
+        if args.stage not in STAGE_OF_ACCOUNT_ROLE:
             raise ValueError(f"{name}: a stage deployment runs in the test or prod account, not {args.stage!r}")
-        d = args.deployment
         self._args, self._name = args, name
-        self.variants = variants_of(d)
-        self.endpoint_name = endpoint_name(args.stage, d.group, d.version)
+        self.variants = list(args.variants)
+        self.endpoint_name = endpoint_name(args.stage, args.group, args.version)
         self._tags = {
-            "mlgov:component": "stage-deployment", "mlgov:use-case": d.use_case, "mlgov:model-group": d.group,
-            "mlgov:model-version": str(d.version), "mlgov:stage": STAGES[args.stage], **args.tags,
+            "mlgov:component": "stage-deployment", "mlgov:use-case": args.use_case, "mlgov:model-group": args.group,
+            "mlgov:model-version": str(args.version), "mlgov:stage": STAGE_OF_ACCOUNT_ROLE[args.stage], **args.tags,
         }
         hub = args.hub
         # The hub decides what may be deployed: an unknown group or a use case mismatch fails here, with the
@@ -120,7 +112,7 @@ class StageDeployment(pulumi.ComponentResource):
             region=hub.region, account=hub.shared_account_id,
         ).apply(self._check)
         self.high_risk = checked.apply(lambda c: c["highRisk"])
-        self.capture = checked.apply(lambda c: c["highRisk"] or d.data_capture)
+        self.capture = checked.apply(lambda c: c["highRisk"] or args.data_capture)
         self.model_package_arns = checked.apply(lambda c: c["packages"])
         self.bucket_arn = pulumi.Output.from_input(hub.bucket_name).apply(lambda b: f"arn:{args.partition}:s3:::{b}")
 
@@ -136,12 +128,7 @@ class StageDeployment(pulumi.ComponentResource):
         )
         self.invoke_function = self._function(
             "invoke", "serving.invoke.handler",
-            {
-                "ENDPOINT_NAME": self.endpoint_name,
-                "MAX_BODY_BYTES": str(args.max_body_bytes),
-                "ALLOWED_CONTENT_TYPES": ",".join(args.content_types),
-                "POWERTOOLS_SERVICE_NAME": "mlgov-invoke",
-            },
+            InvokeSettings(self.endpoint_name, args.max_body_bytes, tuple(args.content_types)).to_env(),
             [statement("InvokeTheEndpoint", ["sagemaker:InvokeEndpoint"], self.endpoint.arn)],
             timeout=29,
         )
@@ -170,12 +157,12 @@ class StageDeployment(pulumi.ComponentResource):
 
     # -- the hub's verdict -------------------------------------------------------------------------------
     def _check(self, hub: Mapping[str, Any]) -> dict[str, Any]:
-        d, a = self._args.deployment, self._args
-        check_deployment(d, hub["arns"], hub["use_cases"])
+        a = self._args
+        check_deployment(a.use_case, a.group, a.version, hub["arns"], hub["use_cases"])
         return {
-            "highRisk": hub["tiers"].get(d.use_case) == "high",
+            "highRisk": hub["tiers"].get(a.use_case) == "high",
             "packages": {
-                v.name: model_package_arn(hub["region"], hub["account"], d.group, v.version, a.partition) for v in self.variants
+                v.name: model_package_arn(hub["region"], hub["account"], a.group, v.version, a.partition) for v in self.variants
             },
         }
 
@@ -184,7 +171,7 @@ class StageDeployment(pulumi.ComponentResource):
         a = self._args
         role = aws.iam.Role(
             f"{self._name}-execution",
-            description=f"mlgov: SageMaker runs {a.deployment.group} from the hub registry with this role",
+            description=f"mlgov: SageMaker runs {a.group} from the hub registry with this role",
             assume_role_policy=json.dumps(service_trust("sagemaker.amazonaws.com", a.account_id), sort_keys=True),
             tags=self._tags,
             opts=pulumi.ResourceOptions(parent=self),
@@ -194,7 +181,7 @@ class StageDeployment(pulumi.ComponentResource):
         def statements(inputs: list[Any]) -> list[dict[str, Any]]:
             bucket_arn, key_arn, hub_region, hub_account, capture = inputs
             out = [
-                statement("ReadHubModelArtifacts", ["s3:GetObject"], f"{bucket_arn}/{MODELS_PREFIX}/*"),
+                statement("ReadHubModelArtifacts", ["s3:GetObject"], f"{bucket_arn}/{MODELS_PREFIX}*"),
                 statement("DecryptWithHubKey", ["kms:Decrypt", "kms:DescribeKey"], key_arn),
                 statement("PullHubImages", ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
                           f"arn:{a.partition}:ecr:{hub_region}:{hub_account}:repository/*"),
@@ -205,7 +192,7 @@ class StageDeployment(pulumi.ComponentResource):
             ]
             if capture:
                 out += [
-                    statement("WriteDataCapture", ["s3:PutObject"], f"{bucket_arn}/{CAPTURE_PREFIX}/{a.account_id}/*"),
+                    statement("WriteDataCapture", ["s3:PutObject"], f"{bucket_arn}/{capture_prefix(a.account_id)}*"),
                     statement("EncryptDataCapture", ["kms:Encrypt", "kms:GenerateDataKey"], key_arn),
                 ]
             return out
@@ -229,20 +216,20 @@ class StageDeployment(pulumi.ComponentResource):
         )
 
     def _endpoint_config(self) -> aws.sagemaker.EndpointConfiguration:
-        a, d = self._args, self._args.deployment
+        a = self._args
 
         def variant_args(v: VariantSpec, shadow: bool) -> dict[str, Any]:
             return {
                 "variant_name": v.name,
                 "model_name": self.models[v.name].name,
-                "initial_instance_count": d.instance_count,
-                "instance_type": d.instance_type,
+                "initial_instance_count": a.instance_count,
+                "instance_type": a.instance_type,
                 "initial_variant_weight": v.weight,
             }
 
         production = [variant_args(v, False) for v in self.variants if v.role != "shadow"]
         shadows = [variant_args(v, True) for v in self.variants if v.role == "shadow"]
-        capture_uri = pulumi.Output.from_input(a.hub.bucket_name).apply(lambda b: f"s3://{b}/{CAPTURE_PREFIX}/{a.account_id}")
+        capture_uri = pulumi.Output.from_input(a.hub.bucket_name).apply(lambda b: f"s3://{b}/{CAPTURE_PREFIX}{a.account_id}")
 
         def capture_config(inputs: list[Any]) -> dict[str, Any]:
             uri, key_arn = inputs
@@ -267,107 +254,49 @@ class StageDeployment(pulumi.ComponentResource):
         )
 
     # -- Lambdas -------------------------------------------------------------------------------------------
-    def _function(
-        self,
-        part: str,
-        handler: str,
-        env: Mapping[str, pulumi.Input[str]],
-        statements: list[Any],
-        timeout: int,
-        dead_letters: Optional[aws.sqs.Queue] = None,
-    ) -> aws.lambda_.Function:
-        """A python3.12 Lambda running `serving`, traced, with its own role and KMS-encrypted log group."""
+    def _function(self, part: str, handler: str, env: Mapping[str, pulumi.Input[str]], statements: list[Any], timeout: int,
+                  dead_letters: Optional[aws.sqs.Queue] = None) -> Function:
+        """A `serving` Lambda; its parts were once direct children of this component, and keep their URNs."""
         a = self._args
-        if dead_letters is not None:
-            statements = [
-                *statements,
-                statement("OwnDeadLetterQueue", ["sqs:SendMessage"], dead_letters.arn),
-                statement("EncryptDeadLetters", ["kms:Decrypt", "kms:GenerateDataKey"], a.key_arn,
-                          conditions={"StringEquals": {"kms:ViaService": f"sqs.{a.region}.amazonaws.com"}}),
-            ]
-        fn_name = f"{self._name}-{part}"
-        log_group = aws.cloudwatch.LogGroup(
-            f"{fn_name}-logs",
-            name=f"/mlgov/lambda/{fn_name}",
-            retention_in_days=a.log_retention_days,
-            kms_key_id=a.key_arn,
-            tags=self._tags,
+        fn = f"{self._name}-{part}"
+        return Function(
+            fn,
+            FunctionArgs(
+                handler=handler,
+                code=package_archive("serving"),
+                account_id=a.account_id,
+                region=a.region,
+                kms_key_arn=a.key_arn,
+                statements=statements,
+                environment={**env, "POWERTOOLS_SERVICE_NAME": f"mlgov-{handler.split('.')[1]}"},
+                log_group_name=f"{LEGACY_LOG_GROUP_PREFIX}{fn}",
+                asynchronous=dead_letters is not None,
+                dead_letter_queue_arn=dead_letters.arn if dead_letters is not None else None,
+                log_retention_days=a.log_retention_days,
+                timeout_seconds=timeout,
+                memory_mb=256,
+                powertools_layer_version=a.powertools_layer_version,
+                partition=a.partition,
+                alarm_actions=a.alarm_actions,
+                tags=self._tags,
+                aliases={"function": [was(self, fn)], "logs": [was(self, f"{fn}-logs")], "role": [was(self, f"{fn}-role")]},
+            ),
             opts=pulumi.ResourceOptions(parent=self),
-        )
-        role = aws.iam.Role(
-            f"{fn_name}-role",
-            description=f"mlgov: {fn_name} Lambda",
-            assume_role_policy=json.dumps(service_trust("lambda.amazonaws.com", a.account_id), sort_keys=True),
-            tags=self._tags,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        policy = aws.iam.RolePolicy(
-            f"{fn_name}-policy",
-            role=role.id,
-            policy=document([
-                *statements,
-                statement("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], log_group.arn.apply(lambda arn: f"{arn}:*")),
-                # X-Ray has no resource-level permissions: AWS only accepts "*" here.
-                statement("Tracing", ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "*"),
-            ]),
-            opts=pulumi.ResourceOptions(parent=role),
-        )
-        return aws.lambda_.Function(
-            fn_name,
-            runtime=LAMBDA_RUNTIME,
-            architectures=["x86_64"],
-            handler=handler,
-            code=serving_archive(),
-            role=role.arn,
-            layers=[powertools_layer_arn(a.region, a.powertools_layer_version, a.partition)],
-            timeout=timeout,
-            memory_size=256,
-            kms_key_arn=a.key_arn,
-            environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(env)),
-            logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=log_group.name),
-            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
-            dead_letter_config=aws.lambda_.FunctionDeadLetterConfigArgs(target_arn=dead_letters.arn) if dead_letters is not None else None,
-            tags=self._tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, log_group]),
         )
 
-    def _reporter(self) -> aws.lambda_.Function:
-        a, d = self._args, self._args.deployment
-        variants = json.dumps([{"name": v.name, "version": v.version, "role": v.role} for v in self.variants])
-        triggers = {
-            "metrics-schedule": dict(schedule_expression=a.metrics_schedule,
-                                     description=f"mlgov: report {self.endpoint_name}'s metrics to the hub"),
-            "deployed": dict(
-                event_pattern=json.dumps({
-                    "source": ["aws.sagemaker"],
-                    "detail-type": [ENDPOINT_STATE_CHANGE],
-                    "detail": {"EndpointName": [self.endpoint_name], "EndpointStatus": ["IN_SERVICE"]},
-                }, sort_keys=True),
-                description=f"mlgov: report {self.endpoint_name} deployed to the hub",
-            ),
-        }
-        rules = {
-            part: aws.cloudwatch.EventRule(f"{self._name}-{part}", tags=self._tags, opts=pulumi.ResourceOptions(parent=self), **rule_args)
-            for part, rule_args in triggers.items()
-        }
+    def _reporter(self) -> Function:
+        """Tells the hub bus what was deployed (once in service) and how it performs (on a schedule)."""
+        a = self._args
         # One queue keeps both what EventBridge could not deliver to the reporter and what the reporter failed on.
-        self.dead_letter_queue = dead_letter_queue(
-            f"{self._name}-reporter-dead-letters", a.key_arn, [r.arn for r in rules.values()], self._tags,
-            pulumi.ResourceOptions(parent=self),
+        queue_name = f"{self._name}-reporter-dead-letters"
+        self.dead_letter_queue = dead_letter_queue(queue_name, a.key_arn, [], self._tags, pulumi.ResourceOptions(parent=self))
+        settings = ReporterSettings(
+            endpoint_name=self.endpoint_name, bus_arn=a.hub.bus_arn, model_group=a.group, use_case_id=a.use_case,
+            stage=STAGE_OF_ACCOUNT_ROLE[a.stage], account_id=a.account_id,
+            variants=tuple(ReporterVariant(v.name, v.version, v.role) for v in self.variants), window_minutes=a.metrics_window_minutes,
         )
         reporter = self._function(
-            "reporter", "serving.collector.handler",
-            {
-                "ENDPOINT_NAME": self.endpoint_name,
-                "HUB_BUS_ARN": a.hub.bus_arn,
-                "MODEL_GROUP": d.group,
-                "USE_CASE_ID": d.use_case,
-                "STAGE": STAGES[a.stage],
-                "ACCOUNT_ID": a.account_id,
-                "VARIANTS": variants,
-                "METRICS_WINDOW_MINUTES": str(a.metrics_window_minutes),
-                "POWERTOOLS_SERVICE_NAME": "mlgov-collector",
-            },
+            "reporter", "serving.collector.handler", settings.to_env(),
             [
                 statement("PutOnHubBus", ["events:PutEvents"], a.hub.bus_arn),
                 # GetMetricData has no resource-level permissions: AWS only accepts "*" here.
@@ -376,28 +305,39 @@ class StageDeployment(pulumi.ComponentResource):
             timeout=60,
             dead_letters=self.dead_letter_queue,
         )
-        for part, rule in rules.items():
-            aws.lambda_.Permission(
-                f"{self._name}-{part}-invoke",
-                action="lambda:InvokeFunction",
-                function=reporter.name,
-                principal="events.amazonaws.com",
-                source_arn=rule.arn,
-                opts=pulumi.ResourceOptions(parent=rule),
-            )
-            aws.cloudwatch.EventTarget(
-                f"{self._name}-{part}-target",
-                rule=rule.name,
-                arn=reporter.arn,
-                retry_policy=aws.cloudwatch.EventTargetRetryPolicyArgs(maximum_event_age_in_seconds=3600, maximum_retry_attempts=8),
-                dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(arn=self.dead_letter_queue.arn),
-                opts=pulumi.ResourceOptions(parent=rule),
-            )
+        triggers = {
+            "metrics-schedule": dict(schedule_expression=a.metrics_schedule,
+                                     description=f"mlgov: report {self.endpoint_name}'s metrics to the hub"),
+            "deployed": dict(
+                event_pattern={
+                    "source": [SOURCE_SAGEMAKER],
+                    "detail-type": [DETAIL_TYPE_ENDPOINT],
+                    "detail": {"EndpointName": [self.endpoint_name], "EndpointStatus": ["IN_SERVICE"]},
+                },
+                description=f"mlgov: report {self.endpoint_name} deployed to the hub",
+            ),
+        }
+        routes = []
+        for part, trigger in triggers.items():
+            route = f"{self._name}-{part}"
+            old_rule = was_under(self, "aws:cloudwatch/eventRule:EventRule", route)
+            routes.append(EventRoute(
+                route,
+                EventRouteArgs(
+                    function_arn=reporter.arn, function_name=reporter.name, kms_key_arn=a.key_arn,
+                    dead_letter_queue=self.dead_letter_queue, tags=self._tags,
+                    aliases={"rule": [pulumi.Alias(parent=self)], "invoke": [pulumi.Alias(parent=old_rule)],
+                             "target": [pulumi.Alias(parent=old_rule)]},
+                    **trigger,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            ))
+        admit_event_rules(f"{queue_name}-policy", self.dead_letter_queue, [r.rule.arn for r in routes])
         return reporter
 
     # -- alarms --------------------------------------------------------------------------------------------
     def _alarms(self) -> list[aws.cloudwatch.MetricAlarm]:
-        a, d = self._args, self._args.deployment
+        a = self._args
         alarms = []
         for v in self.variants:
             dims = {"EndpointName": self.endpoint_name, "VariantName": v.name}
@@ -412,10 +352,10 @@ class StageDeployment(pulumi.ComponentResource):
             ))
             alarms.append(aws.cloudwatch.MetricAlarm(
                 f"{self._name}-{v.name}-latency",
-                alarm_description=f"{self.endpoint_name}/{v.name}: p90 model latency above {d.latency_alarm_ms} ms",
+                alarm_description=f"{self.endpoint_name}/{v.name}: p90 model latency above {a.latency_alarm_ms} ms",
                 namespace="AWS/SageMaker", metric_name="ModelLatency", dimensions=dims,
                 extended_statistic="p90", period=300, evaluation_periods=3, datapoints_to_alarm=2,
-                threshold=d.latency_alarm_ms * 1000,  # SageMaker reports ModelLatency in microseconds
+                threshold=a.latency_alarm_ms * 1000,  # SageMaker reports ModelLatency in microseconds
                 comparison_operator="GreaterThanThreshold", treat_missing_data="notBreaching",
                 alarm_actions=list(a.alarm_actions), ok_actions=list(a.alarm_actions),
                 tags=self._tags, opts=pulumi.ResourceOptions(parent=self),

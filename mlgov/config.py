@@ -10,6 +10,7 @@ from enum import Enum
 from typing import Annotated, Any, Literal, Mapping
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -21,16 +22,12 @@ from pydantic import (
     model_validator,
 )
 
+from components.errors import ConfigError  # noqa: F401 - one class for the config and the components
+from governance.contract import ACCOUNT_ID_RE, GROUP_RE, ORG_ID_RE, PRINCIPAL_ARN_RE, USE_CASE_ID_RE
 from governance.domain import ModelRisk, RiskTier  # one definition for the stack config and the runtime
 
 NAMESPACE = "mlgov"
 
-ACCOUNT_ID = re.compile(r"^\d{12}$")
-# SageMaker: ModelPackageGroupName must match ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$
-GROUP_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-USE_CASE_ID = re.compile(r"^[a-z0-9](-?[a-z0-9]){0,39}$")
-ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
-PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::(\d{12}):[A-Za-z0-9+=,.@_/:-]+$")
 STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$")
 INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
 
@@ -44,10 +41,6 @@ MODEL_PACKAGE_GROUP_ACTIONS = frozenset({
     "sagemaker:CreateModel",
     "sagemaker:ListTags",
 })
-
-
-class ConfigError(ValueError):
-    """A stack config that cannot be deployed; the message is meant for the person who wrote it."""
 
 
 class AccountRole(str, Enum):
@@ -69,12 +62,28 @@ def _as_list(value: Any) -> Any:
 
 
 def _check_account(value: str) -> str:
-    if not isinstance(value, str) or not ACCOUNT_ID.match(value):
+    if not isinstance(value, str) or not ACCOUNT_ID_RE.match(value):
         raise ValueError("an AWS account id is exactly 12 digits, written as a string in quotes")
     return value
 
 
+def _matching(pattern: re.Pattern[str], message: str) -> AfterValidator:
+    """A string that must match `pattern` (the runtime's own, from `governance.contract`), else `message`."""
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(message)
+        return value
+    return AfterValidator(check)
+
+
 AccountId = Annotated[str, BeforeValidator(_check_account)]
+OrgId = Annotated[str, _matching(
+    ORG_ID_RE, "an AWS Organizations id looks like o-abcd123456 (o- then 10 to 32 lowercase letters or digits)")]
+GroupName = Annotated[str, _matching(
+    GROUP_RE, "SageMaker refuses this model package group name: 1 to 63 letters, digits and hyphens, "
+    "starting and ending with a letter or digit")]
+UseCaseId = Annotated[str, _matching(
+    USE_CASE_ID_RE, "a use case id is 1 to 40 lowercase letters, digits and single hyphens, e.g. credit-risk")]
 AccountIds = Annotated[tuple[AccountId, ...], BeforeValidator(_as_list), Field(min_length=1)]
 
 
@@ -109,16 +118,9 @@ class Accounts(_Strict):
 
 
 class Organization(_Strict):
-    id: str
+    id: OrgId
     accounts: Accounts
     auto_accept_ram_shares: bool = Field(default=True, alias="autoAcceptRamShares")
-
-    @field_validator("id")
-    @classmethod
-    def _org_id(cls, value: str) -> str:
-        if not ORG_ID.match(value):
-            raise ValueError("an AWS Organizations id looks like o-abcd123456 (o- then 10 to 32 lowercase letters or digits)")
-        return value
 
 
 class Threshold(_Strict):
@@ -160,23 +162,13 @@ class SharePermissions(_Strict):
 
 
 class Model(_Strict):
-    group: str
+    group: GroupName
     description: str = ""
     risk: ModelRisk | None = None
 
-    @field_validator("group")
-    @classmethod
-    def _group_name(cls, value: str) -> str:
-        if not GROUP_NAME.match(value):
-            raise ValueError(
-                "SageMaker refuses this model package group name: 1 to 63 letters, digits and hyphens, "
-                "starting and ending with a letter or digit"
-            )
-        return value
-
 
 class UseCase(_Strict):
-    id: str
+    id: UseCaseId
     name: Annotated[str, Field(min_length=1, max_length=128)]
     risk_tier: RiskTier = Field(alias="riskTier")
     owner: Annotated[str, Field(min_length=1, max_length=128)]
@@ -185,13 +177,6 @@ class UseCase(_Strict):
     models: Annotated[tuple[Model, ...], Field(min_length=1)]
     approval_thresholds: tuple[Threshold, ...] = Field(default=(), alias="approvalThresholds")
     share_permissions: SharePermissions = Field(default_factory=SharePermissions, alias="sharePermissions")
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        if not USE_CASE_ID.match(value):
-            raise ValueError("a use case id is 1 to 40 lowercase letters, digits and single hyphens, e.g. credit-risk")
-        return value
 
     @field_validator("risk_tier", mode="before")
     @classmethod
@@ -273,7 +258,7 @@ class Approvers(_Strict):
     @classmethod
     def _arns(cls, values: tuple[str, ...]) -> tuple[str, ...]:
         for value in values:
-            if not PRINCIPAL_ARN.match(value):
+            if not PRINCIPAL_ARN_RE.match(value):
                 raise ValueError(f"{value!r} is not an IAM principal ARN (arn:aws:iam::<12 digits>:role/<name>)")
         return values
 

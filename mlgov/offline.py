@@ -7,6 +7,7 @@ None silently.
 """
 from __future__ import annotations
 
+import gc
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -16,7 +17,9 @@ from typing import Any, Callable, Mapping
 import pulumi
 import yaml
 from pulumi.runtime import mocks as _mocks
+from pulumi.runtime import resource as _resource
 from pulumi.runtime import rpc
+from pulumi.runtime.proto import source_pb2
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "mlgov"
@@ -31,6 +34,7 @@ class UnknownStackReferenceError(RuntimeError):
 
 
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
+ROOT_STACK = "pulumi:pulumi:Stack"
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,8 @@ class DeclaredResource:
     parent: str | None
     inputs: Mapping[str, Any]
     custom: bool
+    aliases: tuple[str, ...] = ()
+    """URNs this resource was declared under before (its `pulumi.Alias`es, resolved as the engine does)."""
 
     @property
     def is_component(self) -> bool:
@@ -59,7 +65,10 @@ class Plan:
         return [r for r in self.resources if r.type == type_]
 
     def named(self, name: str) -> DeclaredResource:
+        """The resource named `name`; a component sharing the name with the resource it wraps gives way to it."""
         matches = [r for r in self.resources if r.name == name]
+        if len(matches) > 1:
+            matches = [r for r in matches if r.custom]
         if len(matches) != 1:
             raise KeyError(f"{len(matches)} resources named {name!r}")
         return matches[0]
@@ -163,16 +172,43 @@ class OfflineMocks(pulumi.runtime.Mocks):
         return f"{physical}-id" if physical == name else physical, state
 
 
-class _RecordingMonitor(_mocks.MockMonitor):
-    """The SDK's mock monitor, also keeping each registration's parent and custom flag."""
+def urn(stack: str, parent: str | None, type_: str, name: str, project: str = PROJECT) -> str:
+    """A URN as the engine builds it: the parent's qualified type chain, except the root stack's, then `$type`."""
+    qualified = type_
+    if parent:
+        parent_type = parent.split("::")[2]
+        if parent_type != ROOT_STACK:
+            qualified = f"{parent_type}${type_}"
+    return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
 
-    def __init__(self, mocks: pulumi.runtime.Mocks):
+
+
+class _RecordingMonitor(_mocks.MockMonitor):
+    """The SDK's mock monitor, with the engine's URNs, also keeping each registration's parent, kind and aliases."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks, stack: str):
         super().__init__(mocks)
+        self.stack = stack
         self.declared: list[DeclaredResource] = []
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        return urn(self.stack, parent or None, type_, name)
+
+    def _alias_urns(self, request) -> tuple[str, ...]:
+        out = []
+        for alias in request.aliases:
+            if alias.WhichOneof("alias") == "urn":
+                out.append(alias.urn)
+                continue
+            spec = alias.spec
+            parent = None if spec.noParent else (spec.parentUrn or request.parent or None)
+            out.append(urn(spec.stack or self.stack, parent, spec.type or request.type, spec.name or request.name,
+                           spec.project or PROJECT))
+        return tuple(dict.fromkeys(out))
 
     def RegisterResource(self, request):  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)
-        if request.type != "pulumi:pulumi:Stack":
+        if request.type != ROOT_STACK:
             inputs = rpc.deserialize_properties(request.object)
             self.declared.append(
                 DeclaredResource(
@@ -182,6 +218,7 @@ class _RecordingMonitor(_mocks.MockMonitor):
                     parent=request.parent or None,
                     inputs=inputs,
                     custom=bool(request.custom),
+                    aliases=self._alias_urns(request),
                 )
             )
         return response
@@ -221,7 +258,7 @@ def run(
     """
     region = region or str(config.get("aws:region", "eu-west-1"))
     mocks = OfflineMocks(account_id, region, invokes, stack_outputs)
-    monitor = _RecordingMonitor(mocks)
+    monitor = _RecordingMonitor(mocks, stack)
     pulumi.runtime.settings.set_root_resource(None)  # else set_mocks keeps the previous run's Stack as root
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(as_engine_config(config), [])
@@ -233,6 +270,10 @@ def run(
         exports = dict(result) if isinstance(result, Mapping) else {}
         return pulumi.Output.from_input(exports).apply(plan.outputs.update)
 
+    # The loaded provider SDK is a large heap the collector would walk again and again while the program
+    # allocates its Outputs; only what this run allocates is worth scanning.
+    gc.freeze()
+    stack_trace, _resource._get_stack_trace = _resource._get_stack_trace, _no_stack_trace
     try:
         _run()
     except Exception as exc:  # noqa: BLE001 - re-raised, unwrapped when a config error is the cause
@@ -240,8 +281,17 @@ def run(
         if cause is not None and cause is not exc:
             raise cause from exc
         raise
+    finally:
+        gc.unfreeze()
+        _resource._get_stack_trace = stack_trace
     plan.resources = list(monitor.declared)
     return plan
+
+
+def _no_stack_trace() -> source_pb2.StackTrace:
+    """Where in the program each resource was declared: only the engine's display uses it, and it is most of the
+    SDK's cost per resource (a full `traceback.extract_stack`), so offline runs send none."""
+    return source_pb2.StackTrace()
 
 
 def account_for(config: Mapping[str, Any]) -> str:

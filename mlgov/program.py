@@ -44,9 +44,10 @@ def region() -> str:
 def build(config: StackConfig) -> dict[str, Any]:
     """Declare the stack's resources; returns the stack outputs."""
     if config.account_role is AccountRole.shared:
-        from components.central_registry import CentralRegistry, CentralRegistryArgs
+        from components.central_registry import CentralRegistry
+        from mlgov.compose import registry_args
 
-        registry = CentralRegistry("mlgov", CentralRegistryArgs.from_config(config, region()))
+        registry = CentralRegistry("mlgov", registry_args(config, region()))
         return registry.exports()
     return build_member(config)
 
@@ -58,7 +59,8 @@ def build_member(config: StackConfig) -> dict[str, Any]:
     """
     from components.hub_outputs import HubOutputs
     from components.member_account import MemberAccount, MemberAccountArgs
-    from components.stage_deployment import StageDeployment, StageDeploymentArgs
+    from components.stage_deployment import StageDeployment
+    from mlgov.compose import stage_deployment_args
 
     role = config.account_role.value
     accounts = config.organization.accounts.of(role)
@@ -85,8 +87,8 @@ def build_member(config: StackConfig) -> dict[str, Any]:
     for deployment in config.deployments:
         stage = StageDeployment(
             f"{deployment.group}-v{deployment.version}",
-            StageDeploymentArgs(
-                deployment=deployment,
+            stage_deployment_args(
+                deployment,
                 stage=role,
                 account_id=account_id,
                 region=aws_region,

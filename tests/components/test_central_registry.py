@@ -5,7 +5,9 @@ import json
 
 import pytest
 
-from components.central_registry import CentralRegistry, CentralRegistryArgs, DEV_KEY_ACTIONS, STAGE_KEY_ACTIONS
+from components.central_registry import CentralRegistry
+from components.registry_key import DEV_KEY_ACTIONS, STAGE_KEY_ACTIONS
+from mlgov.compose import registry_args
 from mlgov import offline
 from mlgov.config import parse
 from tests.infra import all_actions, namespace, policy_statements, run_component, sample
@@ -16,7 +18,7 @@ DEV, TEST, PROD = "arn:aws:iam::222222222222:root", "arn:aws:iam::333333333333:r
 @pytest.fixture(scope="module")
 def plan() -> offline.Plan:
     config = parse(namespace(sample("shared")))
-    return run_component(lambda: CentralRegistry("mlgov", CentralRegistryArgs.from_config(config, "eu-west-1")))
+    return run_component(lambda: CentralRegistry("mlgov", registry_args(config, "eu-west-1")))
 
 
 def by_sid(statements):
@@ -100,7 +102,7 @@ def test_bus_admits_only_the_organizations_member_accounts(plan) -> None:
     assert statement["Resource"] == "arn:aws:events:eu-west-1:111111111111:event-bus/mlgov-governance"
 
 
-def test_one_shared_group_per_model_and_one_config_item_per_use_case(plan) -> None:
+def test_one_shared_group_per_model_and_one_config_item_per_use_case_and_group(plan) -> None:
     groups = {r.name for r in plan.by_type("mlgov:shared_model_group:SharedModelGroup")}
     assert groups == {"credit-risk-xgb", "fraud-detection", "customer-churn-model"}
     items = {r.name: json.loads(r.inputs["item"]) for r in plan.by_type("aws:dynamodb/tableItem:TableItem")}
@@ -108,6 +110,7 @@ def test_one_shared_group_per_model_and_one_config_item_per_use_case(plan) -> No
     assert credit["pk"] == {"S": "USECASE#credit-risk"} and credit["riskTier"] == {"S": "high"}
     assert credit["thresholds"] == {"L": [{"M": {"metric": {"S": "validation-auc"}, "min": {"N": "0.75"}}}]}
     assert credit["modelGroups"] == {"L": [{"S": "credit-risk-xgb"}, {"S": "fraud-detection"}]}
+    assert items["credit-risk-xgb-config"]["pk"] == {"S": "GROUP#credit-risk-xgb"}
     assert all(r.inputs["tableName"] == "mlgov-governance" for r in plan.by_type("aws:dynamodb/tableItem:TableItem"))
 
 
@@ -139,7 +142,7 @@ def test_each_handler_role_grants_exactly_what_the_handler_calls_scoped_to_hub_r
 
 def test_functions_read_the_table_name_and_approvers_from_the_environment(plan) -> None:
     for handler in ("sync", "api", "metrics"):
-        fn = plan.named(f"mlgov-{handler}-function").inputs
+        fn = plan.named(f"mlgov-{handler}").inputs
         assert fn["runtime"] == "python3.12" and fn["handler"] == f"governance.handlers.{handler}.handler"
         env = fn["environment"]["variables"]
         assert env["GOVERNANCE_TABLE"] == "mlgov-governance"
@@ -150,7 +153,7 @@ def test_functions_read_the_table_name_and_approvers_from_the_environment(plan) 
 
 
 def test_registry_events_of_the_hubs_groups_go_to_sync_and_member_reports_to_metrics(plan) -> None:
-    registry = plan.named("mlgov-registry-events-rule").inputs
+    registry = plan.named("mlgov-registry-events").inputs
     assert "eventBusName" not in registry
     assert json.loads(registry["eventPattern"]) == {
         "source": ["aws.sagemaker"],
@@ -158,11 +161,11 @@ def test_registry_events_of_the_hubs_groups_go_to_sync_and_member_reports_to_met
         "detail": {"ModelPackageGroupName": ["credit-risk-xgb", "customer-churn-model", "fraud-detection"]},
     }
     assert plan.named("mlgov-registry-events-target").inputs["arn"].endswith(":function:mlgov-sync")
-    forwarded = plan.named("mlgov-forwarded-registry-events-rule").inputs
+    forwarded = plan.named("mlgov-forwarded-registry-events").inputs
     assert forwarded["eventBusName"] == "mlgov-governance"
     assert forwarded["eventPattern"] == registry["eventPattern"]
     assert plan.named("mlgov-forwarded-registry-events-target").inputs["arn"].endswith(":function:mlgov-sync")
-    member = plan.named("mlgov-member-events-rule").inputs
+    member = plan.named("mlgov-member-events").inputs
     assert member["eventBusName"] == "mlgov-governance"
     assert json.loads(member["eventPattern"]) == {
         "source": ["mlgov.member"], "detail-type": ["Model Deployed", "Model Metrics"],
@@ -174,12 +177,11 @@ def test_registry_events_of_the_hubs_groups_go_to_sync_and_member_reports_to_met
 
 
 def test_governance_api_serves_every_handler_route_with_iam(plan) -> None:
-    from components.http_api import route_keys
-    from governance.handlers.api import app
+    from governance.routes import route_keys
 
     routes = plan.by_type("aws:apigatewayv2/route:Route")
-    assert sorted(r.inputs["routeKey"] for r in routes) == sorted(route_keys(app))
-    assert "POST /use-cases/{use_case_id}/models/{group}/versions/{version}/decision" in route_keys(app)
+    assert sorted(r.inputs["routeKey"] for r in routes) == sorted(route_keys())
+    assert "POST /use-cases/{use_case_id}/models/{group}/versions/{version}/decision" in route_keys()
     assert all(r.inputs["authorizationType"] == "AWS_IAM" for r in routes)
     assert plan.named("mlgov-governance-api-integration").inputs["integrationUri"].endswith(":function:mlgov-api")
 

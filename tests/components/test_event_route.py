@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from components.event_route import EventRoute, EventRouteArgs
 from tests.infra import policy_statements, run_component
 
@@ -12,13 +14,15 @@ PATTERN = {"source": ["aws.sagemaker"], "detail-type": ["SageMaker Model Package
 
 
 def plan_of(**overrides):
-    args = EventRouteArgs(event_pattern=PATTERN, function_arn=FN, function_name="mlgov-sync", kms_key_arn=KEY, **overrides)
+    values = dict(event_pattern=PATTERN, function_arn=FN, function_name="mlgov-sync", kms_key_arn=KEY, rule_name="mlgov-registry-events")
+    values.update(overrides)
+    args = EventRouteArgs(**values)
     return run_component(lambda: EventRoute("mlgov-registry-events", args))
 
 
 def test_rule_target_has_retry_policy_and_dead_letter_queue() -> None:
     plan = plan_of()
-    rule = plan.named("mlgov-registry-events-rule").inputs
+    rule = plan.named("mlgov-registry-events").inputs
     assert json.loads(rule["eventPattern"]) == PATTERN
     assert "eventBusName" not in rule
     target = plan.named("mlgov-registry-events-target").inputs
@@ -48,10 +52,22 @@ def test_alarm_fires_on_the_first_dead_letter() -> None:
 
 def test_custom_bus_is_used_for_rule_and_target() -> None:
     plan = plan_of(event_bus_name="mlgov-governance")
-    assert plan.named("mlgov-registry-events-rule").inputs["eventBusName"] == "mlgov-governance"
+    assert plan.named("mlgov-registry-events").inputs["eventBusName"] == "mlgov-governance"
     assert plan.named("mlgov-registry-events-target").inputs["eventBusName"] == "mlgov-governance"
 
 
 def test_rule_on_a_custom_bus_has_the_bus_in_its_arn() -> None:
     [s] = policy_statements(plan_of(event_bus_name="mlgov-governance").named("mlgov-registry-events-dlq-policy"))
     assert s["Condition"]["ArnEquals"]["aws:SourceArn"] == ["arn:aws:events:eu-west-1:111111111111:rule/mlgov-governance/mlgov-registry-events"]
+
+
+def test_a_schedule_triggers_the_function_and_an_unnamed_rule_is_named_by_pulumi() -> None:
+    plan = plan_of(event_pattern=None, schedule_expression="rate(15 minutes)", rule_name=None)
+    rule = plan.named("mlgov-registry-events").inputs
+    assert rule["scheduleExpression"] == "rate(15 minutes)" and "eventPattern" not in rule and "name" not in rule
+    assert plan.named("mlgov-registry-events-target").inputs["arn"] == FN
+
+
+def test_a_route_has_a_pattern_or_a_schedule_not_both() -> None:
+    with pytest.raises(ValueError, match="exactly one"):
+        plan_of(schedule_expression="rate(1 hour)")

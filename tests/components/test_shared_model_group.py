@@ -1,4 +1,4 @@
-"""SharedModelGroup on its own: the group, its two RAM shares and its CONFIG item."""
+"""SharedModelGroup on its own: the group and its two RAM shares."""
 from __future__ import annotations
 
 import json
@@ -16,13 +16,10 @@ def args(**overrides) -> SharedModelGroupArgs:
     values = dict(
         group_name="credit-risk-xgb",
         use_case_id="credit-risk",
-        use_case_name="Credit risk assessment",
         risk_tier="high",
         model_risk="high",
         owner="ds-lead@example.com",
         line_of_business="retail-lending",
-        project="credit-decisioning",
-        table_name="mlgov-governance",
         register_accounts=["222222222222"],
         deploy_accounts=["333333333333", "444444444444"],
     )
@@ -51,26 +48,21 @@ def test_group_is_named_and_tagged_for_governance() -> None:
     assert group.parent == component.urn
 
 
-def test_register_share_goes_to_dev_only_with_the_managed_register_permission() -> None:
+@pytest.mark.parametrize("purpose,permission,accounts", [
+    ("register", REGISTER, ["222222222222"]),
+    ("deploy", DEPLOY, ["333333333333", "444444444444"]),
+])
+def test_each_share_goes_to_its_accounts_only_with_the_managed_permission(purpose: str, permission: str, accounts: list[str]) -> None:
     plan = plan_of(args())
-    share = plan.named("credit-risk-xgb-register-share")
-    assert share.inputs["permissionArns"] == [REGISTER]
+    share = plan.named(f"credit-risk-xgb-{purpose}-share")
+    assert share.inputs["permissionArns"] == [permission]
     assert share.inputs["allowExternalPrincipals"] is False
     principals = sorted(r.inputs["principal"] for r in plan.children(share) if r.type.endswith("PrincipalAssociation"))
-    assert principals == ["222222222222"]
-    association = plan.named("credit-risk-xgb-register-group")
+    assert principals == accounts
+    association = plan.named(f"credit-risk-xgb-{purpose}-group")
     assert association.inputs["resourceArn"] == "arn:aws:sagemaker:eu-west-1:111111111111:model-package-group/credit-risk-xgb"
-    assert association.inputs["resourceShareArn"].endswith(":resource-share/credit-risk-xgb-register-share")
-
-
-def test_deploy_share_goes_to_test_and_prod_with_the_managed_deploy_permission() -> None:
-    plan = plan_of(args())
-    share = plan.named("credit-risk-xgb-deploy-share")
-    assert share.inputs["permissionArns"] == [DEPLOY]
-    assert share.inputs["allowExternalPrincipals"] is False
-    principals = sorted(r.inputs["principal"] for r in plan.children(share) if r.type.endswith("PrincipalAssociation"))
-    assert principals == ["333333333333", "444444444444"]
-    assert plan.named("credit-risk-xgb-deploy-333333333333").inputs["resourceShareArn"].endswith("credit-risk-xgb-deploy-share")
+    assert association.inputs["resourceShareArn"].endswith(f":resource-share/credit-risk-xgb-{purpose}-share")
+    assert plan.named(f"credit-risk-xgb-{purpose}-{accounts[-1]}").inputs["resourceShareArn"].endswith(f"credit-risk-xgb-{purpose}-share")
 
 
 def test_no_custom_permission_unless_asked() -> None:
@@ -93,21 +85,8 @@ def test_custom_register_permission_replaces_the_managed_one() -> None:
     assert plan.named("credit-risk-xgb-deploy-share").inputs["permissionArns"] == [DEPLOY]
 
 
-def test_config_item_carries_what_the_sync_handler_reads() -> None:
-    plan = plan_of(args())
-    item = plan.named("credit-risk-xgb-config")
-    assert item.inputs["tableName"] == "mlgov-governance"
-    assert (item.inputs["hashKey"], item.inputs["rangeKey"]) == ("pk", "sk")
-    body = json.loads(item.inputs["item"])
-    assert body["pk"] == {"S": "GROUP#credit-risk-xgb"} and body["sk"] == {"S": "CONFIG"}
-    assert {k: v["S"] for k, v in body.items() if k in {"useCaseId", "useCaseName", "owner", "lineOfBusiness", "project", "risk"}} == {
-        "useCaseId": "credit-risk",
-        "useCaseName": "Credit risk assessment",
-        "owner": "ds-lead@example.com",
-        "lineOfBusiness": "retail-lending",
-        "project": "credit-decisioning",
-        "risk": "high",
-    }
+def test_the_group_declares_no_config_item_of_its_own() -> None:
+    assert plan_of(args()).by_type("aws:dynamodb/tableItem:TableItem") == []
 
 
 @pytest.mark.parametrize("field", ["register_accounts", "deploy_accounts"])

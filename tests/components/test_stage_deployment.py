@@ -8,7 +8,8 @@ import hypothesis  # noqa: F401 - imported before Pulumi's threads run: hypothes
 import pytest     # at session end, where CPython 3.11.7's AST parser can fail with "recursion depth mismatch"
 
 from components.hub_outputs import HubOutputs
-from components.stage_deployment import StageDeployment, StageDeploymentArgs, endpoint_name
+from components.stage_deployment import StageDeployment, endpoint_name
+from mlgov.compose import stage_deployment_args
 from mlgov.config import ConfigError, Deployment
 from tests.infra import run_component
 
@@ -21,8 +22,8 @@ LOCAL_KEY = f"arn:aws:kms:eu-west-1:{PROD}:key/local"
 def plan_for(deployment: dict[str, Any], stage: str = "prod", hub: dict[str, Any] = HUB):
     d = Deployment.model_validate(deployment)
     return run_component(
-        lambda: StageDeployment("sd", StageDeploymentArgs(
-            deployment=d, stage=stage, account_id=PROD, region="eu-west-1", hub=HubOutputs.from_values(hub), key_arn=LOCAL_KEY,
+        lambda: StageDeployment("sd", stage_deployment_args(
+            d, stage=stage, account_id=PROD, region="eu-west-1", hub=HubOutputs.from_values(hub), key_arn=LOCAL_KEY,
         )),
         account_id=PROD,
     )

@@ -1,0 +1,170 @@
+"""The hub's governance handlers (sync, api, metrics), the event routes that feed them and the governance API.
+
+Each handler's role grants exactly the actions `governance.permissions` says it calls, scoped to the
+hub's table, groups and bus; the API is declared from `governance.routes`, the table the api handler
+serves, without importing the handler (no boto3 at plan time).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional, Sequence
+
+import pulumi
+
+from components.args import MovedArgs
+from components.event_route import EventRoute, EventRouteArgs
+from components.function import POWERTOOLS_LAYER_VERSION, Function, FunctionArgs, package_archive
+from components.http_api import IamHttpApi, IamHttpApiArgs
+from components.moves import child_urn, was_beside
+from components.policy_documents import statement
+from governance import contract, routes
+from governance.permissions import HANDLER_ACTIONS
+
+HANDLERS = ("sync", "api", "metrics")
+FORMER_FUNCTION_TYPE = "mlgov:governance_function:GovernanceFunction"
+"""What each handler was declared as before `Function`; its parts keep their URNs through aliases."""
+ROUTE_TYPE = "mlgov:event_route:EventRoute"
+
+
+@dataclass
+class GovernanceHandlersArgs(MovedArgs):
+    prefix: str
+    """Names the functions (`<prefix>-sync`), the routes and the API."""
+    account_id: str
+    region: str
+    table_name: pulumi.Input[str]
+    table_arn: pulumi.Input[str]
+    bus_name: pulumi.Input[str]
+    bus_arn: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]
+    groups: Sequence[str]
+    """The hub's model package groups: the registry events sync hears of, the packages api may update."""
+    stage_accounts: Sequence[str]
+    """Test and prod accounts, whose deployment and metrics reports reach metrics."""
+    approvers: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Principals allowed to decide, by stage (`development`, `test`, `production`) and `officers`."""
+    partition: str = "aws"
+    log_retention_days: int = 365
+    powertools_layer_version: int = POWERTOOLS_LAYER_VERSION
+    alarm_actions: Sequence[pulumi.Input[str]] = ()
+
+
+class GovernanceHandlers(pulumi.ComponentResource):
+    functions: dict[str, Function]
+    api: IamHttpApi
+
+    def __init__(self, name: str, args: GovernanceHandlersArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("mlgov:governance_handlers:GovernanceHandlers", name, None, opts)
+        self._args = args
+        p = args.prefix
+        settings = contract.GovernanceSettings(args.table_name, json.dumps({k: list(v) for k, v in args.approvers.items()}, sort_keys=True))
+        self.functions = {handler: self._function(handler, settings.to_env()) for handler in HANDLERS}
+        sync, metrics, api = (self.functions[h] for h in ("sync", "metrics", "api"))
+        registry_pattern = {
+            "source": [contract.SOURCE_SAGEMAKER],
+            "detail-type": [contract.DETAIL_TYPE_MODEL_PACKAGE],
+            "detail": {"ModelPackageGroupName": sorted(args.groups)},
+        }
+        member_pattern = {
+            "source": [contract.SOURCE_MEMBER],
+            "detail-type": list(contract.MEMBER_DETAIL_TYPES),
+            "account": list(args.stage_accounts),
+        }
+        # The hub's own default bus carries the registry's events; member accounts forward theirs to the
+        # governance bus (MemberAccount). Both reach sync, which is idempotent, so a copy seen twice is harmless.
+        for route, pattern, bus, target, description in (
+            ("registry-events", registry_pattern, None, sync, "Model package state changes of the hub's groups from the hub registry -> sync"),
+            ("forwarded-registry-events", registry_pattern, args.bus_name, sync,
+             "Model package state changes of the hub's groups from the member accounts -> sync"),
+            ("member-events", member_pattern, args.bus_name, metrics, "Deployments and metrics reported by member accounts -> metrics"),
+        ):
+            EventRoute(
+                f"{p}-{route}",
+                EventRouteArgs(
+                    function_arn=target.arn, function_name=target.name, kms_key_arn=args.kms_key_arn, event_pattern=pattern,
+                    event_bus_name=bus, rule_name=f"{p}-{route}", description=description,
+                    alarm_actions=args.alarm_actions, tags=args.tags, aliases=self._former_rule(f"{p}-{route}"),
+                ),
+                opts=self._moved(ROUTE_TYPE, f"{p}-{route}"),
+            )
+        self.api = IamHttpApi(
+            f"{p}-governance-api",
+            IamHttpApiArgs(
+                function_arn=api.arn,
+                function_name=api.name,
+                routes=routes.route_keys(),
+                log_kms_key_arn=args.kms_key_arn,
+                log_retention_days=args.log_retention_days,
+                throttling_burst_limit=50,
+                throttling_rate_limit=25.0,
+                tags=args.tags,
+            ),
+            opts=self._moved("mlgov:http_api:IamHttpApi", f"{p}-governance-api"),
+        )
+        self.register_outputs({"api_url": self.api.url})
+
+    def _former_rule(self, route: str) -> dict[str, list[Any]]:
+        """The route's rule was `<route>-rule` when the routes were the hub's own children."""
+        if not self._args.moved_from_parent:
+            return {}
+        former = was_beside(self, ROUTE_TYPE, route)
+        return {"rule": [former.apply(lambda urn: child_urn(urn, "aws:cloudwatch/eventRule:EventRule", f"{route}-rule"))]}
+
+    def _moved(self, type_: str, name: str) -> pulumi.ResourceOptions:
+        aliases = [was_beside(self, type_, name)] if self._args.moved_from_parent else None
+        return pulumi.ResourceOptions(parent=self, aliases=aliases)
+
+    def _function(self, handler: str, environment: Mapping[str, Any]) -> Function:
+        a = self._args
+        name = f"{a.prefix}-{handler}"
+        aliases: dict[str, list[Any]] = {}
+        if a.moved_from_parent:
+            former = was_beside(self, FORMER_FUNCTION_TYPE, name)
+            aliases = {
+                "policy": [former.apply(lambda urn: child_urn(urn, "aws:iam/rolePolicy:RolePolicy", f"{name}-policy"))],
+                "function": [former.apply(lambda urn: child_urn(urn, "aws:lambda/function:Function", f"{name}-function"))],
+            }
+        return Function(
+            name,
+            FunctionArgs(
+                handler=f"governance.handlers.{handler}.handler",
+                code=package_archive("governance"),
+                account_id=a.account_id,
+                region=a.region,
+                kms_key_arn=a.kms_key_arn,
+                statements=self._statements(handler),
+                environment={"POWERTOOLS_SERVICE_NAME": f"mlgov-{handler}", "AWS_RETRY_MODE": "standard", "AWS_MAX_ATTEMPTS": "5",
+                             **environment},
+                function_name=name,
+                role_name=f"{name}-role",
+                asynchronous=True,
+                dead_letter_queue_name=f"{name}-dlq",
+                key_services=["dynamodb"],
+                log_retention_days=a.log_retention_days,
+                powertools_layer_version=a.powertools_layer_version,
+                partition=a.partition,
+                alarm_actions=a.alarm_actions,
+                tags=a.tags,
+                aliases=aliases,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, aliases=[was_beside(self, FORMER_FUNCTION_TYPE, name)] if a.moved_from_parent else None),
+        )
+
+    def _statements(self, handler: str) -> list[dict[str, Any]]:
+        """Exactly the actions `governance.permissions` says the handler calls, each scoped to its resources."""
+        a = self._args
+        table_arn = pulumi.Output.from_input(a.table_arn)
+        scopes = {
+            "dynamodb": [table_arn, table_arn.apply(lambda arn: f"{arn}/index/*")],
+            "sagemaker": [f"arn:{a.partition}:sagemaker:{a.region}:{a.account_id}:model-package/{g.lower()}/*" for g in sorted(a.groups)],
+            "events": [a.bus_arn],
+        }
+        by_service: dict[str, list[str]] = {}
+        for action in sorted(HANDLER_ACTIONS[handler]):
+            service = action.split(":")[0]
+            if service not in scopes:
+                raise ValueError(f"{handler} calls {action}, and no resource scope is known for {service}")
+            by_service.setdefault(service, []).append(action)
+        return [statement(f"{handler.capitalize()}{service.capitalize()}", actions, scopes[service])
+                for service, actions in by_service.items()]

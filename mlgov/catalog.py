@@ -1,0 +1,35 @@
+"""The use cases of a stack config as the governance table's `CONFIG` items: written by Pulumi, read by the handlers.
+
+One mapping for the hub stack (`CentralRegistry` writes each item) and the local sandbox (which puts them).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from governance import schema
+from mlgov.config import StackConfig, UseCase
+
+
+def use_case_items(use_case: UseCase) -> list[dict[str, Any]]:
+    """The use case's `USECASE#<id>/CONFIG` item, then one `GROUP#<group>/CONFIG` item per model."""
+    items = [schema.use_case_config_item(
+        use_case_id=use_case.id, name=use_case.name, risk_tier=use_case.risk_tier.value, owner=use_case.owner,
+        line_of_business=use_case.line_of_business, project=use_case.project, groups=[m.group for m in use_case.models],
+        thresholds=[t.as_item() for t in use_case.approval_thresholds],
+    )]
+    items += [schema.group_config_item(
+        group=model.group, use_case_id=use_case.id, use_case_name=use_case.name, owner=use_case.owner,
+        line_of_business=use_case.line_of_business, project=use_case.project, risk=use_case.model_risk(model).value,
+    ) for model in use_case.models]
+    return items
+
+
+def config_items(config: StackConfig) -> list[tuple[str, str, dict[str, Any]]]:
+    """Every `CONFIG` item of the stack's use cases as `(pk, sk, item)`, in config order."""
+    return [(item[schema.PK], item[schema.SK], item) for use_case in config.use_cases for item in use_case_items(use_case)]
+
+
+def approvers(config: StackConfig) -> dict[str, list[str]]:
+    """Who may decide, by stage and `officers`: what the handlers read from their environment."""
+    a = config.approvers
+    return {"development": list(a.development), "test": list(a.test), "production": list(a.production), "officers": list(a.officers)}

@@ -1,0 +1,77 @@
+"""The validated stack config mapped to the components' plain arguments: the only place that knows both."""
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from components.central_registry import CentralRegistryArgs
+from components.hub_outputs import HubOutputs
+from components.shared_model_group import SharedModelGroupArgs
+from components.stage_deployment import StageDeploymentArgs, VariantSpec
+from mlgov import catalog
+from mlgov.config import Deployment, StackConfig
+
+
+def variants_of(deployment: Deployment) -> list[VariantSpec]:
+    """The champion, then the challenger (A/B) or the shadow the deployment pins."""
+    out = [VariantSpec(f"v{deployment.version}", deployment.version, "champion", deployment.weight)]
+    if deployment.challenger:
+        out.append(VariantSpec(f"v{deployment.challenger.version}", deployment.challenger.version, "challenger", deployment.challenger.weight))
+    if deployment.shadow:
+        out.append(VariantSpec(f"v{deployment.shadow.version}", deployment.shadow.version, "shadow", deployment.shadow.sampling_percentage))
+    return out
+
+
+def stage_deployment_args(
+    deployment: Deployment, *, stage: str, account_id: str, region: str, hub: HubOutputs, key_arn: pulumi.Input[str], **overrides: Any,
+) -> StageDeploymentArgs:
+    return StageDeploymentArgs(
+        use_case=deployment.use_case,
+        group=deployment.group,
+        version=deployment.version,
+        variants=variants_of(deployment),
+        stage=stage,
+        account_id=account_id,
+        region=region,
+        hub=hub,
+        key_arn=key_arn,
+        instance_type=deployment.instance_type,
+        instance_count=deployment.instance_count,
+        data_capture=deployment.data_capture,
+        latency_alarm_ms=deployment.latency_alarm_ms,
+        **overrides,
+    )
+
+
+def registry_args(config: StackConfig, region: str, **overrides: Any) -> CentralRegistryArgs:
+    """The hub's `CentralRegistry` from the shared stack's config."""
+    accounts = config.organization.accounts
+    overrides.setdefault("approvers", catalog.approvers(config))
+    overrides.setdefault("log_retention_days", config.log_retention_days)
+    groups = [
+        SharedModelGroupArgs(
+            group_name=model.group,
+            description=model.description,
+            use_case_id=use_case.id,
+            risk_tier=use_case.risk_tier.value,
+            model_risk=use_case.model_risk(model).value,
+            owner=use_case.owner,
+            line_of_business=use_case.line_of_business,
+            register_actions=permissions.register_.actions if (permissions := use_case.share_permissions).register_ else None,
+            deploy_actions=permissions.deploy.actions if permissions.deploy else None,
+        )
+        for use_case in config.use_cases
+        for model in use_case.models
+    ]
+    return CentralRegistryArgs(
+        organization_id=config.organization.id,
+        shared_account=accounts.shared,
+        dev_accounts=accounts.dev,
+        test_accounts=accounts.test,
+        prod_accounts=accounts.prod,
+        groups=groups,
+        config_items=catalog.config_items(config),
+        region=region,
+        **overrides,
+    )

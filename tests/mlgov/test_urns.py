@@ -1,0 +1,52 @@
+"""Every URN the sample stacks declare is one they declared before the restructuring, or aliases one: zero replacements."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mlgov import offline, urns
+
+SNAPSHOT = json.loads((Path(__file__).parent / "urns_main.json").read_text())
+
+
+@pytest.mark.parametrize("stack", urns.STACKS)
+def test_each_declared_urn_is_in_the_snapshot_or_aliases_one(stack: str) -> None:
+    plan = offline.plan_stack(stack)
+    assert urns.unmatched(plan, SNAPSHOT[stack]) == []
+
+
+@pytest.mark.parametrize("stack", urns.STACKS)
+def test_no_snapshot_urn_is_left_without_a_successor(stack: str) -> None:
+    """A snapshot URN nothing declares or aliases any more would be deleted by `pulumi up`."""
+    plan = offline.plan_stack(stack)
+    reached = set().union(*urns.previous_urns(plan).values())
+    assert sorted(set(SNAPSHOT[stack]) - reached) == []
+
+
+def test_a_moved_resource_without_an_alias_is_caught_and_an_alias_or_a_moved_parent_saves_it() -> None:
+    import pulumi
+
+    def program(alias: bool):
+        def declare():
+            parent = pulumi.ComponentResource("t:index:Part", "part",
+                                              opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(type_="t:index:OldPart")] if alias else None))
+            pulumi.CustomResource("t:index:Leaf", "leaf", {}, opts=pulumi.ResourceOptions(parent=parent))
+            pulumi.CustomResource("t:index:Moved", "moved", {}, opts=pulumi.ResourceOptions(
+                parent=parent, aliases=[pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)] if alias else None))
+            return {}
+        return declare
+
+    before = offline.run(program(False), {"aws:region": "eu-west-1"}, stack="unit")
+    old = {
+        "urn:pulumi:unit::mlgov::t:index:OldPart::part",
+        "urn:pulumi:unit::mlgov::t:index:OldPart$t:index:Leaf::leaf",
+        "urn:pulumi:unit::mlgov::t:index:Moved::moved",
+    }
+    assert urns.unmatched(before, old) == [
+        "urn:pulumi:unit::mlgov::t:index:Part$t:index:Leaf::leaf",
+        "urn:pulumi:unit::mlgov::t:index:Part$t:index:Moved::moved",
+    ]
+    after = offline.run(program(True), {"aws:region": "eu-west-1"}, stack="unit")
+    assert urns.unmatched(after, old) == []
