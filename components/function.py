@@ -35,13 +35,13 @@ def powertools_layer_arn(region: str, version: int = POWERTOOLS_LAYER_VERSION, p
 
 @functools.lru_cache(maxsize=None)
 def package_archive(*packages: str) -> pulumi.AssetArchive:
-    """The Python sources of `packages` (directories at the project root) alone: no tests, no caches.
-
-    Read once per process: every function of a package ships the same archive.
+    """The Python sources of `packages` (directories, or single `.py` files, at the project root) alone: no tests,
+    no caches. Read once per process: every function of a package ships the same archive.
     """
     assets: dict[str, pulumi.Asset] = {}
     for package in packages:
-        for path in sorted((SOURCE_ROOT / package).rglob("*.py")):
+        source = SOURCE_ROOT / package
+        for path in [source] if source.suffix == ".py" else sorted(source.rglob("*.py")):
             if "__pycache__" not in path.parts:
                 assets[path.relative_to(SOURCE_ROOT).as_posix()] = pulumi.FileAsset(str(path))
     return pulumi.AssetArchive(assets)

@@ -31,6 +31,8 @@ from governance.contract import (
 
 INVOKE_ROUTE = "POST /invocations"
 LEGACY_LOG_GROUP_PREFIX = "/mlgov/lambda/"
+# The member Lambdas' code: `serving` and the one module of names it shares with the hub.
+SERVING_CODE = ("serving", "governance/__init__.py", "governance/contract.py")
 """Where the member Lambdas' log groups were created; kept, since a renamed log group is a new one."""
 
 
@@ -263,7 +265,7 @@ class StageDeployment(pulumi.ComponentResource):
             fn,
             FunctionArgs(
                 handler=handler,
-                code=package_archive("serving"),
+                code=package_archive(*SERVING_CODE),
                 account_id=a.account_id,
                 region=a.region,
                 kms_key_arn=a.key_arn,

@@ -61,28 +61,15 @@ class HubConfig:
 
 def hub_config(root: Path = ROOT, stack: str = "shared") -> HubConfig:
     """Approvers and `CONFIG` items from `Pulumi.<stack>.yaml`, built as `CentralRegistry`/`SharedModelGroup` build them."""
-    from governance import schema
-    from mlgov import offline
+    from mlgov import catalog, offline
     from mlgov.config import parse
     from mlgov.program import namespace_config
 
     raw = offline.read_stack_config(stack, root)
     config = parse(namespace_config(raw))
-    items: list[dict[str, Any]] = []
-    groups: list[str] = []
-    for uc in config.use_cases:
-        items.append(schema.use_case_config_item(
-            use_case_id=uc.id, name=uc.name, risk_tier=uc.risk_tier.value, owner=uc.owner,
-            line_of_business=uc.line_of_business, project=uc.project, groups=[m.group for m in uc.models],
-            thresholds=[t.as_item() for t in uc.approval_thresholds]))
-        for model in uc.models:
-            groups.append(model.group)
-            items.append(schema.group_config_item(
-                group=model.group, use_case_id=uc.id, use_case_name=uc.name, owner=uc.owner, line_of_business=uc.line_of_business,
-                project=uc.project, risk=uc.model_risk(model).value))
-    a = config.approvers
-    approvers = {"development": list(a.development), "test": list(a.test), "production": list(a.production),
-                 "officers": list(a.officers)}
+    items = [item for _pk, _sk, item in catalog.config_items(config)]
+    groups = [m.group for uc in config.use_cases for m in uc.models]
+    approvers = catalog.approvers(config)
     accounts = {"shared": config.organization.accounts.shared, "dev": config.organization.accounts.dev[0],
                 "test": config.organization.accounts.test[0], "prod": config.organization.accounts.prod[0]}
     return HubConfig(str(raw.get("aws:region") or SANDBOX_REGION), accounts, approvers, items, groups,

@@ -138,7 +138,8 @@ def test_invoke_lambda_may_only_invoke_its_endpoint(ab) -> None:
     fn = ab.named("sd-invoke")
     assert (fn.inputs["runtime"], fn.inputs["handler"]) == ("python3.12", "serving.invoke.handler")
     assert fn.inputs["layers"] == ["arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-x86_64:27"]
-    assert sorted(fn.inputs["code"].assets) == ["serving/__init__.py", "serving/collector.py", "serving/events.py", "serving/invoke.py"]
+    assert sorted(fn.inputs["code"].assets) == ["governance/__init__.py", "governance/contract.py", "serving/__init__.py",
+                                                 "serving/collector.py", "serving/events.py", "serving/invoke.py"]
     assert fn.inputs["environment"]["variables"]["ENDPOINT_NAME"] == "mlgov-prod-credit-risk-xgb-v3"
     assert fn.inputs["kmsKeyArn"] == LOCAL_KEY
     assert fn.inputs["loggingConfig"]["logGroup"] == "/mlgov/lambda/sd-invoke"
@@ -214,3 +215,20 @@ def test_endpoint_names_stay_within_sagemakers_limit() -> None:
     name = endpoint_name("prod", long_group, 12)
     assert len(name) <= 63 and name != endpoint_name("prod", long_group, 13)
     assert endpoint_name("test", "credit-risk-xgb", 1) == "mlgov-test-credit-risk-xgb-v1"
+
+
+def test_the_member_archive_alone_imports_every_handler(ab, tmp_path) -> None:
+    """What Lambda unpacks is all the serving code has: a module missing from the archive fails here, not at deploy."""
+    import shutil
+    import subprocess
+    import sys
+    import sysconfig
+
+    for name, asset in ab.named("sd-invoke").inputs["code"].assets.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(asset.path, tmp_path / name)
+    # -S: no .pth files, so the editable install cannot supply a module the archive lacks.
+    env = {"PYTHONPATH": f"{tmp_path}:{sysconfig.get_paths()['purelib']}", "AWS_DEFAULT_REGION": "eu-west-1"}
+    run = subprocess.run([sys.executable, "-S", "-P", "-c", "import serving.invoke, serving.collector, governance.contract"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr

@@ -37,7 +37,7 @@ def test_thresholds_that_differ_between_organizations_are_config_with_defaults()
 
 def test_the_vocabulary_matches_the_components() -> None:
     from components import shared_model_group as smg
-    from components.governance_function import RUNTIME
+    from components.function import RUNTIME
     from mlgov import config
 
     assert (common.REGISTER_PERMISSION, common.DEPLOY_PERMISSION) == (smg.REGISTER_PERMISSION, smg.DEPLOY_PERMISSION)
