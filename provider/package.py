@@ -132,5 +132,16 @@ def dump(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
+def main(components: list[type[ComponentResource]], out=sys.stdout, err=sys.stderr) -> int:
+    """Print the schema; or, when the analyzer refuses components, name each with its reason and return 1."""
+    refused = refusals(components)
+    for name, reason in refused.items():
+        err.write(f"{NAME}:index:{name}: {reason}\n")
+    if refused:
+        return 1
+    out.write(dump(schema(components)))
+    return 0
+
+
 if __name__ == "__main__":
-    sys.stdout.write(dump(schema(load())))
+    sys.exit(main(load()))

@@ -87,7 +87,6 @@ class DemoDeployment(pulumi.ComponentResource):
     def __init__(self, name: str, args: DemoDeploymentArgs, opts: Optional[pulumi.ResourceOptions] = None):
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=PREVIOUS_TYPE)]))
         super().__init__(TYPE, name, None, opts)
-        self.args = args
         weights = {f"v{args.version}": 100}
         if args.challenger:
             weights = {f"v{args.version}": 100 - args.challenger.weight, f"v{args.challenger.version}": args.challenger.weight}

@@ -3,11 +3,11 @@ the provider that builds each component's args, and the plugin entry point, all 
 """
 import dataclasses
 import enum
+import io
 import json
 import os
 import subprocess
 import sys
-import textwrap
 import tomllib
 import types
 from pathlib import Path
@@ -143,7 +143,7 @@ def test_argument_shapes_the_analyzer_refuses(annotation: Any, error: str) -> No
     assert error in str(refused.value)
 
 
-def test_a_component_reference_is_refused_as_an_argument_or_an_output() -> None:
+def test_our_own_components_cannot_be_a_property_type() -> None:
     """Only resources of a published package (with `pulumi_type`) can be referenced, not our own components."""
     with pytest.raises(Exception, match="'DemoDeployment.pulumi_type' is not defined"):
         analyze(demo.DemoDeployment)
@@ -214,18 +214,36 @@ def test_construct_builds_the_component_the_engine_asks_for() -> None:
     assert set(states[0]) == {"endpointName", "topicArn", "variantWeights"}
 
 
-def test_the_plugin_serves_its_schema_over_grpc_as_the_cli_asks_for_it() -> None:
-    """`pulumi package add` starts the plugin, reads the port it prints and calls GetSchema; so does this test."""
-    code = "from provider import package; from tests.provider import demo; package.serve([demo.DemoDeployment], argv=['127.0.0.1:1'])"
-    env = {**os.environ, "PYTHONPATH": str(package.ROOT)}
-    with subprocess.Popen([sys.executable, "-c", code, "127.0.0.1:1"], cwd=package.ROOT, env=env, stdout=subprocess.PIPE, text=True) as plugin:
+def served_schema(argv: list[str], **popen: Any) -> dict[str, Any]:
+    """Start a plugin as `pulumi package add` does, read the port it prints and ask it for its schema."""
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen) as plugin:
         try:
-            port = int(plugin.stdout.readline())
-            with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            line = plugin.stdout.readline()
+            if not line:
+                raise RuntimeError(plugin.stderr.read())
+            with grpc.insecure_channel(f"127.0.0.1:{int(line)}") as channel:
                 reply = provider_pb2_grpc.ResourceProviderStub(channel).GetSchema(provider_pb2.GetSchemaRequest(), timeout=60)
         finally:
             plugin.kill()
-    assert json.loads(reply.schema) == demo_schema()
+    return json.loads(reply.schema)
+
+
+def test_the_plugin_serves_its_schema_over_grpc_as_the_cli_asks_for_it() -> None:
+    code = "from provider import package; from tests.provider import demo; package.serve([demo.DemoDeployment])"
+    env = {**os.environ, "PYTHONPATH": str(package.ROOT)}
+    assert served_schema([sys.executable, "-c", code, "127.0.0.1:1"], cwd=package.ROOT, env=env) == demo_schema()
+
+
+def test_the_schema_command_prints_the_schema_or_names_each_refusal() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    assert package.main([demo.DemoDeployment], out, err) == 0
+    assert (json.loads(out.getvalue()), err.getvalue()) == (demo_schema(), "")
+    postponed = types.new_class("Postponed", (pulumi.ComponentResource,))
+    postponed.__init__ = lambda self, name, args, opts=None: None
+    postponed.__init__.__annotations__ = {"args": "PostponedArgs"}
+    out, err = io.StringIO(), io.StringIO()
+    assert package.main([demo.DemoDeployment, postponed], out, err) == 1
+    assert (out.getvalue(), err.getvalue()) == ("", "mlgov:index:Postponed: AttributeError: 'str' object has no attribute '__mro__'\n")
 
 
 def test_the_plugin_folder_is_what_the_python_language_host_runs() -> None:
@@ -246,11 +264,29 @@ def test_the_package_exposes_the_five_components_and_remembers_their_previous_ty
 
 
 TODAY = {name: "AttributeError: 'str' object has no attribute '__mro__'" for name in FIVE}
-"""What the analyzer says of each component on main; `{}` once they are reshaped (docs/package.md)."""
+"""What the analyzer says of each component on main. Once they are reshaped (docs/package.md) this is `{}`,
+and the tests below then hold the package to its committed schema and its new tokens."""
 
 
-def test_what_the_analyzer_says_of_the_components() -> None:
-    assert package.refusals(package.load()) == TODAY
+def test_the_analyzer_accepts_the_components_and_the_schema_is_the_committed_one() -> None:
+    components = package.load()
+    assert package.refusals(components) == TODAY
+    if not TODAY:
+        assert package.dump(package.schema(components)) == package.SCHEMA.read_text()
+        for component in components:
+            assert f'"{package.token(component)}"' in Path(sys.modules[component.__module__].__file__).read_text()
+
+
+def test_the_plugin_entry_point_reaches_the_analyzer_from_any_directory(tmp_path: Path) -> None:
+    """The language host runs `python <plugin folder> <engine>` from the caller's project, with no PYTHONPATH."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    argv = [sys.executable, str(package.ROOT / "provider"), "127.0.0.1:1"]
+    if TODAY:
+        run = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        assert run.returncode != 0 and run.stdout == ""
+        assert next(iter(TODAY.values())).split(": ", 1)[1] in run.stderr
+    else:
+        assert served_schema(argv, cwd=tmp_path, env=env) == json.loads(package.SCHEMA.read_text())
 
 
 def test_refusals_name_each_component() -> None:
