@@ -17,7 +17,7 @@ from tests.infra import run_component
 from .hub_sample import HUB, HUB_REGION, statements_by_sid, wildcard_actions
 
 DEV = "222222222222"
-SERVER_ARN = f"arn:aws:sagemaker:eu-west-1:{DEV}:mlflow-tracking-server/m-dev-mlflow-tracking-server"  # the offline mock names it after the resource
+SERVER_ARN = f"arn:aws:sagemaker:eu-west-1:{DEV}:mlflow-tracking-server/mlgov-dev"  # the offline mock names it after trackingServerName, as AWS does
 
 
 def plan_for(**overrides):
