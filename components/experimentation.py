@@ -21,7 +21,7 @@ import pulumi_aws as aws
 
 from components.member_account import service_trust
 from components.policy_documents import document, statement
-from mlgov.experimentation import MLFLOW_VERSIONS, TRACKING_SERVER_SIZES, artifact_prefix, artifact_store_uri
+from components.mlflow_offer import MLFLOW_VERSIONS, TRACKING_SERVER_SIZES, artifact_prefix, artifact_store_uri
 
 # The MLflow API actions a data scientist uses, every one AWS lists ("IAM actions supported for MLflow" in
 # https://docs.aws.amazon.com/sagemaker/latest/dg/mlflow-create-tracking-server-iam.html, which shows
@@ -62,7 +62,7 @@ class ExperimentTrackingArgs:
     data_scientist_role_name: pulumi.Input[str]
     """The role data scientists work as (MemberAccount's `data_scientist_role.name`): it gets the MLflow API of this server."""
     size: str = "Small"
-    """One of TRACKING_SERVER_SIZES (mlgov.experimentation, which cites AWS)."""
+    """One of TRACKING_SERVER_SIZES (components.mlflow_offer, which cites AWS)."""
     mlflow_version: str = "3.0"
     """One of MLFLOW_VERSIONS."""
     maintenance_window: str = "Sun:02:00"
