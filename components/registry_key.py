@@ -73,15 +73,11 @@ def key_statements(a: RegistryKeyArgs) -> list[dict[str, Any]]:
         statement("StageAccountsDecrypt", STAGE_KEY_ACTIONS, "*", principals={"AWS": stage_roots}),
         statement("DevAccountsDecryptThroughS3InTheArtifactBucket", ["kms:Decrypt"], "*",
                   principals={"AWS": account_roots(a.dev_accounts, a.partition)}, conditions=dev_decrypt_conditions(a)),
-        statement(
-            "StageAccountsEncryptOwnCaptureThroughS3", ["kms:GenerateDataKey"], "*", principals={"AWS": stage_roots},
-            conditions={
-                "StringEquals": {"kms:ViaService": f"s3.{a.region}.amazonaws.com"},
-                "StringLike": {"kms:EncryptionContext:aws:s3:arn": [
-                    f"arn:{a.partition}:s3:::{a.bucket_name}/{capture_prefix(account)}*" for account in a.stage_accounts
-                ]},
-            },
-        ),
+        # With the bucket's S3 Bucket Key, S3 asks KMS with the bucket ARN as context, never the object's, so the
+        # condition names the bucket; the bucket policy keeps each stage account to its own capture/<account>/ prefix.
+        # https://docs.aws.amazon.com/AmazonS3/latest/userguide/configuring-bucket-key.html
+        statement("StageAccountsEncryptOwnCaptureThroughS3", ["kms:GenerateDataKey"], "*", principals={"AWS": stage_roots},
+                  conditions=decrypt_through_s3(a.region, f"arn:{a.partition}:s3:::{a.bucket_name}")),
         statement(
             "CloudWatchLogsEncryptsHubLogGroups", LOGS_KEY_ACTIONS, "*",
             principals={"Service": f"logs.{a.region}.amazonaws.com"},
