@@ -75,7 +75,8 @@ def test_show_a_version_with_every_stage_record(govctl):
 
 
 def test_show_names_the_mlflow_run_the_version_came_from(govctl, sandbox):
-    dev_record = next(i for i in records(sandbox) if i["sk"] == schema.stage_record_sk(1, "development") and i["pk"] == schema.model_pk(XGB))
+    dev_record = next(i for i in records(sandbox)
+                      if (i["pk"], i["sk"]) == (schema.model_pk(XGB), schema.stage_record_sk(1, "development")))
     run_id = dev_record[schema.MLFLOW_RUN_ID]
     assert re.fullmatch(r"[0-9a-f]{32}", run_id)
     assert govctl.json("show", XGB, "1")["mlflowRunId"] == run_id
