@@ -24,7 +24,7 @@ from components.registry_key import RegistryKey, RegistryKeyArgs
 from components.secure_bucket import BucketGrant, SecureBucket, SecureBucketArgs
 from components.shared_model_group import SharedModelGroup, SharedModelGroupArgs
 from governance import schema
-from governance.contract import MODELS_PREFIX, capture_prefix, models_prefix
+from governance.contract import MODELS_PREFIX, capture_prefix, hub_bucket_name, models_prefix
 
 @dataclass
 class CentralRegistryArgs(ComponentArgs):
@@ -66,7 +66,7 @@ class CentralRegistry(pulumi.ComponentResource):
         tags = {"mlgov:component": "central-registry", **args.tags}
         child = pulumi.ResourceOptions(parent=self)
         bus_arn = f"arn:{args.partition}:events:{args.region}:{args.shared_account}:event-bus/{args.bus_name}"
-        bucket_name = f"{name}-artifacts-{args.shared_account}-{args.region}"
+        bucket_name = hub_bucket_name(name, args.shared_account, args.region)
 
         self.key = RegistryKey(f"{name}-key", RegistryKeyArgs(
             alias=name, shared_account=args.shared_account, dev_accounts=args.dev_accounts, stage_accounts=args.stage_accounts,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from governance.contract import models_prefix
+from governance.contract import mlflow_prefix
 
 # CreateMlflowTrackingServer's TrackingServerSize enum; see
 # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateMlflowTrackingServer.html
@@ -19,12 +19,9 @@ MLFLOW_CLIENT_FOR_SERVER = {"2.13": "2.13.2", "2.16": "2.16.2", "3.0": "3.0.0"}
 MLFLOW_VERSIONS = tuple(MLFLOW_CLIENT_FOR_SERVER)
 # WeeklyMaintenanceWindowStart's pattern in the same API reference: day, then UTC hour and minute.
 MAINTENANCE_WINDOW = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun):([01]\d|2[0-3]):([0-5]\d)$")
-MLFLOW_PREFIX = "mlflow/"
-
-
 def artifact_prefix(dev_account_id: str) -> str:
     """Where a dev account's tracking server keeps artifacts in the hub bucket: `models/<account>/mlflow/`."""
-    return f"{models_prefix(dev_account_id)}{MLFLOW_PREFIX}"
+    return mlflow_prefix(dev_account_id)
 
 
 def artifact_store_uri(bucket_name: str, dev_account_id: str) -> str:
