@@ -59,3 +59,35 @@ def test_every_action_is_pinned_to_a_commit_and_checkout_keeps_no_credentials():
             if not ref.startswith("./"):
                 assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", ref), f"{workflow.name}: {ref}"
         assert text.count("actions/checkout@") == text.count("persist-credentials: false"), workflow.name
+
+
+def _workflow(name: str) -> dict:
+    import yaml
+
+    return yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text())
+
+
+def test_deploy_and_preview_run_the_four_stacks_in_order_with_the_gate_before_test_and_prod():
+    for name, command in (("deploy.yml", "up"), ("preview.yml", "preview")):
+        jobs = _workflow(name)["jobs"]
+        assert [jobs[s]["with"]["stack"] for s in ("shared", "dev", "test", "prod")] == ["shared", "dev", "test", "prod"]
+        assert [jobs[s].get("needs") for s in ("dev", "test", "prod")] == ["shared", "dev", "test"], name
+        assert {s: jobs[s]["with"].get("gate", False) for s in ("shared", "dev", "test", "prod")} == {
+            "shared": False, "dev": False, "test": True, "prod": True}, name
+        assert {jobs[s]["with"]["command"] for s in ("shared", "dev", "test", "prod")} == {command}
+        assert all(jobs[s]["uses"] == "./.github/workflows/stack.yml" for s in ("shared", "dev", "test", "prod"))
+
+
+def test_a_stack_job_runs_pulumi_with_the_policy_pack_and_federated_credentials_only():
+    stack = _workflow("stack.yml")
+    job = stack["jobs"]["pulumi"]
+    assert job["environment"] == "${{ inputs.stack }}"  # prod's environment carries the required reviewers
+    assert job["permissions"] == {"contents": "read", "id-token": "write", "pull-requests": "write"}
+    steps = {s.get("uses", "").split("@")[0]: s for s in job["steps"] if "uses" in s}
+    pulumi = [s for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions@") and "with" in s][0]["with"]
+    assert (pulumi["command"], pulumi["policyPacks"], pulumi["policyPackConfigs"]) == (
+        "${{ inputs.command }}", "policies", "policy-config.json")
+    assert "pulumi/auth-actions" in steps and "aws-actions/configure-aws-credentials" in steps
+    gate = [s for s in job["steps"] if "govctl gate" in s.get("run", "")][0]
+    assert gate["if"] == "inputs.gate"
+    assert "PULUMI_ACCESS_TOKEN" not in (ROOT / ".github" / "workflows" / "stack.yml").read_text()
