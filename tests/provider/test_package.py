@@ -6,6 +6,7 @@ import enum
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -301,7 +302,10 @@ STAGE_INPUTS = {
     "useCase": "credit-risk",
     "group": "credit-risk-xgb",
     "version": 3.0,
-    "variants": [{"name": "v3", "version": 3.0, "role": "champion", "weight": 100.0}],
+    "variants": [
+        {"name": "v3", "version": 3.0, "role": "champion", "weight": 90.0},
+        {"name": "v4", "version": 4.0, "role": "challenger", "weight": 10.0},
+    ],
     "stage": "prod",
     "accountId": "444444444444",
     "region": "eu-west-1",
@@ -323,10 +327,30 @@ def test_construct_builds_a_stage_deployment_as_a_typescript_program_asks_for_it
     component = next(r for r in plan.resources if r.name == "scoring")
     assert component.type == "mlgov:index:StageDeployment"
     assert plan.named("scoring-endpoint").inputs["name"] == "mlgov-prod-credit-risk-xgb-v3"
-    (model,) = plan.by_type("aws:sagemaker/model:Model")
-    assert model.inputs["primaryContainer"]["modelPackageName"] == (
-        f"arn:aws:sagemaker:{HUB['region']}:{HUB['sharedAccountId']}:model-package/credit-risk-xgb/3")
+    packages = {r.name: r.inputs["primaryContainer"]["modelPackageName"] for r in plan.by_type("aws:sagemaker/model:Model")}
+    hub_registry = f"arn:aws:sagemaker:{HUB['region']}:{HUB['sharedAccountId']}:model-package/credit-risk-xgb"
+    assert packages == {"scoring-model-v3": f"{hub_registry}/3", "scoring-model-v4": f"{hub_registry}/4"}
+    weights = {v["variantName"]: v["initialVariantWeight"] for v in plan.named("scoring-endpoint-config").inputs["productionVariants"]}
+    assert weights == {"v3": 90, "v4": 10}
     assert set(states[0]) == {"endpointName", "endpointArn", "url", "modelPackageArns"}
+
+
+def typescript_arguments(document: Path) -> set[str]:
+    """The property names in the `new mlgov.StageDeployment(...)` call of a document's TypeScript example."""
+    text = document.read_text()
+    call = text[text.index("new mlgov.StageDeployment("):]
+    return set(re.findall(r"\b(\w+):", call[:call.index("\n});")]))
+
+
+@pytest.mark.parametrize("document", ["README.md", "docs/package.md"])
+def test_the_typescript_example_names_the_schemas_arguments(document: str) -> None:
+    schema = json.loads(package.SCHEMA.read_text())
+    stage = schema["resources"]["mlgov:index:StageDeployment"]
+    known = set(stage["inputProperties"]).union(
+        schema["types"]["mlgov:index:HubOutputs"]["properties"], schema["types"]["mlgov:index:VariantSpec"]["properties"])
+    used = typescript_arguments(package.ROOT / document)
+    assert used - known == set() and set(stage["requiredInputs"]) <= used
+    assert set(schema["types"]["mlgov:index:HubOutputs"]["properties"]) <= used
 
 
 def test_the_plugin_entry_point_serves_the_committed_schema_from_any_directory(tmp_path: Path) -> None:
