@@ -17,13 +17,14 @@ from components.args import ComponentArgs
 from components.function import POWERTOOLS_LAYER_VERSION
 from components.governance_handlers import GovernanceHandlers, GovernanceHandlersArgs
 from components.governance_table import GovernanceTable, GovernanceTableArgs
+from components.mlflow_offer import artifact_prefix
 from components.moves import renamed
 from components.policy_documents import account_roots, document, statement
 from components.registry_key import RegistryKey, RegistryKeyArgs
 from components.secure_bucket import BucketGrant, SecureBucket, SecureBucketArgs
 from components.shared_model_group import SharedModelGroup, SharedModelGroupArgs
 from governance import schema
-from governance.contract import MODELS_PREFIX, capture_prefix, models_prefix
+from governance.contract import MODELS_PREFIX, capture_prefix, hub_bucket_name, models_prefix
 
 TYPE = "mlgov:index:CentralRegistry"
 PREVIOUS_TYPE = "mlgov:central_registry:CentralRegistry"
@@ -90,7 +91,7 @@ class CentralRegistry(pulumi.ComponentResource):
         tags = {"mlgov:component": "central-registry", **args.tags}
         child = pulumi.ResourceOptions(parent=self)
         bus_arn = f"arn:{args.partition}:events:{args.region}:{args.shared_account}:event-bus/{args.bus_name}"
-        bucket_name = f"{name}-artifacts-{args.shared_account}-{args.region}"
+        bucket_name = hub_bucket_name(name, args.shared_account, args.region)
 
         self.key = RegistryKey(f"{name}-key", RegistryKeyArgs(
             alias=name, shared_account=args.shared_account, dev_accounts=args.dev_accounts, stage_accounts=args.stage_accounts,
@@ -183,13 +184,15 @@ class CentralRegistry(pulumi.ComponentResource):
 
 
 def bucket_grants(a: CentralRegistryArgs) -> list[BucketGrant]:
-    """Dev accounts write and list their own `models/<account>/` prefix; stage accounts read every model and write their own capture."""
+    """Dev accounts write and list their own `models/<account>/` prefix and read back only its MLflow part (the tracking
+    server's UI, `mlflow.pyfunc.load_model`); stage accounts read every model and write their own capture."""
     grants: list[BucketGrant] = []
     for account in a.dev_accounts:
         roots, prefix = account_roots([account], a.partition), models_prefix(account)
         grants += [
             BucketGrant(f"Dev{account}WritesItsPrefix", ["s3:PutObject"], roots, objects=f"{prefix}*"),
             BucketGrant(f"Dev{account}ListsItsPrefix", ["s3:ListBucket"], roots, conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}}),
+            BucketGrant(f"Dev{account}ReadsItsMlflowArtifacts", ["s3:GetObject"], roots, objects=f"{artifact_prefix(account)}*"),
         ]
     grants += [BucketGrant(f"Stage{account}WritesItsCapture", ["s3:PutObject"], account_roots([account], a.partition),
                            objects=f"{capture_prefix(account)}*") for account in a.stage_accounts]

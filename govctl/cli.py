@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from govctl.client import GovctlError
+from govctl import register
 from govctl.commands import decisions, local, reads
 from govctl.formatting import one_line
 from govctl.options import Options
@@ -69,5 +70,5 @@ def main_options(
     ctx.obj = Options(persona=persona, endpoint=endpoint, region=region, profile=profile, root=root)
 
 
-for _name, _command in (*reads.COMMANDS, *decisions.COMMANDS, *local.COMMANDS):
+for _name, _command in (*reads.COMMANDS, *decisions.COMMANDS, *local.COMMANDS, *register.COMMANDS):
     app.command(_name)(_command)

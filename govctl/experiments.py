@@ -11,8 +11,8 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from govctl.register import IMAGE_TAG, Hub, Registration, hub_bucket_name, register_from_run
-from mlgov.experimentation import artifact_store_uri
+from governance.contract import hub_bucket_name, mlflow_prefix
+from govctl.register import IMAGE_TAG, Hub, Registration, register_from_run
 
 FILE_STORE_OPT_IN = "MLFLOW_ALLOW_FILE_STORE"  # MLflow 3 keeps its file backend behind this switch
 
@@ -32,7 +32,7 @@ class LocalExperiment:
         self.hub = hub
         self.client = MlflowClient(tracking_uri=Path(store_dir).resolve().as_uri())
         existing = self.client.get_experiment_by_name(name)
-        location = f"{artifact_store_uri(hub.bucket, hub.dev_accounts[0])}{name}"
+        location = f"s3://{hub.bucket}/{mlflow_prefix(hub.dev_accounts[0])}{name}"
         self.experiment_id = existing.experiment_id if existing else self.client.create_experiment(name, artifact_location=location)
 
     def run(self, group: str, metrics: Mapping[str, float], *, image: str, run_name: str | None = None) -> str:

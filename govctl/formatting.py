@@ -70,6 +70,13 @@ def monitoring(value: Any) -> str:
     return metrics(value.get("metrics")) + (f" ({where})" if where else "")
 
 
+def version_line(group: str, version: int, view: Mapping[str, Any]) -> str:
+    """A version in one line: its use case, the stage it is at, the registry's status and the MLflow run it came from."""
+    line = (f"{group} v{version}  use case {view['useCaseId']} ({view['useCaseStage']})  at stage {view['currentStage']}"
+            f"  registry {view.get('registryStatus') or '-'}")
+    return line + (f"  MLflow run {view['mlflowRunId']}" if view.get("mlflowRunId") else "")
+
+
 STAGE_ORDER = {"development": 0, "test": 1, "production": 2}
 
 

@@ -3,7 +3,7 @@
 The dev account's tracking server keeps artifacts in the hub bucket (`models/<dev account>/mlflow/`), so
 a run's logged model is already where the stage accounts read models from: registration is one
 `CreateModelPackage` pointing at it, after reading the run. The version carries the run's metrics and
-the run id (under `RUN_ID_KEY`) as `CustomerMetadataProperties`, which the registry event hands to the
+the run id (under `MLFLOW_RUN_ID_KEY`) as `CustomerMetadataProperties`, which the registry event hands to the
 governance record, so version and run stay linked.
 
 Each refusal is a `RegistrationError` (one line) raised before anything is created.
@@ -18,12 +18,10 @@ from typing import Any, Mapping, Optional, Sequence
 
 import typer
 
-from governance.contract import MODEL_PACKAGE_ARN_RE, InvokeSettings
+from governance.contract import MAX_METADATA_VALUE_LENGTH, MLFLOW_RUN_ID_KEY, MODEL_PACKAGE_ARN_RE, InvokeSettings
+from governance.contract import hub_bucket_name, mlflow_prefix
 from govctl.client import GovctlError
-from mlgov.experimentation import artifact_prefix
 
-RUN_ID_KEY = "mlflow.runId"
-"""The CustomerMetadataProperties key holding the MLflow run id (belongs in governance.contract)."""
 IMAGE_TAG = "mlgov.inferenceImage"
 """A run tag naming the inference image its model is served with (overridden by `--image`)."""
 LOG_MODEL_HISTORY_TAG = "mlflow.log-model.history"  # where MLflow 2.x records a run's logged models
@@ -31,7 +29,6 @@ LOG_MODEL_HISTORY_TAG = "mlflow.log-model.history"  # where MLflow 2.x records a
 # characters of letters, spaces, digits and _.:/=+-@ (SageMaker API reference, CustomerMetadataMap).
 MAX_METADATA_ENTRIES = 50
 MAX_KEY_LENGTH = 128
-MAX_VALUE_LENGTH = 256
 _METADATA_PUNCTUATION = set("_.:/=+-@")
 
 
@@ -69,7 +66,7 @@ class Hub:
     """Onboarded group → what CreateModelPackage's ModelPackageGroupName takes (the group's ARN from a dev account)."""
 
     def artifact_prefixes(self) -> list[str]:
-        return [f"s3://{self.bucket}/{artifact_prefix(account)}" for account in self.dev_accounts]
+        return [f"s3://{self.bucket}/{mlflow_prefix(account)}" for account in self.dev_accounts]
 
     @classmethod
     def from_stack_config(cls, root: Path, stack: str = "shared", registry_name: str = "mlgov", partition: str = "aws") -> "Hub":
@@ -85,11 +82,6 @@ class Hub:
                   for u in config.use_cases for m in u.models}
         return cls(bucket=hub_bucket_name(registry_name, shared, region),
                    dev_accounts=tuple(config.organization.accounts.dev), groups=groups)
-
-
-def hub_bucket_name(registry_name: str, shared_account: str, region: str) -> str:
-    """The hub artifact bucket's name, as CentralRegistry names it (belongs in governance.contract)."""
-    return f"{registry_name}-artifacts-{shared_account}-{region}"
 
 
 @dataclass(frozen=True)
@@ -196,7 +188,7 @@ def _as_prefix(location: str) -> str:
 
 def customer_metadata(run_id: str, metrics: Mapping[str, float]) -> tuple[dict[str, str], tuple[str, ...]]:
     """The run id and the run's metrics as CustomerMetadataProperties, within SageMaker's limits."""
-    out = {RUN_ID_KEY: run_id}
+    out = {MLFLOW_RUN_ID_KEY: run_id}
     dropped: list[str] = []
     for name in sorted(metrics):
         key = _metadata_text(name, MAX_KEY_LENGTH)
@@ -205,7 +197,7 @@ def customer_metadata(run_id: str, metrics: Mapping[str, float]) -> tuple[dict[s
         elif len(out) >= MAX_METADATA_ENTRIES:
             dropped.append(name)
         else:
-            out[key] = _metadata_text(repr(float(metrics[name])), MAX_VALUE_LENGTH)
+            out[key] = _metadata_text(repr(float(metrics[name])), MAX_METADATA_VALUE_LENGTH)
     return out, tuple(dropped)
 
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ import boto3
 from botocore.credentials import Credentials
 
 from govctl.client import Api, Target
+from govctl.experiments import FILE_STORE_OPT_IN
 from govctl.fakeaws import events, moto
 from govctl.fakeaws.calls import CallCounter
 from govctl.fakeaws.gateway import Gateway
@@ -36,6 +39,8 @@ from govctl.personas import PERSONAS, SANDBOX_REGION
 ROOT = Path(__file__).resolve().parent.parent
 TABLE_NAME = "mlgov-governance"
 SERVICES = ("dynamodb", "sagemaker")
+# What a sandbox run logs when the caller names no metrics: the training run's evaluation.
+RUN_METRICS = {"auc": 0.88, "ks": 0.42}
 
 
 class SandboxError(RuntimeError):
@@ -81,7 +86,7 @@ def hub_config(root: Path = ROOT, stack: str = "shared") -> HubConfig:
 _ENV_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE",
              "AWS_DEFAULT_PROFILE", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ENDPOINT_URL", "AWS_ACCOUNT_ID_ENDPOINT_MODE",
              "MOTO_ACCOUNT_ID", "GOVERNANCE_TABLE", "APPROVERS", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL",
-             "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_EC2_METADATA_DISABLED")
+             "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_EC2_METADATA_DISABLED", FILE_STORE_OPT_IN)
 
 
 class Sandbox:
@@ -107,6 +112,10 @@ class Sandbox:
         self._saved_session = None
         self._saved_levels: list[tuple[Any, Any]] = []
         self._clock_ms = 0
+        self._mlflow_dir: str | None = None
+        self._experiments: dict[str, Any] = {}
+        self.runs: dict[tuple[str, int], str] = {}
+        """The MLflow run each version this sandbox registered came from."""
         self.moto = None
         self.gateway: Gateway | None = None
 
@@ -143,7 +152,7 @@ class Sandbox:
             "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled", "MOTO_ACCOUNT_ID": self.account, "GOVERNANCE_TABLE": self.table,
             "APPROVERS": json.dumps(self.hub.approvers, sort_keys=True), "POWERTOOLS_SERVICE_NAME": "mlgov-governance",
             "POWERTOOLS_LOG_LEVEL": "ERROR" if self.quiet else "INFO", "AWS_CONFIG_FILE": os.devnull,
-            "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "AWS_EC2_METADATA_DISABLED": "true", FILE_STORE_OPT_IN: "true",
         })
         self._saved_session = boto3.DEFAULT_SESSION
         boto3.setup_default_session(region_name=self.region)
@@ -175,6 +184,10 @@ class Sandbox:
             self.moto = None
             moto.reset(self.account, self.region, SERVICES)
         runtime.reset()
+        self._experiments.clear()
+        if self._mlflow_dir is not None:
+            shutil.rmtree(self._mlflow_dir, ignore_errors=True)
+            self._mlflow_dir = None
         boto3.DEFAULT_SESSION = self._saved_session
         for logger, level in self._saved_levels:
             logger.setLevel(level)
@@ -240,19 +253,32 @@ class Sandbox:
         self._clock_ms = max(int(time.time() * 1000), self._clock_ms + 1)
         return self._clock_ms
 
-    def register(self, group: str, persona_name: str = "data-scientist", description: str = "candidate") -> int:
-        """Steps 3-5: a data scientist registers a version in the shared group; the registry event is synced."""
-        arn = self.sm.create_model_package(
-            ModelPackageGroupName=group, ModelPackageDescription=description, ModelApprovalStatus="PendingManualApproval",
-            InferenceSpecification={"Containers": [{"Image": f"{self.account}.dkr.ecr.{self.region}.amazonaws.com/{group}:latest",
-                                                    "ModelDataUrl": f"s3://mlgov-artifacts-{self.account}/{group}/model.tar.gz"}],
-                                    "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]},
-        )["ModelPackageArn"]
-        described = self.sm.describe_model_package(ModelPackageName=arn)
+    def experiment(self, group: str) -> Any:
+        """The data scientist's MLflow experiment for `group`, on a local tracking store that lives as long as the sandbox."""
+        from govctl.experiments import LocalExperiment, sandbox_hub
+
+        if group not in self._experiments:
+            if self._mlflow_dir is None:
+                self._mlflow_dir = tempfile.mkdtemp(prefix="mlgov-mlflow-")
+            hub = sandbox_hub(self.hub.groups, self.account, self.hub.accounts["dev"], self.region)
+            self._experiments[group] = LocalExperiment(Path(self._mlflow_dir), hub, name=group)
+        return self._experiments[group]
+
+    def register(self, group: str, persona_name: str = "data-scientist", description: str = "candidate",
+                 metrics: Mapping[str, float] | None = None) -> int:
+        """Steps 2-5: a data scientist's MLflow run becomes a version in the shared group through `govctl register`'s
+        code (`govctl.register.register_from_run`); the registry event is synced. The run id is in `runs`."""
+        experiment = self.experiment(group)
+        image = f"{self.account}.dkr.ecr.{self.region}.amazonaws.com/{group}:latest"
+        run_id = experiment.run(group, RUN_METRICS if metrics is None else metrics, image=image)
+        registration = experiment.register(group, run_id, self.sm, description=description)
+        described = self.sm.describe_model_package(ModelPackageName=registration.model_package_arn)
         result = self.sync(self.registry_event(described, created_by=PERSONAS[persona_name].arn))
         if result["result"] != "written":
             raise SandboxError(f"registering {group}: sync handler said {result}")
-        return int(described["ModelPackageVersion"])
+        version = int(described["ModelPackageVersion"])
+        self.runs[(group, version)] = run_id
+        return version
 
     def registry_event(self, described: Mapping[str, Any], *, created_by: str | None) -> dict[str, Any]:
         """`SageMaker Model Package State Change` as EventBridge delivers it: the detail is DescribeModelPackage."""

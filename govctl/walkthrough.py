@@ -1,8 +1,9 @@
 """The source design's walkthrough (steps 1-10) for the credit-risk use case, played through the real handlers.
 
 Decisions and validation metrics go through the sandbox's governance API, signed as the persona who
-makes them; registrations reach the `sync` handler and member-account reports the `metrics` handler
-as the events EventBridge delivers. Afterwards the table also holds work in progress for the
+makes them. Registrations are MLflow runs (a local tracking store) registered by `govctl register`'s code;
+they reach the `sync` handler and member-account reports the `metrics` handler as the events
+EventBridge delivers. Afterwards the table also holds work in progress for the
 dashboard and the gate: a challenger (credit-risk-xgb v2) deployed beside v1 in production and
 awaiting its decision, a churn model awaiting deployment to test and another awaiting review.
 """
@@ -40,10 +41,12 @@ def play(sb: "Sandbox", say: Callable[[str], None] = lambda _: None) -> Walkthro
     owner.decide_use_case(UC, "approve", "feasibility shown in the POC")
     step("1  credit-risk (high risk) onboarded as POC; the model owner approves it into DEVELOPMENT")
 
-    # 2-5. The data scientist registers candidates into the shared groups; the registry events reach the sync handler.
-    for group in (XGB, FRAUD):
-        sb.register(group, "data-scientist", description="candidate from the MLflow experiment")
-    step(f"2-5 the data scientist registers {XGB} v1 and {FRAUD} v1 in the shared groups; sync records development/pending")
+    # 2-5. The data scientist's best MLflow runs become versions in the shared groups (`govctl register`'s code);
+    # the registry events reach the sync handler, which links each version to its run.
+    for group, auc in ((XGB, 0.88), (FRAUD, 0.92)):
+        sb.register(group, "data-scientist", description="candidate from the MLflow experiment", metrics={"auc": auc, "ks": 0.42})
+    step(f"2-5 the data scientist registers MLflow runs {sb.runs[XGB, 1]} and {sb.runs[FRAUD, 1]} as {XGB} v1 and {FRAUD} v1 "
+         "in the shared groups; sync records development/pending, linked to the runs")
 
     # 6. Approved in development, deployed into the test account.
     for group in (XGB, FRAUD):

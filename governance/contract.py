@@ -43,6 +43,13 @@ DETAIL_TYPE_DEPLOYED = "Model Deployed"
 DETAIL_TYPE_METRICS = "Model Metrics"
 MEMBER_DETAIL_TYPES = (DETAIL_TYPE_DEPLOYED, DETAIL_TYPE_METRICS)
 
+# --- MLflow runs and the versions they become --------------------------------------------------
+
+# The CustomerMetadataProperties key `govctl register` writes the run id under; the sync handler reads it.
+MLFLOW_RUN_ID_KEY = "mlflow.runId"
+# SageMaker's limit on a CustomerMetadataProperties value (API reference, CustomerMetadataMap).
+MAX_METADATA_VALUE_LENGTH = 256
+
 # --- accounts, stacks and stages ----------------------------------------------------------------
 
 ACCOUNT_ROLES = ("shared", "dev", "test", "prod")
@@ -55,11 +62,22 @@ DEPLOYMENT_STAGES = tuple(STAGE_OF_ACCOUNT_ROLE.values())
 
 MODELS_PREFIX = "models/"
 CAPTURE_PREFIX = "capture/"
+MLFLOW_PREFIX = "mlflow/"
+
+
+def hub_bucket_name(registry_name: str, shared_account: str, region: str) -> str:
+    """The hub artifact bucket's name: globally unique per registry, account and region."""
+    return f"{registry_name}-artifacts-{shared_account}-{region}"
 
 
 def models_prefix(account_id: str) -> str:
     """Where a dev account writes its model artifacts."""
     return f"{MODELS_PREFIX}{account_id}/"
+
+
+def mlflow_prefix(account_id: str) -> str:
+    """Where a dev account's MLflow tracking server keeps its artifacts: under the account's models prefix."""
+    return f"{models_prefix(account_id)}{MLFLOW_PREFIX}"
 
 
 def capture_prefix(account_id: str) -> str:

@@ -185,6 +185,12 @@ def _monitoring(value: Any) -> str:
             f'<br><span class="dim">reported {_e(_time(value.get("reportedAt")))}</span>')
 
 
+def _run(records: Mapping[str, Any]) -> str:
+    """The MLflow run a version was registered from (on its development record), if any."""
+    run_id = (records.get("development") or {}).get(schema.MLFLOW_RUN_ID)
+    return f'<br><span class="dim">MLflow run <code class="run" data-run-id="{_e(run_id)}">{_e(run_id)}</code></span>' if run_id else ""
+
+
 def _chain(verdict: Mapping[str, Any] | None) -> str:
     if not verdict:
         return '<span class="dim">not read</span>'
@@ -348,7 +354,7 @@ def render(data: Mapping[str, Any]) -> str:
             cells.append(f"<td>{''.join(parts)}</td>")
         w(f'<tr data-version="{_e(v[schema.MODEL_GROUP])}/{_e(v[schema.MODEL_VERSION])}" data-chain="{"ok" if (v.get("chain") or {}).get("ok") else "broken"}">'
           f'<th scope="row"><code>{_e(v[schema.MODEL_GROUP])}</code> v{_e(v[schema.MODEL_VERSION])}<br>'
-          f'<span class="dim">{_e(v[schema.USE_CASE_ID])} · {_e(v.get(schema.CONFIG_RISK_TIER))} risk</span></th>'
+          f'<span class="dim">{_e(v[schema.USE_CASE_ID])} · {_e(v.get(schema.CONFIG_RISK_TIER))} risk</span>{_run(records)}</th>'
           f'{"".join(cells)}<td>{_chain(v.get("chain"))}</td></tr>')
     w("</tbody></table></div></section>")
 

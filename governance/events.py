@@ -3,6 +3,8 @@
 SageMaker registry (sync handler): source `aws.sagemaker`, detail-type `SageMaker Model Package State
 Change`; the detail is the model package as `DescribeModelPackage` shows it. `CreationTime` and
 `LastModifiedTime` arrive as ISO-8601 strings or epoch milliseconds; `ModelLifeCycle` may be absent.
+A version registered from an MLflow run (`govctl register`) names the run in
+`CustomerMetadataProperties[MLFLOW_RUN_ID_KEY]`, which links the record to the run.
 
 Member accounts (metrics handler), on the governance bus: source `mlgov.member` (SOURCE_MEMBER), and
 detail-type `Model Deployed` (DEPLOYED) or `Model Metrics` (METRICS). The `detail` object::
@@ -35,7 +37,9 @@ from .contract import (  # noqa: F401 (the event names are read from here too)
     DETAIL_TYPE_DEPLOYED,
     DETAIL_TYPE_METRICS,
     DETAIL_TYPE_MODEL_PACKAGE,
+    MAX_METADATA_VALUE_LENGTH,
     MEMBER_DETAIL_TYPES,
+    MLFLOW_RUN_ID_KEY,
     MODEL_PACKAGE_ARN_RE,
     SOURCE_MEMBER,
     SOURCE_SAGEMAKER,
@@ -116,6 +120,7 @@ class RegistryEvent:
     modified_by: str | None
     lifecycle: Mapping[str, str] | None
     package_status: str | None
+    mlflow_run_id: str | None = None
 
 
 def _identity(value: Any, what: str) -> str | None:
@@ -130,6 +135,22 @@ def _identity(value: Any, what: str) -> str | None:
     if not isinstance(iam, Mapping) or not isinstance(iam.get("Arn"), str):
         raise BadInput(f"detail.{what}.IamIdentity.Arn is missing or not a string")
     return iam["Arn"]
+
+
+def _mlflow_run_id(detail: Mapping[str, Any]) -> str | None:
+    """The MLflow run a version was registered from, if its metadata names one (as SageMaker allows: 1-256 characters)."""
+    metadata = detail.get("CustomerMetadataProperties")
+    if metadata is None:
+        return None
+    if not isinstance(metadata, Mapping):
+        raise BadInput("detail.CustomerMetadataProperties is not an object")
+    run_id = metadata.get(MLFLOW_RUN_ID_KEY)
+    if run_id is None:
+        return None
+    if not isinstance(run_id, str) or not 0 < len(run_id) <= MAX_METADATA_VALUE_LENGTH:
+        raise BadInput(f"detail.CustomerMetadataProperties[{MLFLOW_RUN_ID_KEY}] must be a string of 1 to "
+                       f"{MAX_METADATA_VALUE_LENGTH} characters")
+    return run_id
 
 
 def parse_registry_event(event: Any) -> RegistryEvent:
@@ -174,6 +195,7 @@ def parse_registry_event(event: Any) -> RegistryEvent:
         modified_by=_identity(detail.get("LastModifiedBy"), "LastModifiedBy"),
         lifecycle=lifecycle,
         package_status=package_status,
+        mlflow_run_id=_mlflow_run_id(detail),
     )
 
 

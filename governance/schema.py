@@ -46,6 +46,7 @@ MONITORING_REPORTED_AT = "monitoringReportedAt"
 REGISTRY_STATUS = "registryStatus"
 REGISTRY_MODIFIED_AT = "registryModifiedAt"
 REGISTRY_LIFECYCLE = "registryLifeCycle"
+MLFLOW_RUN_ID = "mlflowRunId"  # the MLflow run the version was registered from (development record only)
 CHAIN_SEQ = "chainSeq"
 CHAIN_HASH = "chainHash"
 

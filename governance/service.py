@@ -114,10 +114,12 @@ class Governance:
             use_case_stage=mirror.get(schema.USE_CASE_STAGE, UseCaseStage.POC.value), owner=gc.owner, lob=gc.line_of_business,
             project=gc.project, risk=gc.risk.value, arn=ev.arn, registered_by=ev.created_by,
         )
+        detail = {schema.MODEL_PACKAGE_ARN: ev.arn}
+        if ev.mlflow_run_id is not None:
+            item[schema.MLFLOW_RUN_ID] = detail[schema.MLFLOW_RUN_ID] = ev.mlflow_run_id
         vw.create(Stage.development, item)
         vw.audit(at=at, event_id=f"registered-v{ev.version:06d}", action="register", actor=actor, source=REGISTRY,
-                 stage=Stage.development.value, from_state="", to_state=Status.pending.value,
-                 detail={schema.MODEL_PACKAGE_ARN: ev.arn})
+                 stage=Stage.development.value, from_state="", to_state=Status.pending.value, detail=detail)
 
     def _registry_effect(self, vw: VersionWrite, ev: Any) -> None:
         """A registry approval-status change: rejections are honoured, approvals made outside governance are not."""

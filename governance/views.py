@@ -34,17 +34,20 @@ def record_view(item: Mapping[str, Any], use_case_stage: str | None = None) -> d
     out[schema.APPROVALS] = item.get(schema.APPROVALS) or []
     if item.get(schema.LAST_REJECTION):
         out[schema.LAST_REJECTION] = load_json(item[schema.LAST_REJECTION])
+    if item.get(schema.MLFLOW_RUN_ID):
+        out[schema.MLFLOW_RUN_ID] = item[schema.MLFLOW_RUN_ID]
     return out
 
 
 def version_view(use_case_id: str, group: str, version: int, state: UseCaseState,
                  items: Mapping[Stage, Mapping[str, Any] | None]) -> dict[str, Any]:
-    """A registered version with every stage record it has, and the stage it is at."""
+    """A registered version with every stage record it has, the stage it is at, and the MLflow run it came from (or None)."""
     present = [i for i in items.values() if i is not None]
     return {
         schema.MODEL_GROUP: group, schema.MODEL_VERSION: version, schema.USE_CASE_ID: use_case_id,
         schema.USE_CASE_STAGE: state.stage.value, "currentStage": rules.current_stage(parse_records(items)).value,
         schema.REGISTRY_STATUS: items[Stage.development].get(schema.REGISTRY_STATUS),
+        schema.MLFLOW_RUN_ID: items[Stage.development].get(schema.MLFLOW_RUN_ID),
         "records": [record_view(i, state.stage.value) for i in present],
     }
 

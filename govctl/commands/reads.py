@@ -50,8 +50,7 @@ def show(ctx: typer.Context, group: str, version: int, use_case: Optional[str] =
         typer.echo(fmt.json_text(view))
         return
     console = fmt.console()
-    console.print(f"{group} v{version}  use case {view['useCaseId']} ({view['useCaseStage']})  at stage {view['currentStage']}"
-                  f"  registry {view.get('registryStatus') or '-'}")
+    console.print(fmt.version_line(group, version, view))
     console.print(fmt.table(
         ("stage", "status", "rev", "risk", "approvals", "validation metrics", "monitoring", "changed", "by"),
         ((r["modelStage"], r["modelStatus"], str(r.get("rev")), r.get("modelRisk") or "", str(len(r.get("approvals") or [])),

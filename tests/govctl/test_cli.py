@@ -2,8 +2,13 @@
 from __future__ import annotations
 
 import json
+import re
+
+import pytest
 
 from governance import schema
+from governance.contract import MLFLOW_RUN_ID_KEY
+from govctl.sandbox import ROOT
 from govctl.commands.reads import WAITING
 from govctl.gate import approved_for, statuses_of
 from governance.domain import Stage, Status
@@ -67,6 +72,46 @@ def test_show_a_version_with_every_stage_record(govctl):
         ("development", "approved"), ("test", "approved"), ("production", "approved")]
     table = govctl("show", XGB, "1")
     assert table.exit_code == 0 and "validation-auc=0.87" in table.stdout
+
+
+def test_show_names_the_mlflow_run_the_version_came_from(govctl, sandbox):
+    dev_record = next(i for i in records(sandbox)
+                      if (i["pk"], i["sk"]) == (schema.model_pk(XGB), schema.stage_record_sk(1, "development")))
+    run_id = dev_record[schema.MLFLOW_RUN_ID]
+    assert re.fullmatch(r"[0-9a-f]{32}", run_id)
+    assert govctl.json("show", XGB, "1")["mlflowRunId"] == run_id
+    table = govctl("show", XGB, "1")
+    assert table.exit_code == 0 and f"MLflow run {run_id}" in table.stdout.splitlines()[0]
+
+
+@pytest.fixture
+def sandbox_hub_config(sandbox, monkeypatch):
+    """`govctl register` resolves the hub from the stack file; moto's registry takes group names where AWS takes ARNs."""
+    hub = sandbox.experiment(FRAUD).hub
+    monkeypatch.setattr("govctl.register.Hub.from_stack_config", classmethod(lambda cls, root: hub))
+
+
+def test_register_turns_a_run_into_a_version_that_show_links_to_it(govctl, sandbox, sandbox_hub_config):
+    image = f"{sandbox.account}.dkr.ecr.{sandbox.region}.amazonaws.com/{FRAUD}:7"
+    experiment = sandbox.experiment(FRAUD)
+    run_id = experiment.run(FRAUD, {"auc": 0.93}, image=image)
+    result = govctl("register", "--group", FRAUD, "--run-id", run_id, "--tracking-server", experiment.client.tracking_uri,
+                    persona=None, root=ROOT)
+    assert result.exit_code == 0, result.output
+    match = re.search(rf"registered {FRAUD} v(\d+) from run {run_id} \((arn:[^)]+)\), pending approval", result.stdout)
+    assert match, result.stdout
+    described = sandbox.sm.describe_model_package(ModelPackageName=match.group(2))
+    assert described["CustomerMetadataProperties"] == {MLFLOW_RUN_ID_KEY: run_id, "auc": "0.93"}
+    assert sandbox.sync(sandbox.registry_event(described, created_by=None))["result"] == "written"
+    assert govctl.json("show", FRAUD, match.group(1))["mlflowRunId"] == run_id
+
+
+def test_register_refuses_a_run_that_does_not_exist_in_one_line(govctl, sandbox, sandbox_hub_config):
+    before = len(sandbox.sm.list_model_packages(ModelPackageGroupName=FRAUD)["ModelPackageSummaryList"])
+    result = govctl("register", "--group", FRAUD, "--run-id", "0" * 32, "--tracking-server",
+                    sandbox.experiment(FRAUD).client.tracking_uri, persona=None, root=ROOT)
+    assert one_line_error(result) == f"error: MLflow run '{'0' * 32}' does not exist on this tracking server"
+    assert len(sandbox.sm.list_model_packages(ModelPackageGroupName=FRAUD)["ModelPackageSummaryList"]) == before
 
 
 def test_show_unknown_version_and_group(govctl):

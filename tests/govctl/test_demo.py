@@ -5,12 +5,14 @@ The offline plan and the policy check it runs first are `mlgov.plan` / `mlgov.ch
 from __future__ import annotations
 
 import os
+import re
 
 from typer.testing import CliRunner
 
 from govctl.cli import app
 
-ENV_KEYS = ("AWS_ENDPOINT_URL", "GOVERNANCE_TABLE", "APPROVERS", "AWS_ACCESS_KEY_ID", "MOTO_ACCOUNT_ID", "AWS_CONFIG_FILE")
+ENV_KEYS = ("AWS_ENDPOINT_URL", "GOVERNANCE_TABLE", "APPROVERS", "AWS_ACCESS_KEY_ID", "MOTO_ACCOUNT_ID", "AWS_CONFIG_FILE",
+            "MLFLOW_ALLOW_FILE_STORE")
 
 
 def test_demo_plays_the_walkthrough_and_writes_the_dashboard(tmp_path):
@@ -22,8 +24,11 @@ def test_demo_plays_the_walkthrough_and_writes_the_dashboard(tmp_path):
                      "9  A/B metrics from production", "gate test: passes",
                      "gate prod: REFUSES customer-churn-model v1: not approved in test", "governance table: model stage records"):
         assert expected in text, expected
+    runs = re.search(r"2-5 the data scientist registers MLflow runs ([0-9a-f]{32}) and ([0-9a-f]{32}) as credit-risk-xgb v1", text)
+    assert runs, text
     page = tmp_path / "artifacts" / "dashboard.html"
     assert text.rstrip().splitlines()[-1] == f"dashboard: {page.resolve()}"
     html = page.read_text()
     assert "mlgov governance dashboard" in html and 'id="chain-ok"' in html
+    assert f'MLflow run <code class="run" data-run-id="{runs.group(1)}">' in html
     assert {k: os.environ.get(k) for k in ENV_KEYS} == env_before  # the sandbox put the environment back

@@ -1,9 +1,9 @@
 """The sandbox's experiment: a local MLflow run registers through govctl.register and the sync handler records it."""
 from __future__ import annotations
 
+from governance.contract import MLFLOW_RUN_ID_KEY
 from govctl.experiments import LocalExperiment, sandbox_hub
 from govctl.personas import PERSONAS
-from govctl.register import RUN_ID_KEY
 
 
 def test_a_local_run_becomes_a_synced_pending_version(bare, tmp_path) -> None:
@@ -17,7 +17,7 @@ def test_a_local_run_becomes_a_synced_pending_version(bare, tmp_path) -> None:
     registration = experiment.register("customer-churn-model", run_id, sb.sm)
 
     described = sb.sm.describe_model_package(ModelPackageName=registration.model_package_arn)
-    assert described["CustomerMetadataProperties"] == {RUN_ID_KEY: run_id, "validation-auc": "0.81"}
+    assert described["CustomerMetadataProperties"] == {MLFLOW_RUN_ID_KEY: run_id, "validation-auc": "0.81"}
     assert described["ModelApprovalStatus"] == "PendingManualApproval"
     assert described["InferenceSpecification"]["Containers"][0]["ModelDataSource"]["S3DataSource"]["S3Uri"].startswith(hub.artifact_prefixes()[0] + "credit-risk/models/m-")
     result = sb.sync(sb.registry_event(described, created_by=PERSONAS["data-scientist"].arn))

@@ -16,11 +16,11 @@ import pytest
 from moto import mock_aws
 from typer.testing import CliRunner
 
+from governance.contract import MLFLOW_RUN_ID_KEY
 from govctl.register import (
     IMAGE_TAG,
     LOG_MODEL_HISTORY_TAG,
     MAX_METADATA_ENTRIES,
-    RUN_ID_KEY,
     ArtifactsOutsideHub,
     GroupNotOnboarded,
     Hub,
@@ -141,7 +141,7 @@ def test_a_run_becomes_a_pending_version_linked_to_the_run(experiment, sagemaker
     (described,) = packages(sagemaker)
     assert described["ModelPackageArn"] == registration.model_package_arn
     assert described["ModelApprovalStatus"] == "PendingManualApproval"
-    assert described["CustomerMetadataProperties"] == {RUN_ID_KEY: run_id, "validation-auc": "0.87", "ks": "0.41"}
+    assert described["CustomerMetadataProperties"] == {MLFLOW_RUN_ID_KEY: run_id, "validation-auc": "0.87", "ks": "0.41"}
     (container,) = described["InferenceSpecification"]["Containers"]
     assert container["Image"] == IMAGE
     assert container["ModelDataSource"] == {"S3DataSource": {"S3Uri": registration.model_artifacts, "S3DataType": "S3Prefix",
@@ -207,17 +207,17 @@ def test_metadata_respects_sagemakers_limits() -> None:
     metrics["loss (train)#1"] = 1e-05
     metrics["x" * 200] = float("nan")
     metadata, dropped = customer_metadata("r1", metrics)
-    assert len(metadata) == MAX_METADATA_ENTRIES and metadata[RUN_ID_KEY] == "r1"
+    assert len(metadata) == MAX_METADATA_ENTRIES and metadata[MLFLOW_RUN_ID_KEY] == "r1"
     assert metadata["loss _train__1"] == "1e-05"
     assert metadata["metric-003"] == "1.0"
     assert len(dropped) == len(metrics) - (MAX_METADATA_ENTRIES - 1)
     assert all(1 <= len(k) <= 128 and 1 <= len(v) <= 256 for k, v in metadata.items())
-    assert customer_metadata("r1", {"x" * 200: 1.0})[0] == {RUN_ID_KEY: "r1", "x" * 128: "1.0"}
+    assert customer_metadata("r1", {"x" * 200: 1.0})[0] == {MLFLOW_RUN_ID_KEY: "r1", "x" * 128: "1.0"}
 
 
 def test_a_metric_cannot_overwrite_the_run_id() -> None:
-    metadata, dropped = customer_metadata("r1", {RUN_ID_KEY: 9.0})
-    assert metadata == {RUN_ID_KEY: "r1"} and dropped == (RUN_ID_KEY,)
+    metadata, dropped = customer_metadata("r1", {MLFLOW_RUN_ID_KEY: 9.0})
+    assert metadata == {MLFLOW_RUN_ID_KEY: "r1"} and dropped == (MLFLOW_RUN_ID_KEY,)
 
 
 def test_hub_from_the_stack_file() -> None:
@@ -226,6 +226,12 @@ def test_hub_from_the_stack_file() -> None:
     assert h.dev_accounts == (DEV,)
     assert h.groups["credit-risk-xgb"] == "arn:aws:sagemaker:eu-west-1:111111111111:model-package-group/credit-risk-xgb"
     assert set(h.groups) == {"credit-risk-xgb", "fraud-detection", "customer-churn-model"}
+
+
+def test_the_hub_prefixes_are_where_the_tracking_server_writes() -> None:
+    from mlgov.experimentation import artifact_store_uri
+
+    assert Hub.from_stack_config(ROOT).artifact_prefixes() == [artifact_store_uri(HUB_BUCKET, DEV)]
 
 
 def test_the_command_registers_and_refuses_in_one_line(experiment, sagemaker, monkeypatch) -> None:

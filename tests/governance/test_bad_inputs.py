@@ -66,6 +66,10 @@ SYNC_CASES = {
     "lifecycle-a-string": (mutate("detail.ModelLifeCycle", "Production"), "ModelLifeCycle"),
     "created-by-a-string": (mutate("detail.CreatedBy", "alice"), "CreatedBy"),
     "event-time-missing": (mutate("time"), "event time"),
+    "metadata-a-string": (mutate("detail.CustomerMetadataProperties", "mlflow.runId=abc"), "CustomerMetadataProperties is not"),
+    "run-id-a-number": (mutate("detail.CustomerMetadataProperties", {"mlflow.runId": 42}), "mlflow.runId"),
+    "run-id-empty": (mutate("detail.CustomerMetadataProperties", {"mlflow.runId": ""}), "mlflow.runId"),
+    "run-id-too-long": (mutate("detail.CustomerMetadataProperties", {"mlflow.runId": "r" * 257}), "1 to 256 characters"),
     "unknown-group": (mutate("detail", {**json.loads(json.dumps({})), "ModelPackageGroupName": "never-onboarded"}), None),
 }
 

@@ -1,9 +1,11 @@
 """The source design's walkthrough (steps 1-10) end to end for `credit-risk`, and a rejection path."""
 from __future__ import annotations
 
+import uuid
 from datetime import timezone
 
 from governance import schema
+from governance.contract import MLFLOW_RUN_ID_KEY
 
 from .conftest import DEV_SESSION, OFFICER_SESSION, PROD_SESSION, TEST_SESSION
 
@@ -15,11 +17,17 @@ def vpath(group: str, version: int, tail: str = "") -> str:
     return f"/use-cases/{UC}/models/{group}/versions/{version}{tail}"
 
 
+def run_id(group: str, version: int) -> str:
+    """The MLflow run `govctl register` registered a version from (written into its CustomerMetadataProperties)."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"mlflow/{group}/{version}").hex
+
+
 def register(world, group: str) -> int:
-    """Steps 3-5: the data scientist registers into the shared group; the registry event is synced."""
+    """Steps 3-5: the data scientist registers an MLflow run into the shared group; the registry event is synced."""
     described = world.register_package(group)
     created_ms = int(described["CreationTime"].astimezone(timezone.utc).timestamp() * 1000)
     event = world.package_event(group, described["ModelPackageVersion"], arn=described["ModelPackageArn"], created_ms=created_ms)
+    event["detail"]["CustomerMetadataProperties"] = {MLFLOW_RUN_ID_KEY: run_id(group, described["ModelPackageVersion"])}
     assert world.sync(event)["result"] == "written"
     return described["ModelPackageVersion"]
 
@@ -49,6 +57,7 @@ def test_walkthrough_credit_risk_reaches_production(world):
     assert (record["modelStatus"], record["modelRisk"], record["useCaseName"], record["useCaseStage"]) == ("pending", "high", "Credit risk", "DEVELOPMENT")
     code, queue = world.api("GET", "/queue", query={"stage": "development", "status": "pending"})
     assert code == 200 and {(i["modelGroup"], i["modelVersion"]) for i in queue["items"]} == {(XGB, 1), (FRAUD, 1)}
+    assert {i["modelGroup"]: i[schema.MLFLOW_RUN_ID] for i in queue["items"]} == {g: run_id(g, 1) for g in (XGB, FRAUD)}
 
     # Step 6: the model owner approves in development; the use case moves to QA once both models are approved there.
     assert decide(world, XGB, 1, "development", "approve", DEV_SESSION)[0] == 200
@@ -104,6 +113,8 @@ def test_walkthrough_credit_risk_reaches_production(world):
     assert {(i["modelGroup"], i["modelVersion"]) for i in queue["items"]} == {(XGB, 1), (FRAUD, 1)}
     code, uc = world.api("GET", f"/use-cases/{UC}")
     assert uc["stage"] == "PRODUCTION" and len(uc["models"]) == 6
+    code, version = world.api("GET", vpath(XGB, 1))
+    assert (code, version["currentStage"], version[schema.MLFLOW_RUN_ID]) == (200, "production", run_id(XGB, 1))
     for g in (XGB, FRAUD):
         code, verdict = world.api("GET", vpath(g, 1, "/audit/verify"))
         assert (code, verdict["ok"]) == (200, True) and verdict["entries"] >= 8
