@@ -5,11 +5,10 @@ The `RegistryKey`, the artifact `SecureBucket`, one `SharedModelGroup` per model
 `GovernanceHandlers` with their API. Defaults are the secure choice; the arguments that differ
 between organizations can be overridden.
 """
-from __future__ import annotations
-
 import dataclasses
+import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -19,12 +18,17 @@ from components.function import POWERTOOLS_LAYER_VERSION
 from components.governance_handlers import GovernanceHandlers, GovernanceHandlersArgs
 from components.governance_table import GovernanceTable, GovernanceTableArgs
 from components.mlflow_offer import artifact_prefix
+from components.moves import renamed
 from components.policy_documents import account_roots, document, statement
 from components.registry_key import RegistryKey, RegistryKeyArgs
 from components.secure_bucket import BucketGrant, SecureBucket, SecureBucketArgs
 from components.shared_model_group import SharedModelGroup, SharedModelGroupArgs
 from governance import schema
 from governance.contract import MODELS_PREFIX, capture_prefix, hub_bucket_name, models_prefix
+
+TYPE = "mlgov:index:CentralRegistry"
+PREVIOUS_TYPE = "mlgov:central_registry:CentralRegistry"
+
 
 @dataclass
 class CentralRegistryArgs(ComponentArgs):
@@ -35,20 +39,20 @@ class CentralRegistryArgs(ComponentArgs):
     prod_accounts: Sequence[str]
     groups: Sequence[SharedModelGroupArgs]
     """One per model; the accounts are filled in from the ones above."""
-    config_items: Sequence[tuple[str, str, Mapping[str, Any]]]
-    """The governance table's `CONFIG` items as `(pk, sk, item)`, one per use case and one per group."""
+    config_items: Sequence[Sequence[Any]]
+    """The governance table's `CONFIG` items as `[pk, sk, item]`, one per use case and one per group."""
     region: str
-    partition: str = "aws"
-    bus_name: str = "mlgov-governance"
-    table_name: str = "mlgov-governance"
-    key_deletion_window_days: int = 30
-    table_deletion_protection: bool = True
-    bucket_force_destroy: bool = False
-    approvers: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    partition: Optional[str] = "aws"
+    bus_name: Optional[str] = "mlgov-governance"
+    table_name: Optional[str] = "mlgov-governance"
+    key_deletion_window_days: Optional[int] = 30
+    table_deletion_protection: Optional[bool] = True
+    bucket_force_destroy: Optional[bool] = False
+    approvers: Optional[Mapping[str, Sequence[str]]] = field(default_factory=dict)
     """Principals allowed to decide, by stage (`development`, `test`, `production`) and `officers`."""
-    log_retention_days: int = 365
-    powertools_layer_version: int = POWERTOOLS_LAYER_VERSION
-    alarm_actions: Sequence[str] = ()
+    log_retention_days: Optional[int] = 365
+    powertools_layer_version: Optional[int] = POWERTOOLS_LAYER_VERSION
+    alarm_actions: Optional[Sequence[str]] = ()
 
     @property
     def stage_accounts(self) -> tuple[str, ...]:
@@ -60,8 +64,29 @@ class CentralRegistryArgs(ComponentArgs):
 
 
 class CentralRegistry(pulumi.ComponentResource):
+    """The hub. Its outputs are the shared stack's outputs (`exports()`), which member stacks read."""
+
+    group_arns: pulumi.Output[dict[str, str]]
+    table_name: pulumi.Output[str]
+    table_arn: pulumi.Output[str]
+    bus_arn: pulumi.Output[str]
+    bus_name: pulumi.Output[str]
+    key_arn: pulumi.Output[str]
+    bucket_name: pulumi.Output[str]
+    shared_account_id: pulumi.Output[str]
+    region: pulumi.Output[str]
+    governance_api_endpoint: pulumi.Output[str]
+    group_use_cases: pulumi.Output[dict[str, str]]
+    """Which use case each group belongs to: member stacks check deployments against it."""
+    use_case_risk_tiers: pulumi.Output[dict[str, str]]
+    """Each use case's risk tier: member stacks force data capture on for high risk."""
+    register_share_arns: pulumi.Output[dict[str, str]]
+    """The RAM shares dev accounts accept, by group."""
+    deploy_share_arns: pulumi.Output[dict[str, str]]
+    """The RAM shares test and prod accounts accept, by group."""
+
     def __init__(self, name: str, args: CentralRegistryArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("mlgov:central_registry:CentralRegistry", name, None, opts)
+        super().__init__(TYPE, name, None, renamed(TYPE, PREVIOUS_TYPE, opts))
         self._args = args
         tags = {"mlgov:component": "central-registry", **args.tags}
         child = pulumi.ResourceOptions(parent=self)
@@ -122,8 +147,20 @@ class CentralRegistry(pulumi.ComponentResource):
         ), opts=child)
         self.functions = self.handlers.functions
         self.api = self.handlers.api
-        self.group_arns = pulumi.Output.all(**{g: c.group.arn for g, c in self.groups.items()}) if self.groups else pulumi.Output.from_input({})
+        self.group_arns = self._by_group(lambda c: c.group.arn)
+        self.table_name, self.table_arn = self.table.name, self.table.arn
+        self.bus_arn, self.bus_name = self.bus.arn, self.bus.name
+        self.key_arn, self.bucket_name = self.key.arn, self.bucket.bucket
+        self.shared_account_id, self.region = args.shared_account, args.region
+        self.governance_api_endpoint = self.api.url
+        self.group_use_cases = {g.group_name: g.use_case_id for g in args.groups}
+        self.use_case_risk_tiers = {g.use_case_id: g.risk_tier for g in args.groups}
+        self.register_share_arns = self._by_group(lambda c: c.register_share.arn)
+        self.deploy_share_arns = self._by_group(lambda c: c.deploy_share.arn)
         self.register_outputs(self.exports())
+
+    def _by_group(self, output: Callable[[SharedModelGroup], pulumi.Output[str]]) -> pulumi.Output[dict[str, str]]:
+        return pulumi.Output.all(**{g: output(c) for g, c in self.groups.items()}) if self.groups else pulumi.Output.from_input({})
 
     def _config_item(self, pk: str, item: Mapping[str, Any]) -> aws.dynamodb.TableItem:
         """A use case's item (`usecase-<id>-config`), or a group's (`<group>-config`), shown under the group it configures."""
@@ -142,26 +179,8 @@ class CentralRegistry(pulumi.ComponentResource):
         )
 
     def exports(self) -> dict[str, pulumi.Input]:
-        """What member stacks read through `StackReference` (names are the stack output names)."""
-        a = self._args
-        return {
-            "groupArns": self.group_arns,
-            "tableName": self.table.name,
-            "tableArn": self.table.arn,
-            "busArn": self.bus.arn,
-            "busName": self.bus.name,
-            "keyArn": self.key.arn,
-            "bucketName": self.bucket.bucket,
-            "sharedAccountId": a.shared_account,
-            "region": a.region,
-            "governanceApiEndpoint": self.api.url,
-            # Which use case and risk tier a group belongs to (member stacks check deployments against it and
-            # force data capture on for high risk), and the RAM shares they accept.
-            "groupUseCases": {g.group_name: g.use_case_id for g in a.groups},
-            "useCaseRiskTiers": {g.use_case_id: g.risk_tier for g in a.groups},
-            "registerShareArns": pulumi.Output.all(**{g: c.register_share.arn for g, c in self.groups.items()}) if self.groups else {},
-            "deployShareArns": pulumi.Output.all(**{g: c.deploy_share.arn for g, c in self.groups.items()}) if self.groups else {},
-        }
+        """What member stacks read through `StackReference`: every output, named in camelCase as stack outputs are."""
+        return {re.sub(r"_(\w)", lambda m: m.group(1).upper(), name): getattr(self, name) for name in CentralRegistry.__annotations__}
 
 
 def bucket_grants(a: CentralRegistryArgs) -> list[BucketGrant]:

@@ -1,6 +1,4 @@
 """The governance record: one DynamoDB table whose keys and indexes come from `governance.schema`."""
-from __future__ import annotations
-
 from dataclasses import dataclass
 from typing import Optional
 
@@ -8,7 +6,11 @@ import pulumi
 import pulumi_aws as aws
 
 from components.args import ComponentArgs
+from components.moves import renamed
 from governance import schema
+
+TYPE = "mlgov:index:GovernanceTable"
+PREVIOUS_TYPE = "mlgov:governance_table:GovernanceTable"
 
 
 @dataclass
@@ -16,15 +18,17 @@ class GovernanceTableArgs(ComponentArgs):
     kms_key_arn: pulumi.Input[str]
     """Customer-managed key for encryption at rest (required: no AWS-owned key)."""
     table_name: Optional[str] = None
-    deletion_protection: bool = True
-    point_in_time_recovery: bool = True
+    deletion_protection: Optional[bool] = True
+    point_in_time_recovery: Optional[bool] = True
 
 
 class GovernanceTable(pulumi.ComponentResource):
-    table: aws.dynamodb.Table
+    name: pulumi.Output[str]
+    arn: pulumi.Output[str]
+    stream_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: GovernanceTableArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("mlgov:governance_table:GovernanceTable", name, None, opts)
+        super().__init__(TYPE, name, None, renamed(TYPE, PREVIOUS_TYPE, opts))
         spec = schema.TABLE
         self.table = aws.dynamodb.Table(
             f"{name}-table",

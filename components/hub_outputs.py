@@ -4,8 +4,6 @@ Member stacks never copy the hub's ARNs into their config: they read them throug
 `pulumi.StackReference` (DESIGN.md). The hub's group list is therefore only known from its outputs,
 so "is this group onboarded?" is answered here, as a `ConfigError` naming the deployment.
 """
-from __future__ import annotations
-
 from dataclasses import dataclass
 from typing import Any, Mapping
 

@@ -9,8 +9,6 @@
 - A local KMS key for what the account keeps itself (dead-letter queues, Lambda and API logs, endpoint
   volumes); the hub key stays the one for artifacts and captured data.
 """
-from __future__ import annotations
-
 import json
 from dataclasses import dataclass
 from typing import Mapping, Optional
@@ -21,6 +19,7 @@ import pulumi_aws as aws
 from components.args import ComponentArgs
 from components.dead_letters import dead_letter_queue
 from components.hub_outputs import HubOutputs
+from components.moves import renamed
 from components.policy_documents import KMS_ADMIN_ACTIONS, KMS_USE_ACTIONS, LOGS_KEY_ACTIONS, account_roots, document, service_trust, statement
 
 MODEL_PACKAGE_EVENTS = "SageMaker Model Package State Change"
@@ -33,6 +32,8 @@ REGISTER_ACTIONS = (
 ARTIFACT_WRITE_ACTIONS = ("s3:PutObject",)
 HUB_KEY_ENCRYPT_ACTIONS = ("kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
 MODELS_PREFIX = "models"
+TYPE = "mlgov:index:MemberAccount"
+PREVIOUS_TYPE = "mlgov:member_account:MemberAccount"
 
 
 @dataclass
@@ -42,18 +43,22 @@ class MemberAccountArgs(ComponentArgs):
     """`dev`, `test` or `prod`."""
     region: str
     hub: HubOutputs
-    auto_accept_ram_shares: bool = True
-    partition: str = "aws"
-    key_deletion_window_days: int = 30
+    auto_accept_ram_shares: Optional[bool] = True
+    partition: Optional[str] = "aws"
+    key_deletion_window_days: Optional[int] = 30
 
 
 class MemberAccount(pulumi.ComponentResource):
-    forward_rule: aws.cloudwatch.EventRule
-    key: aws.kms.Key
-    data_scientist_role: Optional[aws.iam.Role] = None
+    forward_rule_arn: pulumi.Output[str]
+    key_arn: pulumi.Output[str]
+    accepted_share_arns: pulumi.Output[list[str]]
+    """The RAM shares this stack accepted (none when the organization accepts them itself)."""
+    data_scientist_role_arn: Optional[pulumi.Output[str]]
+    """On dev only."""
+    data_scientist_role = None
 
     def __init__(self, name: str, args: MemberAccountArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("mlgov:member_account:MemberAccount", name, None, opts)
+        super().__init__(TYPE, name, None, renamed(TYPE, PREVIOUS_TYPE, opts))
         if args.role not in ("dev", "test", "prod"):
             raise ValueError(f"{name}: a member account's role is dev, test or prod, not {args.role!r}")
         self._args = args
@@ -62,7 +67,7 @@ class MemberAccount(pulumi.ComponentResource):
         self.accepters: list[aws.ram.ResourceShareAccepter] = []
 
         shares = args.hub.register_share_arns if args.role == "dev" else args.hub.deploy_share_arns
-        accepted = (
+        self.accepted_share_arns = (
             pulumi.Output.from_input(shares).apply(self._accept)
             if not args.auto_accept_ram_shares
             else pulumi.Output.from_input([])
@@ -71,11 +76,14 @@ class MemberAccount(pulumi.ComponentResource):
         self._forward_model_package_events()
         if args.role == "dev":
             self.data_scientist_role = self._data_scientist_role()
+        self.forward_rule_arn = self.forward_rule.arn
+        self.key_arn = self.key.arn
+        self.data_scientist_role_arn = self.data_scientist_role.arn if self.data_scientist_role else None
         self.register_outputs({
-            "forward_rule_arn": self.forward_rule.arn,
-            "accepted_share_arns": accepted,
-            "data_scientist_role_arn": self.data_scientist_role.arn if self.data_scientist_role else None,
-            "key_arn": self.key.arn,
+            "forward_rule_arn": self.forward_rule_arn,
+            "accepted_share_arns": self.accepted_share_arns,
+            "data_scientist_role_arn": self.data_scientist_role_arn,
+            "key_arn": self.key_arn,
         })
 
     def _accept(self, share_arns: Mapping[str, str]) -> list[str]:

@@ -4,8 +4,6 @@ Dev accounts get a *register* share (they create versions in the hub's group); t
 accounts get a *deploy* share (they read versions and build models from them). Neither share
 admits principals outside the organization.
 """
-from __future__ import annotations
-
 import json
 from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence
@@ -14,11 +12,14 @@ import pulumi
 import pulumi_aws as aws
 
 from components.args import ComponentArgs
+from components.moves import renamed
 
 
 REGISTER_PERMISSION = "AWSRAMPermissionSageMakerModelPackageGroupAllowRegister"
 DEPLOY_PERMISSION = "AWSRAMPermissionSageMakerModelPackageGroupAllowDeploy"
 RESOURCE_TYPE = "sagemaker:ModelPackageGroup"
+TYPE = "mlgov:index:SharedModelGroup"
+PREVIOUS_TYPE = "mlgov:shared_model_group:SharedModelGroup"
 
 
 def managed_permission_arn(permission: str, partition: str = "aws") -> str:
@@ -36,25 +37,26 @@ class SharedModelGroupArgs(ComponentArgs):
     """The model's own risk (`high`, `medium`, `low`), tagged on the group."""
     owner: str
     line_of_business: str
-    register_accounts: Sequence[str] = ()
+    register_accounts: Optional[Sequence[str]] = ()
     """Dev accounts, which create versions in the group."""
-    deploy_accounts: Sequence[str] = ()
+    deploy_accounts: Optional[Sequence[str]] = ()
     """Test and prod accounts, which build models from its versions."""
-    description: str = ""
+    description: Optional[str] = ""
     register_actions: Optional[Sequence[str]] = None
     """Actions of a custom register permission; None uses the AWS-managed one."""
     deploy_actions: Optional[Sequence[str]] = None
     """Actions of a custom deploy permission; None uses the AWS-managed one."""
-    partition: str = "aws"
+    partition: Optional[str] = "aws"
 
 
 class SharedModelGroup(pulumi.ComponentResource):
-    group: aws.sagemaker.ModelPackageGroup
-    register_share: aws.ram.ResourceShare
-    deploy_share: aws.ram.ResourceShare
+    group_arn: pulumi.Output[str]
+    group_name: pulumi.Output[str]
+    register_share_arn: pulumi.Output[str]
+    deploy_share_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: SharedModelGroupArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("mlgov:shared_model_group:SharedModelGroup", name, None, opts)
+        super().__init__(TYPE, name, None, renamed(TYPE, PREVIOUS_TYPE, opts))
         if not args.register_accounts or not args.deploy_accounts:
             raise ValueError(f"{name}: a shared model group needs at least one register and one deploy account")
         child = pulumi.ResourceOptions(parent=self)
@@ -76,11 +78,14 @@ class SharedModelGroup(pulumi.ComponentResource):
         self.register_share = self._share(name, "register", args.register_accounts, args.register_actions, REGISTER_PERMISSION, args, tags)
         self.deploy_share = self._share(name, "deploy", args.deploy_accounts, args.deploy_actions, DEPLOY_PERMISSION, args, tags)
         self.group_arn = self.group.arn
+        self.group_name = self.group.model_package_group_name
+        self.register_share_arn = self.register_share.arn
+        self.deploy_share_arn = self.deploy_share.arn
         self.register_outputs({
-            "group_arn": self.group.arn,
-            "group_name": self.group.model_package_group_name,
-            "register_share_arn": self.register_share.arn,
-            "deploy_share_arn": self.deploy_share.arn,
+            "group_arn": self.group_arn,
+            "group_name": self.group_name,
+            "register_share_arn": self.register_share_arn,
+            "deploy_share_arn": self.deploy_share_arn,
         })
 
     def _share(

@@ -6,8 +6,6 @@ the hub's model artifacts and decrypt them. In front of the endpoint, an IAM-aut
 a small invoke Lambda; behind it, alarms and a reporter that tells the hub bus what was deployed and
 how it performs. High-risk use cases always capture every request and response.
 """
-from __future__ import annotations
-
 import hashlib
 import json
 from dataclasses import dataclass
@@ -22,13 +20,15 @@ from components.event_route import EventRoute, EventRouteArgs
 from components.function import POWERTOOLS_LAYER_VERSION, Function, FunctionArgs, package_archive
 from components.http_api import IamHttpApi, IamHttpApiArgs
 from components.hub_outputs import HubOutputs, check_deployment, model_package_arn
-from components.moves import was, was_under
+from components.moves import former, renamed, was, was_under
 from components.policy_documents import service_trust, statement
 from governance.contract import (
     CAPTURE_PREFIX, DETAIL_TYPE_ENDPOINT, MODELS_PREFIX, SOURCE_SAGEMAKER, STAGE_OF_ACCOUNT_ROLE, InvokeSettings,
     ReporterSettings, ReporterVariant, capture_prefix,
 )
 
+TYPE = "mlgov:index:StageDeployment"
+PREVIOUS_TYPE = "mlgov:stage_deployment:StageDeployment"
 INVOKE_ROUTE = "POST /invocations"
 LEGACY_LOG_GROUP_PREFIX = "/mlgov/lambda/"
 # The member Lambdas' code: `serving` and the one module of names it shares with the hub.
@@ -74,29 +74,34 @@ class StageDeploymentArgs(ComponentArgs):
     hub: HubOutputs
     key_arn: pulumi.Input[str]
     """This account's KMS key: endpoint volumes, Lambda environments, log groups."""
-    instance_type: str = "ml.m5.large"
-    instance_count: int = 1
-    data_capture: bool = False
+    instance_type: Optional[str] = "ml.m5.large"
+    instance_count: Optional[int] = 1
+    data_capture: Optional[bool] = False
     """Capture requests and responses to the hub bucket; always on for high-risk use cases."""
-    latency_alarm_ms: int = 1000
-    partition: str = "aws"
-    log_retention_days: int = 365
-    max_body_bytes: int = InvokeSettings.DEFAULT_MAX_BODY_BYTES
-    content_types: Sequence[str] = InvokeSettings.DEFAULT_CONTENT_TYPES
-    throttling_burst_limit: int = 50
-    throttling_rate_limit: float = 100.0
-    metrics_schedule: str = "rate(15 minutes)"
-    metrics_window_minutes: int = 15
-    error_alarm_threshold: int = 5
-    alarm_actions: Sequence[pulumi.Input[str]] = ()
-    powertools_layer_version: int = POWERTOOLS_LAYER_VERSION
+    latency_alarm_ms: Optional[int] = 1000
+    partition: Optional[str] = "aws"
+    log_retention_days: Optional[int] = 365
+    max_body_bytes: Optional[int] = InvokeSettings.DEFAULT_MAX_BODY_BYTES
+    content_types: Optional[Sequence[str]] = InvokeSettings.DEFAULT_CONTENT_TYPES
+    throttling_burst_limit: Optional[int] = 50
+    throttling_rate_limit: Optional[float] = 100.0
+    metrics_schedule: Optional[str] = "rate(15 minutes)"
+    metrics_window_minutes: Optional[int] = 15
+    error_alarm_threshold: Optional[int] = 5
+    alarm_actions: Optional[Sequence[pulumi.Input[str]]] = ()
+    powertools_layer_version: Optional[int] = POWERTOOLS_LAYER_VERSION
 
 
 class StageDeployment(pulumi.ComponentResource):
-    endpoint: aws.sagemaker.Endpoint
+    endpoint_name: str
+    endpoint_arn: pulumi.Output[str]
+    url: pulumi.Output[str]
+    """The IAM-authorized invoke API (`POST /invocations`)."""
+    model_package_arns: pulumi.Output[dict[str, str]]
+    """The hub's model package each variant serves, by variant name."""
 
     def __init__(self, name: str, args: StageDeploymentArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("mlgov:stage_deployment:StageDeployment", name, None, opts)
+        super().__init__(TYPE, name, None, renamed(TYPE, PREVIOUS_TYPE, opts))
         if args.stage not in STAGE_OF_ACCOUNT_ROLE:
             raise ValueError(f"{name}: a stage deployment runs in the test or prod account, not {args.stage!r}")
         self._args, self._name = args, name
@@ -150,10 +155,12 @@ class StageDeployment(pulumi.ComponentResource):
         )
         self.alarms = self._alarms()
         self.reporter = self._reporter()
+        self.endpoint_arn = self.endpoint.arn
+        self.url = self.api.url
         self.register_outputs({
             "endpoint_name": self.endpoint.name,
-            "endpoint_arn": self.endpoint.arn,
-            "url": self.api.url,
+            "endpoint_arn": self.endpoint_arn,
+            "url": self.url,
             "model_package_arns": self.model_package_arns,
         })
 
@@ -328,7 +335,7 @@ class StageDeployment(pulumi.ComponentResource):
                 EventRouteArgs(
                     function_arn=reporter.arn, function_name=reporter.name, kms_key_arn=a.key_arn,
                     dead_letter_queue=self.dead_letter_queue, tags=self._tags,
-                    aliases={"rule": [pulumi.Alias(parent=self)], "invoke": [pulumi.Alias(parent=old_rule)],
+                    aliases={"rule": [pulumi.Alias(parent=former(self))], "invoke": [pulumi.Alias(parent=old_rule)],
                              "target": [pulumi.Alias(parent=old_rule)]},
                     **trigger,
                 ),

@@ -24,7 +24,9 @@ def declared_urns(stacks: Iterable[str] = STACKS, root: Path = offline.ROOT) -> 
 def previous_urns(plan: offline.Plan) -> dict[str, set[str]]:
     """For each resource, every URN the engine would match it with: its own, its aliases, and its parent's old URNs.
 
-    The engine carries a parent's aliases to its children (same type and name under the parent's old URN).
+    The engine carries a parent's aliases to its children: under each old URN of the parent, the child's
+    type and name, and the type and name of each of the child's own aliases (a renamed child of a renamed
+    parent is found under both old types).
     """
     by_urn = {r.urn: r for r in plan.resources}
     memo: dict[str, set[str]] = {}
@@ -34,11 +36,18 @@ def previous_urns(plan: offline.Plan) -> dict[str, set[str]]:
             out = {resource.urn, *resource.aliases}
             parent = by_urn.get(resource.parent or "")
             if parent is not None:
-                out |= {offline.urn(plan.stack, p, resource.type, resource.name) for p in of(parent) if p != parent.urn}
+                names = {(resource.type, resource.name), *map(type_and_name, resource.aliases)}
+                out |= {offline.urn(plan.stack, p, t, n) for p in of(parent) if p != parent.urn for t, n in names}
             memo[resource.urn] = out
         return memo[resource.urn]
 
     return {r.urn: of(r) for r in plan.resources}
+
+
+def type_and_name(urn: str) -> tuple[str, str]:
+    """A URN's own type (the last of its qualified type) and name."""
+    _, _, qualified, name = urn.split("::", 3)
+    return qualified.rpartition("$")[2], name
 
 
 def unmatched(plan: offline.Plan, snapshot: Iterable[str]) -> list[str]:

@@ -127,7 +127,7 @@ def test_bus_admits_only_the_organizations_member_accounts(plan) -> None:
 
 
 def test_one_shared_group_per_model_and_one_config_item_per_use_case_and_group(plan) -> None:
-    groups = {r.name for r in plan.by_type("mlgov:shared_model_group:SharedModelGroup")}
+    groups = {r.name for r in plan.by_type("mlgov:index:SharedModelGroup")}
     assert groups == {"credit-risk-xgb", "fraud-detection", "customer-churn-model"}
     items = {r.name: json.loads(r.inputs["item"]) for r in plan.by_type("aws:dynamodb/tableItem:TableItem")}
     credit = items["usecase-credit-risk-config"]

@@ -44,7 +44,7 @@ def test_group_is_named_and_tagged_for_governance() -> None:
         "mlgov:line-of-business": "retail-lending",
     }
     component = plan.named("credit-risk-xgb")
-    assert component.type == "mlgov:shared_model_group:SharedModelGroup"
+    assert component.type == "mlgov:index:SharedModelGroup"
     assert group.parent == component.urn
 
 

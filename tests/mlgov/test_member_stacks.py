@@ -82,7 +82,7 @@ def test_dev_stack_without_experimentation_has_no_tracking_server() -> None:
 
 def test_test_stack_deploys_the_two_pinned_versions(plans, hub) -> None:
     plan = plans["test"]
-    assert sorted(r.name for r in plan.by_type("mlgov:stage_deployment:StageDeployment")) == ["credit-risk-xgb-v1", "customer-churn-model-v1"]
+    assert sorted(r.name for r in plan.by_type("mlgov:index:StageDeployment")) == ["credit-risk-xgb-v1", "customer-churn-model-v1"]
     packages = sorted(r.inputs["primaryContainer"]["modelPackageName"] for r in plan.by_type("aws:sagemaker/model:Model"))
     assert packages == [
         f"arn:aws:sagemaker:eu-west-1:{HUB_ACCOUNT}:model-package/credit-risk-xgb/1",
@@ -193,4 +193,4 @@ def test_the_plan_printer_prints_all_four_stacks(capsys) -> None:
     out = capsys.readouterr().out
     for stack in ("shared", "dev", "test", "prod"):
         assert f"stack {stack} (" in out
-    assert "mlgov:stage_deployment:StageDeployment" in out
+    assert "mlgov:index:StageDeployment" in out

@@ -50,3 +50,45 @@ def test_a_moved_resource_without_an_alias_is_caught_and_an_alias_or_a_moved_par
     ]
     after = offline.run(program(True), {"aws:region": "eu-west-1"}, stack="unit")
     assert urns.unmatched(after, old) == []
+
+
+def test_a_renamed_child_of_a_renamed_parent_is_found_under_both_previous_types() -> None:
+    """The engine multiplies each old URN of the parent by the child's own aliases, and carries the result down."""
+    import pulumi
+
+    def program(child_alias: bool):
+        def declare():
+            outer = pulumi.ComponentResource("t:index:Outer", "outer", opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(type_="t:outer:Outer")]))
+            inner = pulumi.ComponentResource("t:index:Inner", "inner", opts=pulumi.ResourceOptions(
+                parent=outer, aliases=[pulumi.Alias(type_="t:inner:Inner")] if child_alias else None))
+            pulumi.CustomResource("t:index:Leaf", "leaf", {}, opts=pulumi.ResourceOptions(parent=inner))
+            return {}
+        return declare
+
+    old = {"urn:pulumi:unit::mlgov::t:outer:Outer$t:inner:Inner$t:index:Leaf::leaf"}
+    without = offline.run(program(False), {"aws:region": "eu-west-1"}, stack="unit")
+    assert urns.unmatched(without, old) == ["urn:pulumi:unit::mlgov::t:index:Outer$t:index:Inner$t:index:Leaf::leaf"]
+    renamed = offline.run(program(True), {"aws:region": "eu-west-1"}, stack="unit")
+    assert urns.unmatched(renamed, old) == []
+
+
+def test_an_alias_naming_an_older_ancestor_is_written_with_the_ancestors_previous_types() -> None:
+    """A resource moved under a child of a since-renamed component: only `moves.former` finds where it was."""
+    import pulumi
+
+    from components import moves
+
+    def program(former: bool):
+        def declare():
+            outer = pulumi.ComponentResource("t:index:Outer", "outer", opts=moves.renamed("t:index:Outer", "t:outer:Outer", None))
+            part = pulumi.ComponentResource("t:index:Part", "part", opts=pulumi.ResourceOptions(parent=outer))
+            pulumi.CustomResource("t:index:Leaf", "leaf", {}, opts=pulumi.ResourceOptions(
+                parent=part, aliases=[pulumi.Alias(parent=moves.former(outer) if former else outer)]))
+            return {}
+        return declare
+
+    old = {"urn:pulumi:unit::mlgov::t:outer:Outer$t:index:Leaf::leaf"}
+    as_it_is = offline.run(program(False), {"aws:region": "eu-west-1"}, stack="unit")
+    assert urns.unmatched(as_it_is, old) == ["urn:pulumi:unit::mlgov::t:index:Outer$t:index:Part$t:index:Leaf::leaf"]
+    as_it_was = offline.run(program(True), {"aws:region": "eu-west-1"}, stack="unit")
+    assert urns.unmatched(as_it_was, old) == []

@@ -344,7 +344,7 @@ def test_an_unknown_value_is_not_judged_the_engine_reports_the_rule_as_not_run()
 
 
 def test_shares_join_their_group_through_the_component_when_arns_are_unknown() -> None:
-    component = "urn:pulumi:unit::mlgov::mlgov:shared_model_group:SharedModelGroup::credit-risk-xgb"
+    component = "urn:pulumi:unit::mlgov::mlgov:index:SharedModelGroup::credit-risk-xgb"
     g = res(MODEL_PACKAGE_GROUP, "g", component, modelPackageGroupName="credit-risk-xgb", tags=GROUP_TAGS, arn=UNKNOWN)
     reg = res(RESOURCE_SHARE, "reg", component, name="reg", allowExternalPrincipals=False,
               permissionArns=[MANAGED + REGISTER_PERMISSION], arn=UNKNOWN)
