@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import Mapping, Optional
@@ -22,6 +23,7 @@ from components.args import ComponentArgs
 from components.dead_letters import dead_letter_queue
 from components.hub_outputs import HubOutputs
 from components.policy_documents import KMS_ADMIN_ACTIONS, KMS_USE_ACTIONS, LOGS_KEY_ACTIONS, account_roots, document, service_trust, statement
+from components.private_network import FunctionNetwork, NetworkArgs, PrivateNetwork
 
 MODEL_PACKAGE_EVENTS = "SageMaker Model Package State Change"
 REGISTER_ACTIONS = (
@@ -45,12 +47,16 @@ class MemberAccountArgs(ComponentArgs):
     auto_accept_ram_shares: bool = True
     partition: str = "aws"
     key_deletion_window_days: int = 30
+    network: Optional[NetworkArgs] = None
+    """Private subnets for the account's Lambdas, with the endpoints of `network.services`; None: Lambda's own network."""
 
 
 class MemberAccount(pulumi.ComponentResource):
     forward_rule: aws.cloudwatch.EventRule
     key: aws.kms.Key
     data_scientist_role: Optional[aws.iam.Role] = None
+    placement: Optional[FunctionNetwork] = None
+    """Where the account's Lambdas run (pass it to `StageDeploymentArgs.network`), with `network` set."""
 
     def __init__(self, name: str, args: MemberAccountArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("mlgov:member_account:MemberAccount", name, None, opts)
@@ -71,6 +77,9 @@ class MemberAccount(pulumi.ComponentResource):
         self._forward_model_package_events()
         if args.role == "dev":
             self.data_scientist_role = self._data_scientist_role()
+        if args.network is not None:
+            self.placement = PrivateNetwork(f"{name}-network", dataclasses.replace(
+                args.network, tags={**self._tags, **args.network.tags}), opts=pulumi.ResourceOptions(parent=self)).placement
         self.register_outputs({
             "forward_rule_arn": self.forward_rule.arn,
             "accepted_share_arns": accepted,

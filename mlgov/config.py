@@ -263,6 +263,30 @@ class Approvers(_Strict):
         return values
 
 
+HUB_FUNCTIONS = ("sync", "api", "metrics")
+MEMBER_FUNCTIONS = ("invoke", "reporter")
+VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
+SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+SECURITY_GROUP_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
+ROUTE_TABLE_ID = re.compile(r"^rtb-[0-9a-f]{8,17}$")
+Concurrency = Annotated[StrictInt, Field(ge=1, le=1000)]
+
+
+class Network(_Strict):
+    """Private subnets for the stack's Lambdas (`mlgov:network`), with the VPC endpoints they need."""
+
+    vpc_id: Annotated[str, _matching(VPC_ID, "a VPC id looks like vpc-0a1b2c3d4e5f60718")] = Field(alias="vpcId")
+    subnet_ids: Annotated[tuple[Annotated[str, _matching(SUBNET_ID, "a subnet id looks like subnet-0a1b2c3d4e5f60718")], ...],
+                          BeforeValidator(_as_list), Field(min_length=1)] = Field(alias="subnetIds")
+    security_group_ids: tuple[Annotated[str, _matching(SECURITY_GROUP_ID, "a security group id looks like sg-0a1b2c3d4e5f60718")], ...] = Field(
+        default=(), alias="securityGroupIds")
+    """Empty: mlgov creates one allowing HTTPS out to the endpoints only."""
+    route_table_ids: tuple[Annotated[str, _matching(ROUTE_TABLE_ID, "a route table id looks like rtb-0a1b2c3d4e5f60718")], ...] = Field(
+        default=(), alias="routeTableIds")
+    """The private subnets' route tables: the hub reaches DynamoDB through a gateway endpoint attached to them."""
+    create_endpoints: bool = Field(default=True, alias="createEndpoints")
+
+
 class StackConfig(_Strict):
     """Everything under `mlgov:` in `Pulumi.<stack>.yaml`."""
 
@@ -275,6 +299,11 @@ class StackConfig(_Strict):
     log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] = Field(
         default=365, alias="logRetentionDays"
     )
+
+    lambda_concurrency: dict[str, Concurrency] = Field(default_factory=dict, alias="lambdaConcurrency")
+    """Reserved concurrent executions by Lambda: `sync`, `api`, `metrics` (shared), `invoke`, `reporter` (test, prod)."""
+    access_log_retention_days: Annotated[StrictInt, Field(ge=1, le=3653)] = Field(default=365, alias="accessLogRetentionDays")
+    network: Network | None = None
 
     @field_validator("hub_stack")
     @classmethod
@@ -302,6 +331,14 @@ class StackConfig(_Strict):
                     f"deployment {d.group} v{d.version}: A/B (challenger) and shadow variants are tested in the prod stack; "
                     "the test stack deploys one version per endpoint"
                 )
+        kinds = HUB_FUNCTIONS if role is AccountRole.shared else MEMBER_FUNCTIONS
+        unknown = sorted(set(self.lambda_concurrency) - set(kinds))
+        if unknown:
+            raise ValueError(f"lambdaConcurrency names {', '.join(unknown)}; the {role.value} stack's Lambdas are {', '.join(kinds)}")
+        if (role is AccountRole.shared and self.network is not None and self.network.create_endpoints
+                and not self.network.route_table_ids):
+            raise ValueError("network.routeTableIds is required on the shared stack with createEndpoints: the hub's "
+                             "handlers reach DynamoDB through a gateway endpoint attached to the private subnets' route tables")
         if role is not AccountRole.shared and self.hub_stack is None:
             raise ValueError(f"the {role.value} stack needs hubStack: the shared stack it reads, e.g. acme/mlgov/shared")
         return self
