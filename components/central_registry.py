@@ -19,6 +19,7 @@ from components.args import ComponentArgs
 from components.function import POWERTOOLS_LAYER_VERSION
 from components.governance_handlers import GovernanceHandlers, GovernanceHandlersArgs, endpoint_services
 from components.governance_table import GovernanceTable, GovernanceTableArgs
+from components.mlflow_offer import artifact_prefix
 from components.policy_documents import account_roots, document, statement
 from components.private_network import NetworkArgs, PrivateNetwork
 from components.registry_key import RegistryKey, RegistryKeyArgs
@@ -182,13 +183,15 @@ class CentralRegistry(pulumi.ComponentResource):
 
 
 def bucket_grants(a: CentralRegistryArgs) -> list[BucketGrant]:
-    """Dev accounts write and list their own `models/<account>/` prefix; stage accounts read every model and write their own capture."""
+    """Dev accounts write and list their own `models/<account>/` prefix and read back only its MLflow part (the tracking
+    server's UI, `mlflow.pyfunc.load_model`); stage accounts read every model and write their own capture."""
     grants: list[BucketGrant] = []
     for account in a.dev_accounts:
         roots, prefix = account_roots([account], a.partition), models_prefix(account)
         grants += [
             BucketGrant(f"Dev{account}WritesItsPrefix", ["s3:PutObject"], roots, objects=f"{prefix}*"),
             BucketGrant(f"Dev{account}ListsItsPrefix", ["s3:ListBucket"], roots, conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}}),
+            BucketGrant(f"Dev{account}ReadsItsMlflowArtifacts", ["s3:GetObject"], roots, objects=f"{artifact_prefix(account)}*"),
         ]
     grants += [BucketGrant(f"Stage{account}WritesItsCapture", ["s3:PutObject"], account_roots([account], a.partition),
                            objects=f"{capture_prefix(account)}*") for account in a.stage_accounts]

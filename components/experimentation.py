@@ -4,9 +4,10 @@ The server's artifact store is the hub artifact bucket under `models/<dev accoun
 with the hub key, so a run's artifacts are in the central account from the first run and registering a
 version from a run (`govctl register`) needs no copy. Three grants, each as narrow as AWS allows:
 
-- the server's own role (SageMaker assumes it for this account only) may write that prefix and use the
-  hub key for it, nothing else;
-- the data scientists' role may call the MLflow API of this server only;
+- the server's own role (SageMaker assumes it for this account only) may write and read that prefix and use
+  the hub key for it through S3, nothing else;
+- the data scientists' role may call the MLflow API of this server only, and read back that prefix (the
+  artifacts a run logged, `mlflow.pyfunc.load_model`);
 - automatic registration into the dev account's own registry stays off: versions are registered into
   the hub's groups, where governance records them.
 """
@@ -21,7 +22,8 @@ import pulumi_aws as aws
 
 from components.member_account import service_trust
 from components.policy_documents import document, statement
-from mlgov.experimentation import MLFLOW_VERSIONS, TRACKING_SERVER_SIZES, artifact_prefix, artifact_store_uri
+from components.registry_key import decrypt_through_s3
+from components.mlflow_offer import MLFLOW_VERSIONS, TRACKING_SERVER_SIZES, artifact_prefix, artifact_store_uri
 
 # The MLflow API actions a data scientist uses, every one AWS lists ("IAM actions supported for MLflow" in
 # https://docs.aws.amazon.com/sagemaker/latest/dg/mlflow-create-tracking-server-iam.html, which shows
@@ -45,7 +47,8 @@ MLFLOW_API_ACTIONS = tuple(f"sagemaker-mlflow:{a}" for a in (
 ))
 # Opening the MLflow UI from Studio or the console: both take the tracking server as resource.
 SERVER_UI_ACTIONS = ("sagemaker:CreatePresignedMlflowTrackingServerUrl", "sagemaker:DescribeMlflowTrackingServer")
-# What the hub key policy grants a dev account (CentralRegistry's DEV_KEY_ACTIONS): encrypt, never decrypt.
+# What the hub key policy grants a dev account (RegistryKey's DEV_KEY_ACTIONS); kms:Decrypt only through S3 in the
+# hub bucket (RegistryKey's DevAccountsDecryptThroughS3InTheArtifactBucket), granted apart with the same conditions.
 ARTIFACT_KEY_ACTIONS = ("kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
 
 
@@ -62,7 +65,7 @@ class ExperimentTrackingArgs:
     data_scientist_role_name: pulumi.Input[str]
     """The role data scientists work as (MemberAccount's `data_scientist_role.name`): it gets the MLflow API of this server."""
     size: str = "Small"
-    """One of TRACKING_SERVER_SIZES (mlgov.experimentation, which cites AWS)."""
+    """One of TRACKING_SERVER_SIZES (components.mlflow_offer, which cites AWS)."""
     mlflow_version: str = "3.0"
     """One of MLFLOW_VERSIONS."""
     maintenance_window: str = "Sun:02:00"
@@ -104,6 +107,7 @@ class ExperimentTracking(pulumi.ComponentResource):
             policy=document([
                 statement("UseThisTrackingServer", MLFLOW_API_ACTIONS, self.server.arn),
                 statement("OpenThisTrackingServerUi", SERVER_UI_ACTIONS, self.server.arn),
+                *self._read_artifacts(),
             ]),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -122,10 +126,8 @@ class ExperimentTracking(pulumi.ComponentResource):
             tags=self._tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        bucket_arn = pulumi.Output.from_input(a.hub_bucket_name).apply(lambda b: f"arn:{a.partition}:s3:::{b}")
+        bucket_arn = self._bucket_arn()
         prefix = artifact_prefix(a.dev_account_id)
-        # The hub bucket uses an S3 Bucket Key, so the KMS encryption context is the bucket's ARN, not the
-        # object's: the key is confined to S3 in the hub's region instead (kms:ViaService).
         via_s3 = pulumi.Output.from_input(a.hub_key_arn).apply(lambda arn: f"s3.{arn.split(':')[3]}.amazonaws.com")
         self._server_policy = aws.iam.RolePolicy(
             f"{self._name}-server-role-policy",
@@ -136,8 +138,24 @@ class ExperimentTracking(pulumi.ComponentResource):
                           conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}}),
                 statement("EncryptWithHubKeyThroughS3", ARTIFACT_KEY_ACTIONS, a.hub_key_arn,
                           conditions={"StringEquals": {"kms:ViaService": via_s3}}),
+                *self._read_artifacts(),
             ]),
             opts=pulumi.ResourceOptions(parent=role),
         )
         return role
 
+    def _bucket_arn(self) -> pulumi.Output[str]:
+        return pulumi.Output.from_input(self._args.hub_bucket_name).apply(lambda b: f"arn:{self._args.partition}:s3:::{b}")
+
+    def _read_artifacts(self) -> list[dict]:
+        """Read back the prefix (the MLflow UI, `load_model`) and decrypt as S3 does for it and for multipart uploads.
+
+        The hub grants the same (its bucket policy and key policy); a cross-account caller needs both sides.
+        """
+        a = self._args
+        bucket_arn = self._bucket_arn()
+        region = pulumi.Output.from_input(a.hub_key_arn).apply(lambda arn: arn.split(":")[3])
+        return [
+            statement("ReadMlflowArtifacts", ["s3:GetObject"], bucket_arn.apply(lambda arn: f"{arn}/{artifact_prefix(a.dev_account_id)}*")),
+            statement("DecryptMlflowArtifactsThroughS3", ["kms:Decrypt"], a.hub_key_arn, conditions=decrypt_through_s3(region, bucket_arn)),
+        ]

@@ -1,6 +1,7 @@
 """The hub's KMS key and its policy: each account may do with it exactly what its role needs.
 
-The hub administers and uses it; dev accounts encrypt (they register artifacts); stage accounts
+The hub administers and uses it; dev accounts encrypt (they register artifacts) and decrypt only through S3
+in the artifact bucket (MLflow artifacts, multipart uploads); stage accounts
 decrypt, and encrypt only their own data capture through S3; CloudWatch Logs and the governance
 bus encrypt the hub's own logs and events.
 """
@@ -70,15 +71,13 @@ def key_statements(a: RegistryKeyArgs) -> list[dict[str, Any]]:
         statement("HubAccountUses", KMS_USE_ACTIONS, "*", principals={"AWS": hub_root}),
         statement("DevAccountsEncrypt", DEV_KEY_ACTIONS, "*", principals={"AWS": account_roots(a.dev_accounts, a.partition)}),
         statement("StageAccountsDecrypt", STAGE_KEY_ACTIONS, "*", principals={"AWS": stage_roots}),
-        statement(
-            "StageAccountsEncryptOwnCaptureThroughS3", ["kms:GenerateDataKey"], "*", principals={"AWS": stage_roots},
-            conditions={
-                "StringEquals": {"kms:ViaService": f"s3.{a.region}.amazonaws.com"},
-                "StringLike": {"kms:EncryptionContext:aws:s3:arn": [
-                    f"arn:{a.partition}:s3:::{a.bucket_name}/{capture_prefix(account)}*" for account in a.stage_accounts
-                ]},
-            },
-        ),
+        statement("DevAccountsDecryptThroughS3InTheArtifactBucket", ["kms:Decrypt"], "*",
+                  principals={"AWS": account_roots(a.dev_accounts, a.partition)}, conditions=dev_decrypt_conditions(a)),
+        # With the bucket's S3 Bucket Key, S3 asks KMS with the bucket ARN as context, never the object's, so the
+        # condition names the bucket; the bucket policy keeps each stage account to its own capture/<account>/ prefix.
+        # https://docs.aws.amazon.com/AmazonS3/latest/userguide/configuring-bucket-key.html
+        statement("StageAccountsEncryptOwnCaptureThroughS3", ["kms:GenerateDataKey"], "*", principals={"AWS": stage_roots},
+                  conditions=decrypt_through_s3(a.region, f"arn:{a.partition}:s3:::{a.bucket_name}")),
         statement(
             "CloudWatchLogsEncryptsHubLogGroups", LOGS_KEY_ACTIONS, "*",
             principals={"Service": f"logs.{a.region}.amazonaws.com"},
@@ -91,3 +90,26 @@ def key_statements(a: RegistryKeyArgs) -> list[dict[str, Any]]:
                         "ArnLike": {"aws:SourceArn": [a.bus_arn, f"arn:{a.partition}:events:{a.region}:{a.shared_account}:rule/*"]}},
         ),
     ]
+
+
+
+def dev_decrypt_conditions(a: RegistryKeyArgs) -> dict[str, Any]:
+    """Dev accounts decrypt only as S3 serving the artifact bucket: reading their MLflow artifacts, finishing multipart uploads.
+
+    The prefix a dev account may read is set by the bucket policy, which S3 checks before it calls KMS.
+    """
+    return decrypt_through_s3(a.region, f"arn:{a.partition}:s3:::{a.bucket_name}")
+
+
+def decrypt_through_s3(region: pulumi.Input[str], bucket_arn: pulumi.Input[str]) -> dict[str, Any]:
+    """kms:Decrypt conditions for S3 acting on one bucket that uses an S3 Bucket Key, in the key policy and in IAM policies.
+
+    S3 calls kms:Decrypt for a multipart upload with SSE-KMS (each part is encrypted with the key of the first),
+    and a cross-account caller needs the grant in the key policy as well as in its own IAM policy
+    (https://repost.aws/knowledge-center/s3-large-file-encryption-kms-key). With an S3 Bucket Key, S3's encryption
+    context is the bucket's ARN, not the object's
+    (https://docs.aws.amazon.com/AmazonS3/latest/userguide/configuring-bucket-key.html), so an object-ARN pattern
+    would never match: the context is pinned to the bucket and the service to S3 in its region.
+    """
+    via = pulumi.Output.from_input(region).apply(lambda r: f"s3.{r}.amazonaws.com")
+    return {"StringEquals": {"kms:ViaService": via, "kms:EncryptionContext:aws:s3:arn": bucket_arn}}

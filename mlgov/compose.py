@@ -6,12 +6,14 @@ from typing import Any, Optional, Sequence
 import pulumi
 
 from components.central_registry import CentralRegistryArgs
+from components.experimentation import ExperimentTrackingArgs
 from components.hub_outputs import HubOutputs
 from components.private_network import NetworkArgs
 from components.shared_model_group import SharedModelGroupArgs
 from components.stage_deployment import ENDPOINT_SERVICES, StageDeploymentArgs, VariantSpec
 from mlgov import catalog
 from mlgov.config import Deployment, StackConfig
+from mlgov.experimentation import Experimentation
 
 
 def variants_of(deployment: Deployment) -> list[VariantSpec]:
@@ -22,6 +24,22 @@ def variants_of(deployment: Deployment) -> list[VariantSpec]:
     if deployment.shadow:
         out.append(VariantSpec(f"v{deployment.shadow.version}", deployment.shadow.version, "shadow", deployment.shadow.sampling_percentage))
     return out
+
+
+def experiment_tracking_args(
+    experimentation: Experimentation, *, account_id: str, hub: HubOutputs, data_scientist_role_name: pulumi.Input[str],
+) -> ExperimentTrackingArgs:
+    """The dev stack's tracking server: artifacts in the hub's bucket under the dev account's prefix, with the hub's key."""
+    return ExperimentTrackingArgs(
+        name="mlgov-dev",
+        hub_bucket_name=hub.bucket_name,
+        hub_key_arn=hub.key_arn,
+        dev_account_id=account_id,
+        data_scientist_role_name=data_scientist_role_name,
+        size=experimentation.size,
+        mlflow_version=experimentation.mlflow_version,
+        maintenance_window=experimentation.maintenance_window,
+    )
 
 
 def stage_deployment_args(

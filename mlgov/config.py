@@ -25,6 +25,7 @@ from pydantic import (
 from components.errors import ConfigError  # noqa: F401 - one class for the config and the components
 from governance.contract import ACCOUNT_ID_RE, GROUP_RE, ORG_ID_RE, PRINCIPAL_ARN_RE, USE_CASE_ID_RE
 from governance.domain import ModelRisk, RiskTier  # one definition for the stack config and the runtime
+from mlgov.experimentation import Experimentation
 
 NAMESPACE = "mlgov"
 
@@ -299,7 +300,8 @@ class StackConfig(_Strict):
     log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] = Field(
         default=365, alias="logRetentionDays"
     )
-
+    experimentation: Experimentation | None = None
+    """The dev account's MLflow tracking server; set only in the dev stack."""
     lambda_concurrency: dict[str, Concurrency] = Field(default_factory=dict, alias="lambdaConcurrency")
     """Reserved concurrent executions by Lambda: `sync`, `api`, `metrics` (shared), `invoke`, `reporter` (test, prod)."""
     access_log_retention_days: Annotated[StrictInt, Field(ge=1, le=3653)] = Field(default=365, alias="accessLogRetentionDays")
@@ -339,6 +341,10 @@ class StackConfig(_Strict):
                 and not self.network.route_table_ids):
             raise ValueError("network.routeTableIds is required on the shared stack with createEndpoints: the hub's "
                              "handlers reach DynamoDB through a gateway endpoint attached to the private subnets' route tables")
+        if self.experimentation is not None and role is not AccountRole.dev:
+            raise ValueError(
+                f"experimentation (the MLflow tracking server) belongs in the dev stack's config, not in the {role.value} stack's"
+            )
         if role is not AccountRole.shared and self.hub_stack is None:
             raise ValueError(f"the {role.value} stack needs hubStack: the shared stack it reads, e.g. acme/mlgov/shared")
         return self

@@ -5,32 +5,16 @@ server; here it is a config error naming the allowed values.
 """
 from __future__ import annotations
 
-import re
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from governance.contract import models_prefix
-
-# CreateMlflowTrackingServer's TrackingServerSize enum; see
-# https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateMlflowTrackingServer.html
-TRACKING_SERVER_SIZES = ("Small", "Medium", "Large")
-# The tracking server versions SageMaker offers, each with the MLflow client a notebook pairs with it; see
-# https://docs.aws.amazon.com/sagemaker/latest/dg/mlflow-track-experiments.html
-# ("For tracking server 2.13.x, use mlflow==2.13.2; 2.16.x, mlflow==2.16.2; 3.0.x, mlflow==3.0.0").
-MLFLOW_CLIENT_FOR_SERVER = {"2.13": "2.13.2", "2.16": "2.16.2", "3.0": "3.0.0"}
-MLFLOW_VERSIONS = tuple(MLFLOW_CLIENT_FOR_SERVER)
-# WeeklyMaintenanceWindowStart's pattern in the same API reference: day, then UTC hour and minute.
-MAINTENANCE_WINDOW = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun):([01]\d|2[0-3]):([0-5]\d)$")
-MLFLOW_PREFIX = "mlflow/"
-
-
-def artifact_prefix(dev_account_id: str) -> str:
-    """Where a dev account's tracking server keeps artifacts in the hub bucket: `models/<account>/mlflow/`."""
-    return f"{models_prefix(dev_account_id)}{MLFLOW_PREFIX}"
-
-
-def artifact_store_uri(bucket_name: str, dev_account_id: str) -> str:
-    return f"s3://{bucket_name}/{artifact_prefix(dev_account_id)}"
+from components.mlflow_offer import (  # noqa: F401 - artifact_prefix and artifact_store_uri re-exported for govctl
+    MAINTENANCE_WINDOW,
+    MLFLOW_CLIENT_FOR_SERVER,
+    MLFLOW_VERSIONS,
+    TRACKING_SERVER_SIZES,
+    artifact_prefix,
+    artifact_store_uri,
+)
 
 
 class Experimentation(BaseModel):

@@ -162,6 +162,10 @@ class OfflineMocks(pulumi.runtime.Mocks):
             state["url"] = f"https://sqs.{self.region}.amazonaws.com/{self.account_id}/{name}"
         elif args.typ == "aws:cloudwatch/logGroup:LogGroup":
             state["arn"] = f"arn:aws:logs:{self.region}:{self.account_id}:log-group:{name}"
+        elif args.typ == "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer":
+            physical = inputs["trackingServerName"]
+            state["arn"] = f"arn:aws:sagemaker:{self.region}:{self.account_id}:mlflow-tracking-server/{physical}"
+            state["trackingServerUrl"] = f"https://t-{physical}.{self.region}.experiments.sagemaker.aws"
         elif args.typ == "aws:apigatewayv2/api:Api":
             physical = uuid.uuid5(uuid.NAMESPACE_URL, f"{self.account_id}/{args.name}").hex[:10]
             state["executionArn"] = f"arn:aws:execute-api:{self.region}:{self.account_id}:{physical}"

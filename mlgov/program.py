@@ -53,7 +53,8 @@ def build(config: StackConfig) -> dict[str, Any]:
 
 
 def build_member(config: StackConfig) -> dict[str, Any]:
-    """A dev, test or prod account: `MemberAccount`, plus one `StageDeployment` per pinned version on test/prod.
+    """A dev, test or prod account: `MemberAccount`, plus one `StageDeployment` per pinned version on test/prod
+    and `ExperimentTracking` on dev when `mlgov:experimentation` is set.
 
     Everything the member needs from the hub comes through the `mlgov:hubStack` StackReference.
     """
@@ -83,6 +84,17 @@ def build_member(config: StackConfig) -> dict[str, Any]:
             network=member_network_args(config, aws_region),
         ),
     )
+    tracking = None
+    if config.experimentation is not None and member.data_scientist_role is not None:
+        from components.experimentation import ExperimentTracking
+        from mlgov.compose import experiment_tracking_args
+
+        tracking = ExperimentTracking(
+            f"mlgov-{role}-mlflow",
+            experiment_tracking_args(
+                config.experimentation, account_id=account_id, hub=hub, data_scientist_role_name=member.data_scientist_role.name,
+            ),
+        )
     endpoints: dict[str, Any] = {}
     urls: dict[str, Any] = {}
     for deployment in config.deployments:
@@ -113,6 +125,8 @@ def build_member(config: StackConfig) -> dict[str, Any]:
     outputs["keyArn"] = member.key.arn
     if member.data_scientist_role is not None:
         outputs["dataScientistRoleArn"] = member.data_scientist_role.arn
+    if tracking is not None:
+        outputs["trackingServerArn"] = tracking.server.arn
     if config.deployments:
         outputs["endpoints"] = endpoints
         outputs["invokeUrls"] = urls

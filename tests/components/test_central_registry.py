@@ -38,16 +38,35 @@ def test_key_is_rotated_and_dev_may_only_encrypt_and_stages_only_decrypt(plan) -
     assert sorted(stage["Action"]) == sorted(STAGE_KEY_ACTIONS)
     capture = statements["StageAccountsEncryptOwnCaptureThroughS3"]
     assert capture["Principal"] == {"AWS": [TEST, PROD]} and capture["Action"] == "kms:GenerateDataKey"
-    assert capture["Condition"] == {
-        "StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"},
-        "StringLike": {"kms:EncryptionContext:aws:s3:arn": [
-            "arn:aws:s3:::mlgov-artifacts-111111111111-eu-west-1/capture/333333333333/*",
-            "arn:aws:s3:::mlgov-artifacts-111111111111-eu-west-1/capture/444444444444/*"]},
-    }
+    # The Bucket Key makes S3's encryption context the bucket ARN; an object-prefix pattern would never match.
+    assert capture["Condition"] == {"StringEquals": {
+        "kms:ViaService": "s3.eu-west-1.amazonaws.com",
+        "kms:EncryptionContext:aws:s3:arn": "arn:aws:s3:::mlgov-artifacts-111111111111-eu-west-1",
+    }}
+    capture_writes = [s for s in policy_statements(plan.named("mlgov-artifacts-policy"))
+                      if s.get("Sid", "").startswith("Stage") and "s3:PutObject" in all_actions([s])]
+    assert capture_writes and all(r.endswith(("/capture/333333333333/*", "/capture/444444444444/*"))
+                                  for s in capture_writes for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"]))
     for statement in statements.values():
         principals = statement["Principal"].get("AWS", [])
         if DEV in principals or TEST in principals or PROD in principals:
-            assert statement["Sid"] in {"DevAccountsEncrypt", "StageAccountsDecrypt", "StageAccountsEncryptOwnCaptureThroughS3"}
+            assert statement["Sid"] in {"DevAccountsEncrypt", "DevAccountsDecryptThroughS3InTheArtifactBucket", "StageAccountsDecrypt",
+                                        "StageAccountsEncryptOwnCaptureThroughS3"}
+
+
+def test_dev_accounts_decrypt_only_as_s3_serving_the_artifact_bucket(plan) -> None:
+    """Multipart uploads and MLflow artifact reads need kms:Decrypt; with a Bucket Key S3's context is the bucket ARN."""
+    statements = by_sid(policy_statements(plan.named("mlgov-key")))
+    decrypt = statements["DevAccountsDecryptThroughS3InTheArtifactBucket"]
+    assert (decrypt["Principal"], decrypt["Action"], decrypt["Resource"]) == ({"AWS": [DEV]}, "kms:Decrypt", "*")
+    assert decrypt["Condition"] == {"StringEquals": {
+        "kms:ViaService": "s3.eu-west-1.amazonaws.com",
+        "kms:EncryptionContext:aws:s3:arn": "arn:aws:s3:::mlgov-artifacts-111111111111-eu-west-1",
+    }}
+    [rule] = plan.named("mlgov-artifacts-encryption").inputs["rules"]
+    assert rule["bucketKeyEnabled"] is True  # the condition above holds only while the bucket uses a Bucket Key
+    decrypting = {s["Sid"] for s in statements.values() if "kms:Decrypt" in all_actions([s]) and DEV in s["Principal"].get("AWS", [])}
+    assert decrypting == {"DevAccountsDecryptThroughS3InTheArtifactBucket"}
 
 
 def test_no_allow_statement_anywhere_grants_a_wildcard_action(plan) -> None:
@@ -80,6 +99,11 @@ def test_bucket_policy_is_tls_only_dev_writes_its_prefix_and_stages_read_models(
     assert tls["Resource"] == [arn, f"{arn}/*"]
     write = statements["Dev222222222222WritesItsPrefix"]
     assert (write["Principal"], write["Action"], write["Resource"]) == ({"AWS": [DEV]}, "s3:PutObject", f"{arn}/models/222222222222/*")
+    mlflow = statements["Dev222222222222ReadsItsMlflowArtifacts"]
+    assert (mlflow["Principal"], mlflow["Action"], mlflow["Resource"]) == ({"AWS": [DEV]}, "s3:GetObject", f"{arn}/models/222222222222/mlflow/*")
+    dev_reads = {s["Sid"]: s["Resource"] for s in statements.values()
+                 if s["Effect"] == "Allow" and "s3:GetObject" in all_actions([s]) and DEV in s["Principal"]["AWS"]}
+    assert dev_reads == {"Dev222222222222ReadsItsMlflowArtifacts": f"{arn}/models/222222222222/mlflow/*"}
     read = statements["StageAccountsReadModels"]
     assert (read["Principal"], read["Action"], read["Resource"]) == ({"AWS": [TEST, PROD]}, "s3:GetObject", f"{arn}/models/*")
     writers = {s["Sid"]: (s["Principal"], s["Resource"]) for s in statements.values()

@@ -17,7 +17,7 @@ from tests.infra import run_component
 from .hub_sample import HUB, HUB_REGION, statements_by_sid, wildcard_actions
 
 DEV = "222222222222"
-SERVER_ARN = f"arn:aws:sagemaker:eu-west-1:{DEV}:mlflow-tracking-server/m-dev-mlflow-tracking-server"  # the offline mock names it after the resource
+SERVER_ARN = f"arn:aws:sagemaker:eu-west-1:{DEV}:mlflow-tracking-server/mlgov-dev"  # the offline mock names it after trackingServerName, as AWS does
 
 
 def plan_for(**overrides):
@@ -54,9 +54,20 @@ def test_sagemaker_assumes_the_server_role_for_the_dev_account_only() -> None:
                       "Condition": {"StringEquals": {"aws:SourceAccount": DEV}}}]
 
 
-def test_the_server_role_writes_only_its_prefix_and_uses_the_hub_key_only_through_s3() -> None:
+READ_BACK = {
+    "ReadMlflowArtifacts": {"Sid": "ReadMlflowArtifacts", "Effect": "Allow", "Action": "s3:GetObject",
+                            "Resource": f"arn:aws:s3:::hub-artifacts/models/{DEV}/mlflow/*"},
+    # Multipart uploads with SSE-KMS need kms:Decrypt; the bucket's S3 Bucket Key makes its ARN the encryption context.
+    "DecryptMlflowArtifactsThroughS3": {"Sid": "DecryptMlflowArtifactsThroughS3", "Effect": "Allow", "Action": "kms:Decrypt",
+                                        "Resource": HUB["keyArn"],
+                                        "Condition": {"StringEquals": {"kms:ViaService": f"s3.{HUB_REGION}.amazonaws.com",
+                                                                       "kms:EncryptionContext:aws:s3:arn": "arn:aws:s3:::hub-artifacts"}}},
+}
+
+
+def test_the_server_role_writes_and_reads_only_its_prefix_and_uses_the_hub_key_only_through_s3() -> None:
     sids = statements_by_sid(plan_for().named("m-dev-mlflow-server-role-policy"))
-    assert sids == {
+    assert sids == {**READ_BACK,
         "WriteMlflowArtifacts": {"Sid": "WriteMlflowArtifacts", "Effect": "Allow", "Action": "s3:PutObject",
                                  "Resource": f"arn:aws:s3:::hub-artifacts/models/{DEV}/mlflow/*"},
         "ListMlflowArtifacts": {"Sid": "ListMlflowArtifacts", "Effect": "Allow", "Action": "s3:ListBucket",
@@ -68,12 +79,13 @@ def test_the_server_role_writes_only_its_prefix_and_uses_the_hub_key_only_throug
     }
 
 
-def test_data_scientists_may_use_this_server_and_nothing_else() -> None:
+def test_data_scientists_may_use_this_server_and_read_back_its_artifacts_and_nothing_else() -> None:
     plan = plan_for()
     policy = plan.named("m-dev-mlflow-data-scientist-mlflow")
     assert policy.inputs["role"] == "m-dev-data-scientist"
     sids = statements_by_sid(policy)
-    assert set(sids) == {"UseThisTrackingServer", "OpenThisTrackingServerUi"}
+    assert set(sids) == {"UseThisTrackingServer", "OpenThisTrackingServerUi", *READ_BACK}
+    assert {sid: sids[sid] for sid in READ_BACK} == READ_BACK
     for sid, actions in (("UseThisTrackingServer", MLFLOW_API_ACTIONS), ("OpenThisTrackingServerUi", SERVER_UI_ACTIONS)):
         assert sids[sid]["Resource"] == SERVER_ARN
         assert sids[sid]["Action"] == sorted(actions)

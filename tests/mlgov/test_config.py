@@ -155,3 +155,32 @@ def test_every_problem_is_reported_not_just_the_first() -> None:
     ns["useCases"][1]["riskTier"] = "unacceptable"
     message = str(pytest.raises(ConfigError, parse, ns).value)
     assert "accounts.dev" in message and "also: mlgov:useCases[1:customer-churn].riskTier" in message
+
+
+def test_dev_stack_may_declare_a_tracking_server() -> None:
+    ns = namespace(sample("dev"))
+    ns["experimentation"] = {"size": "Medium", "mlflowVersion": "2.16", "maintenanceWindow": "Sat:03:30"}
+    e = parse(ns).experimentation
+    assert e is not None and (e.size, e.mlflow_version, e.maintenance_window) == ("Medium", "2.16", "Sat:03:30")
+
+
+def test_experimentation_is_optional() -> None:
+    ns = namespace(sample("dev"))
+    ns.pop("experimentation", None)
+    assert parse(ns).experimentation is None
+
+
+@pytest.mark.parametrize("stack", ["shared", "test", "prod"])
+def test_tracking_server_outside_the_dev_stack_is_refused_naming_the_key(stack: str) -> None:
+    ns = namespace(sample(stack))
+    ns["experimentation"] = {"size": "Small"}
+    with pytest.raises(ConfigError, match=rf"experimentation \(the MLflow tracking server\) belongs in the dev stack's config, not in the {stack} stack's"):
+        parse(ns)
+
+
+def test_tracking_server_size_aws_does_not_offer_names_the_key_and_the_allowed_values() -> None:
+    ns = namespace(sample("dev"))
+    ns["experimentation"] = {"size": "XLarge"}
+    message = str(pytest.raises(ConfigError, parse, ns).value)
+    assert message.startswith("invalid stack config: mlgov:experimentation.size: ")
+    assert "allowed: Small, Medium, Large" in message

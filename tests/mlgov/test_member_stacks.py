@@ -45,14 +45,39 @@ def test_member_stacks_read_exactly_what_the_hub_exports(hub) -> None:
 def test_dev_stack(plans, hub) -> None:
     plan = plans["dev"]
     counts = Counter(r.type for r in plan.custom_resources)
-    assert counts == Counter({"aws:iam/role:Role": 2, "aws:iam/rolePolicy:RolePolicy": 2,
+    assert counts == Counter({"aws:iam/role:Role": 3, "aws:iam/rolePolicy:RolePolicy": 4,
                               "aws:cloudwatch/eventRule:EventRule": 1, "aws:cloudwatch/eventTarget:EventTarget": 1,
                               "aws:kms/key:Key": 1, "aws:kms/alias:Alias": 1, "aws:sqs/queue:Queue": 1,
-                              "aws:sqs/queuePolicy:QueuePolicy": 1, "aws:cloudwatch/metricAlarm:MetricAlarm": 1})
+                              "aws:sqs/queuePolicy:QueuePolicy": 1, "aws:cloudwatch/metricAlarm:MetricAlarm": 1,
+                              "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer": 1})
     assert plan.outputs["dataScientistRoleArn"] == "arn:aws:iam::222222222222:role/mlgov-dev-data-scientist"
     assert plan.named("mlgov-dev-forward-hub").inputs["arn"] == hub["busArn"]
     register = {s["Sid"]: s for s in json.loads(plan.named("mlgov-dev-data-scientist-policy").inputs["policy"])["Statement"]}["RegisterIntoHubGroups"]
     assert set(hub["groupArns"].values()) <= set(register["Resource"])
+
+
+def test_dev_stack_runs_the_tracking_server_the_sample_config_asks_for(plans, hub) -> None:
+    plan = plans["dev"]
+    (tracking,) = plan.by_type("mlgov:experimentation:ExperimentTracking")
+    added = [r for r in plan.custom_resources if f"{tracking.type}$" in r.urn]
+    assert Counter(r.type for r in added) == Counter({"aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer": 1,
+                                                      "aws:iam/role:Role": 1, "aws:iam/rolePolicy:RolePolicy": 2})
+    (server,) = plan.by_type("aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer")
+    assert (server.inputs["trackingServerSize"], server.inputs["mlflowVersion"], server.inputs["weeklyMaintenanceWindowStart"]) == (
+        "Small", "3.0", "Sun:02:00")
+    assert server.inputs["artifactStoreUri"] == f"s3://{hub['bucketName']}/models/222222222222/mlflow/"
+    assert plan.outputs["trackingServerArn"] == "arn:aws:sagemaker:eu-west-1:222222222222:mlflow-tracking-server/mlgov-dev"
+    key = {s["Sid"]: s for s in json.loads(plan.named("mlgov-dev-mlflow-server-role-policy").inputs["policy"])["Statement"]}
+    assert key["EncryptWithHubKeyThroughS3"]["Resource"] == hub["keyArn"]
+    assert plan.named("mlgov-dev-mlflow-data-scientist-mlflow").inputs["role"] == "mlgov-dev-data-scientist"
+
+
+def test_dev_stack_without_experimentation_has_no_tracking_server() -> None:
+    config = sample("dev")
+    del config["mlgov:experimentation"]
+    plan = offline.plan_stack("dev", config=config)
+    assert plan.by_type("aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer") == []
+    assert "trackingServerArn" not in plan.outputs
 
 
 def test_test_stack_deploys_the_two_pinned_versions(plans, hub) -> None:

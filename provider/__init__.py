@@ -1,0 +1,1 @@
+"""The mlgov components as a Pulumi package: PulumiPlugin.yaml, the provider host and its schema."""
