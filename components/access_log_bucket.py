@@ -41,6 +41,7 @@ class AccessLogBucket(pulumi.ComponentResource):
         super().__init__("mlgov:access_log_bucket:AccessLogBucket", name, None, opts)
         self._name = name
         tags = {**args.tags, PURPOSE_TAG: PURPOSE}
+        # Not logged itself: AWS advises against a log bucket logging its own access (each delivery would log again).
         self.bucket = bucket = aws.s3.Bucket(
             name, bucket=args.bucket_name, force_destroy=args.force_destroy, tags=tags, opts=pulumi.ResourceOptions(parent=self),
         )

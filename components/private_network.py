@@ -95,6 +95,8 @@ class PrivateNetwork(pulumi.ComponentResource):
                     f"{name}-endpoints-from-functions-{i}", security_group_id=endpoint_group.id, ip_protocol="tcp",
                     from_port=HTTPS, to_port=HTTPS, referenced_security_group_id=group, description="HTTPS from the Lambdas",
                     opts=child)
+        # No endpoint policy (AWS's default allows any call through the endpoint): what a Lambda may do is decided by
+        # its role, scoped to its resources; a policy here would repeat those grants and drift from them.
         for service in interface:
             self.endpoints[service] = aws.ec2.VpcEndpoint(
                 f"{name}-{service.replace('.', '-')}", vpc_id=args.vpc_id, service_name=f"com.amazonaws.{args.region}.{service}",
