@@ -13,13 +13,15 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
+from components.access_log_bucket import AccessLogBucket, AccessLogBucketArgs
 from components.args import ComponentArgs
 from components.function import POWERTOOLS_LAYER_VERSION
-from components.governance_handlers import GovernanceHandlers, GovernanceHandlersArgs
+from components.governance_handlers import GovernanceHandlers, GovernanceHandlersArgs, endpoint_services
 from components.governance_table import GovernanceTable, GovernanceTableArgs
 from components.mlflow_offer import artifact_prefix
 from components.moves import renamed
 from components.policy_documents import account_roots, document, statement
+from components.private_network import NetworkArgs, PrivateNetwork
 from components.registry_key import RegistryKey, RegistryKeyArgs
 from components.secure_bucket import BucketGrant, SecureBucket, SecureBucketArgs
 from components.shared_model_group import SharedModelGroup, SharedModelGroupArgs
@@ -53,6 +55,12 @@ class CentralRegistryArgs(ComponentArgs):
     log_retention_days: Optional[int] = 365
     powertools_layer_version: Optional[int] = POWERTOOLS_LAYER_VERSION
     alarm_actions: Optional[Sequence[str]] = ()
+    lambda_concurrency: Optional[Mapping[str, int]] = None
+    """Reserved executions by handler (`sync`, `api`, `metrics`); the others keep their defaults."""
+    access_log_retention_days: Optional[int] = 365
+    """Days the artifact bucket's S3 server access logs are kept."""
+    network: Optional[NetworkArgs] = None
+    """Private subnets for the handlers, with the VPC endpoints they need; None: Lambda's own network."""
 
     @property
     def stage_accounts(self) -> tuple[str, ...]:
@@ -98,10 +106,16 @@ class CentralRegistry(pulumi.ComponentResource):
             region=args.region, bucket_name=bucket_name, bus_arn=bus_arn, partition=args.partition,
             deletion_window_days=args.key_deletion_window_days, tags=tags, moved_from_parent=True,
         ), opts=child).key
+        self.access_logs = AccessLogBucket(f"{name}-access-logs", AccessLogBucketArgs(
+            bucket_name=f"{name}-access-logs-{args.shared_account}-{args.region}", account_id=args.shared_account,
+            source_bucket_names=[bucket_name], partition=args.partition, retention_days=args.access_log_retention_days,
+            force_destroy=args.bucket_force_destroy, tags=tags,
+        ), opts=child)
         self.bucket = SecureBucket(f"{name}-artifacts", SecureBucketArgs(
             bucket_name=bucket_name, kms_key_arn=self.key.arn, grants=bucket_grants(args), force_destroy=args.bucket_force_destroy,
             tags=tags, moved_from_parent=True,
         ), opts=child).bucket
+        self.access_logs.log(f"{name}-artifacts", self.bucket.id, parent=self.bucket)
         self.table = GovernanceTable(
             f"{name}-governance",
             GovernanceTableArgs(kms_key_arn=self.key.arn, table_name=args.table_name, deletion_protection=args.table_deletion_protection, tags=tags),
@@ -138,12 +152,16 @@ class CentralRegistry(pulumi.ComponentResource):
             ]),
             opts=child,
         )
+        self.network = PrivateNetwork(f"{name}-network", dataclasses.replace(
+            args.network, services=endpoint_services(), tags={**tags, **args.network.tags},
+        ), opts=child) if args.network is not None else None
         self.handlers = GovernanceHandlers(f"{name}-handlers", GovernanceHandlersArgs(
             prefix=name, account_id=args.shared_account, region=args.region, table_name=self.table.name, table_arn=self.table.arn,
             bus_name=self.bus.name, bus_arn=self.bus.arn, kms_key_arn=self.key.arn, groups=list(self.groups),
             stage_accounts=args.stage_accounts, approvers=args.approvers, partition=args.partition,
             log_retention_days=args.log_retention_days, powertools_layer_version=args.powertools_layer_version,
             alarm_actions=args.alarm_actions, tags=tags, moved_from_parent=True,
+            reserved_concurrency=args.lambda_concurrency, network=self.network.placement if self.network is not None else None,
         ), opts=child)
         self.functions = self.handlers.functions
         self.api = self.handlers.api

@@ -18,6 +18,7 @@ import pulumi_aws as aws
 from components.args import ComponentArgs
 from components.dead_letters import dead_letter_queue
 from components.policy_documents import document, service_trust, statement
+from components.private_network import FunctionNetwork
 
 RUNTIME = "python3.12"
 ARCHITECTURE = "x86_64"
@@ -27,6 +28,14 @@ POWERTOOLS_LAYER_VERSION = 27
 LOG_GROUP_PREFIX = "/aws/lambda/"
 SOURCE_ROOT = Path(__file__).resolve().parent.parent
 TYPE = "mlgov:function:Function"
+DEFAULT_RESERVED_CONCURRENCY = 10
+"""Executions reserved for a function whose caller names no other limit: a runaway caller cannot take the account's pool."""
+# What Lambda needs to attach a function to private subnets: the actions of the AWS managed policy
+# AWSLambdaVPCAccessExecutionRole (https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSLambdaVPCAccessExecutionRole.html),
+# scoped where EC2 allows it. The Describe actions have no resource-level permissions, so AWS only accepts "*" there
+# (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html).
+ENI_DESCRIBE_ACTIONS = ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")
+ENI_MANAGE_ACTIONS = ("ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses")
 
 
 def powertools_layer_arn(region: str, version: int = POWERTOOLS_LAYER_VERSION, partition: str = "aws") -> str:
@@ -83,6 +92,10 @@ class FunctionArgs(ComponentArgs):
     alarm_actions: Sequence[pulumi.Input[str]] = ()
     aliases: Mapping[str, Sequence[pulumi.Input[Any]]] = field(default_factory=dict)
     """Earlier URNs or `pulumi.Alias`es of the parts (`function`, `logs`, `role`, `policy`, `dead_letters`) so they are kept."""
+    reserved_concurrency: Optional[int] = None
+    """Concurrent executions reserved for the function, which is also its ceiling; None: `DEFAULT_RESERVED_CONCURRENCY`."""
+    network: Optional[FunctionNetwork] = None
+    """Private subnets and security groups to run in; None runs it in Lambda's own network."""
 
 
 class Function(pulumi.ComponentResource):
@@ -130,6 +143,8 @@ class Function(pulumi.ComponentResource):
         ]
         if self.dead_letter_queue_arn is not None:
             running.append(statement("OwnDeadLetterQueue", ["sqs:SendMessage"], self.dead_letter_queue_arn))
+        if args.network is not None:
+            running += eni_statements(args.network, args.region, args.account_id, args.partition)
         if key_services:
             running.append(statement(
                 "UseKeyThroughServices", ["kms:Decrypt", "kms:GenerateDataKey"], args.kms_key_arn,
@@ -155,9 +170,26 @@ class Function(pulumi.ComponentResource):
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=self.log_group.name),
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
             dead_letter_config=aws.lambda_.FunctionDeadLetterConfigArgs(target_arn=dead_letters) if dead_letters is not None else None,
+            reserved_concurrent_executions=args.reserved_concurrency or DEFAULT_RESERVED_CONCURRENCY,
+            vpc_config=aws.lambda_.FunctionVpcConfigArgs(
+                subnet_ids=list(args.network.subnet_ids), security_group_ids=list(args.network.security_group_ids),
+            ) if args.network is not None else None,
             tags=tags,
             opts=part("function", depends_on=[policy, self.log_group]),
         )
         self.arn = self.function.arn
         self.name = self.function.name
         self.register_outputs({"function_arn": self.function.arn, "function_name": self.function.name, "role_arn": self.role.arn})
+
+
+def eni_statements(network: FunctionNetwork, region: str, account_id: str, partition: str = "aws") -> list[dict[str, Any]]:
+    """The network interfaces Lambda creates for the function, only in its subnets and security groups."""
+    ec2 = f"arn:{partition}:ec2:{region}:{account_id}"
+    interfaces = f"{ec2}:network-interface/*"
+    placed = [pulumi.Output.concat(f"{ec2}:subnet/", s) for s in network.subnet_ids]
+    placed += [pulumi.Output.concat(f"{ec2}:security-group/", g) for g in network.security_group_ids]
+    return [
+        statement("CreateInterfacesInItsSubnets", ["ec2:CreateNetworkInterface"], [interfaces, *placed]),
+        statement("ManageItsInterfaces", list(ENI_MANAGE_ACTIONS), interfaces),
+        statement("DescribeInterfaces", list(ENI_DESCRIBE_ACTIONS), "*"),
+    ]

@@ -18,6 +18,7 @@ from components.function import POWERTOOLS_LAYER_VERSION, Function, FunctionArgs
 from components.http_api import IamHttpApi, IamHttpApiArgs
 from components.moves import child_urn, was_beside
 from components.policy_documents import statement
+from components.private_network import FunctionNetwork
 from governance import contract, routes
 from governance.permissions import HANDLER_ACTIONS
 
@@ -25,6 +26,17 @@ HANDLERS = ("sync", "api", "metrics")
 FORMER_FUNCTION_TYPE = "mlgov:governance_function:GovernanceFunction"
 """What each handler was declared as before `Function`; its parts keep their URNs through aliases."""
 ROUTE_TYPE = "mlgov:event_route:EventRoute"
+RESERVED_CONCURRENCY = {"sync": 20, "api": 50, "metrics": 20}
+"""Each handler's reserved executions: api serves people (the API stage throttles it at 50 burst), sync and metrics events."""
+# The VPC endpoint service of each AWS service the handlers call (governance.permissions), and X-Ray for their traces.
+ENDPOINT_SERVICES = {"dynamodb": "dynamodb", "sagemaker": "sagemaker.api", "events": "events"}
+TRACING_SERVICE = "xray"
+
+
+def endpoint_services() -> list[str]:
+    """The endpoints private subnets need for the handlers to reach what they call."""
+    called = {action.split(":")[0] for actions in HANDLER_ACTIONS.values() for action in actions}
+    return sorted({ENDPOINT_SERVICES[service] for service in called} | {TRACING_SERVICE})
 
 
 @dataclass
@@ -48,6 +60,10 @@ class GovernanceHandlersArgs(MovedArgs):
     log_retention_days: int = 365
     powertools_layer_version: int = POWERTOOLS_LAYER_VERSION
     alarm_actions: Sequence[pulumi.Input[str]] = ()
+    reserved_concurrency: Optional[Mapping[str, int]] = None
+    """Reserved executions by handler (`sync`, `api`, `metrics`) over `RESERVED_CONCURRENCY`."""
+    network: Optional[FunctionNetwork] = None
+    """Private subnets the handlers run in; None: Lambda's own network."""
 
 
 class GovernanceHandlers(pulumi.ComponentResource):
@@ -147,6 +163,8 @@ class GovernanceHandlers(pulumi.ComponentResource):
                 alarm_actions=a.alarm_actions,
                 tags=a.tags,
                 aliases=aliases,
+                reserved_concurrency={**RESERVED_CONCURRENCY, **(a.reserved_concurrency or {})}[handler],
+                network=a.network,
             ),
             opts=pulumi.ResourceOptions(parent=self, aliases=[was_beside(self, FORMER_FUNCTION_TYPE, name)] if a.moved_from_parent else None),
         )

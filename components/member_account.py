@@ -9,6 +9,7 @@
 - A local KMS key for what the account keeps itself (dead-letter queues, Lambda and API logs, endpoint
   volumes); the hub key stays the one for artifacts and captured data.
 """
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import Mapping, Optional
@@ -21,6 +22,7 @@ from components.dead_letters import dead_letter_queue
 from components.hub_outputs import HubOutputs
 from components.moves import renamed
 from components.policy_documents import KMS_ADMIN_ACTIONS, KMS_USE_ACTIONS, LOGS_KEY_ACTIONS, account_roots, document, service_trust, statement
+from components.private_network import FunctionNetwork, NetworkArgs, PrivateNetwork
 
 MODEL_PACKAGE_EVENTS = "SageMaker Model Package State Change"
 REGISTER_ACTIONS = (
@@ -46,6 +48,8 @@ class MemberAccountArgs(ComponentArgs):
     auto_accept_ram_shares: Optional[bool] = True
     partition: Optional[str] = "aws"
     key_deletion_window_days: Optional[int] = 30
+    network: Optional[NetworkArgs] = None
+    """Private subnets for the account's Lambdas, with the endpoints of `network.services`; None: Lambda's own network."""
 
 
 class MemberAccount(pulumi.ComponentResource):
@@ -56,6 +60,8 @@ class MemberAccount(pulumi.ComponentResource):
     data_scientist_role_arn: Optional[pulumi.Output[str]]
     """On dev only."""
     data_scientist_role = None
+    placement = None
+    """Where the account's Lambdas run (a `FunctionNetwork`, for `StageDeploymentArgs.network`), when `network` is set."""
 
     def __init__(self, name: str, args: MemberAccountArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(TYPE, name, None, renamed(TYPE, PREVIOUS_TYPE, opts))
@@ -79,6 +85,9 @@ class MemberAccount(pulumi.ComponentResource):
         self.forward_rule_arn = self.forward_rule.arn
         self.key_arn = self.key.arn
         self.data_scientist_role_arn = self.data_scientist_role.arn if self.data_scientist_role else None
+        if args.network is not None:
+            self.placement = PrivateNetwork(f"{name}-network", dataclasses.replace(
+                args.network, tags={**self._tags, **args.network.tags}), opts=pulumi.ResourceOptions(parent=self)).placement
         self.register_outputs({
             "forward_rule_arn": self.forward_rule_arn,
             "accepted_share_arns": self.accepted_share_arns,

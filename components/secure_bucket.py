@@ -48,29 +48,14 @@ class SecureBucket(pulumi.ComponentResource):
             tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self, aliases=[was_beside(self, TYPE, name)] if args.moved_from_parent else None),
         )
-        settings = {
-            "ownership": (aws.s3.BucketOwnershipControls,
-                          dict(rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"))),
-            "public-access": (aws.s3.BucketPublicAccessBlock, dict(
-                block_public_acls=True, block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True)),
-            "versioning": (aws.s3.BucketVersioning,
-                           dict(versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"))),
-            "encryption": (aws.s3.BucketServerSideEncryptionConfiguration, dict(rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="aws:kms", kms_master_key_id=args.kms_key_arn),
-                    bucket_key_enabled=True,
-                ),
-            ])),
-        }
         part = pulumi.ResourceOptions(parent=bucket)
-        for suffix, (resource, inputs) in settings.items():
-            resource(f"{name}-{suffix}", bucket=bucket.id, opts=part, **inputs)
+        private_versioned(name, bucket, aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+            apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                sse_algorithm="aws:kms", kms_master_key_id=args.kms_key_arn),
+            bucket_key_enabled=True,
+        ))
         objects = bucket.arn.apply(lambda arn: f"{arn}/*")
-        statements = [
-            statement("DenyInsecureTransport", ["s3:*"], [bucket.arn, objects], principals={"AWS": "*"}, effect="Deny",
-                      conditions={"Bool": {"aws:SecureTransport": "false"}}),
-        ]
+        statements = [deny_insecure_transport(bucket.arn, objects)]
         for grant in args.grants:
             resource = bucket.arn if grant.objects is None else bucket.arn.apply(lambda arn, o=grant.objects: f"{arn}/{o}")
             statements.append(statement(grant.sid, grant.actions, resource, principals={"AWS": list(grant.principals)},
@@ -79,3 +64,24 @@ class SecureBucket(pulumi.ComponentResource):
         self.arn = bucket.arn
         self.name = bucket.bucket
         self.register_outputs({"arn": bucket.arn, "name": bucket.bucket})
+
+
+def private_versioned(name: str, bucket: aws.s3.Bucket, encryption: aws.s3.BucketServerSideEncryptionConfigurationRuleArgs) -> None:
+    """What every mlgov bucket has: ACLs off (owner enforced), no public access, versioning, default encryption."""
+    settings = {
+        "ownership": (aws.s3.BucketOwnershipControls,
+                      dict(rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"))),
+        "public-access": (aws.s3.BucketPublicAccessBlock, dict(
+            block_public_acls=True, block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True)),
+        "versioning": (aws.s3.BucketVersioning,
+                       dict(versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"))),
+        "encryption": (aws.s3.BucketServerSideEncryptionConfiguration, dict(rules=[encryption])),
+    }
+    part = pulumi.ResourceOptions(parent=bucket)
+    for suffix, (resource, inputs) in settings.items():
+        resource(f"{name}-{suffix}", bucket=bucket.id, opts=part, **inputs)
+
+
+def deny_insecure_transport(bucket_arn: pulumi.Input[str], objects: pulumi.Input[str]) -> dict[str, Any]:
+    return statement("DenyInsecureTransport", ["s3:*"], [bucket_arn, objects], principals={"AWS": "*"}, effect="Deny",
+                     conditions={"Bool": {"aws:SecureTransport": "false"}})

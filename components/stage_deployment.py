@@ -22,6 +22,7 @@ from components.http_api import IamHttpApi, IamHttpApiArgs
 from components.hub_outputs import HubOutputs, check_deployment, model_package_arn
 from components.moves import former, renamed, was, was_under
 from components.policy_documents import service_trust, statement
+from components.private_network import FunctionNetwork
 from governance.contract import (
     CAPTURE_PREFIX, DETAIL_TYPE_ENDPOINT, MODELS_PREFIX, SOURCE_SAGEMAKER, STAGE_OF_ACCOUNT_ROLE, InvokeSettings,
     ReporterSettings, ReporterVariant, capture_prefix,
@@ -34,6 +35,10 @@ LEGACY_LOG_GROUP_PREFIX = "/mlgov/lambda/"
 # The member Lambdas' code: `serving` and the one module of names it shares with the hub.
 SERVING_CODE = ("serving", "governance/__init__.py", "governance/contract.py")
 """Where the member Lambdas' log groups were created; kept, since a renamed log group is a new one."""
+RESERVED_CONCURRENCY = {"invoke": 20, "reporter": 2}
+"""Reserved executions: invoke answers the API (throttled at the stage), the reporter runs on a schedule and one event."""
+ENDPOINT_SERVICES = ("events", "monitoring", "sagemaker.runtime", "xray")
+"""What the member Lambdas call from private subnets: the endpoint, the hub bus, the endpoint's metrics, and their traces."""
 
 
 def endpoint_name(stage: str, group: str, version: int) -> str:
@@ -90,6 +95,10 @@ class StageDeploymentArgs(ComponentArgs):
     error_alarm_threshold: Optional[int] = 5
     alarm_actions: Optional[Sequence[pulumi.Input[str]]] = ()
     powertools_layer_version: Optional[int] = POWERTOOLS_LAYER_VERSION
+    lambda_concurrency: Optional[Mapping[str, int]] = None
+    """Reserved executions by Lambda (`invoke`, `reporter`) over `RESERVED_CONCURRENCY`."""
+    network: Optional[FunctionNetwork] = None
+    """Private subnets the Lambdas run in (the account's `MemberAccount.network`); None: Lambda's own network."""
 
 
 class StageDeployment(pulumi.ComponentResource):
@@ -289,6 +298,8 @@ class StageDeployment(pulumi.ComponentResource):
                 alarm_actions=a.alarm_actions,
                 tags=self._tags,
                 aliases={"function": [was(self, fn)], "logs": [was(self, f"{fn}-logs")], "role": [was(self, f"{fn}-role")]},
+                reserved_concurrency={**RESERVED_CONCURRENCY, **(a.lambda_concurrency or {})}[part],
+                network=a.network,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -1,15 +1,16 @@
 """The validated stack config mapped to the components' plain arguments: the only place that knows both."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional, Sequence
 
 import pulumi
 
 from components.central_registry import CentralRegistryArgs
 from components.experimentation import ExperimentTrackingArgs
 from components.hub_outputs import HubOutputs
+from components.private_network import NetworkArgs
 from components.shared_model_group import SharedModelGroupArgs
-from components.stage_deployment import StageDeploymentArgs, VariantSpec
+from components.stage_deployment import ENDPOINT_SERVICES, StageDeploymentArgs, VariantSpec
 from mlgov import catalog
 from mlgov.config import Deployment, StackConfig
 from mlgov.experimentation import Experimentation
@@ -67,6 +68,9 @@ def registry_args(config: StackConfig, region: str, **overrides: Any) -> Central
     accounts = config.organization.accounts
     overrides.setdefault("approvers", catalog.approvers(config))
     overrides.setdefault("log_retention_days", config.log_retention_days)
+    overrides.setdefault("lambda_concurrency", dict(config.lambda_concurrency) or None)
+    overrides.setdefault("access_log_retention_days", config.access_log_retention_days)
+    overrides.setdefault("network", network_args(config, region))
     groups = [
         SharedModelGroupArgs(
             group_name=model.group,
@@ -93,3 +97,20 @@ def registry_args(config: StackConfig, region: str, **overrides: Any) -> Central
         region=region,
         **overrides,
     )
+
+
+def network_args(config: StackConfig, region: str, services: Sequence[str] = ()) -> Optional[NetworkArgs]:
+    """`mlgov:network` as the private network of the stack's Lambdas; None without one."""
+    network = config.network
+    if network is None:
+        return None
+    return NetworkArgs(
+        vpc_id=network.vpc_id, subnet_ids=list(network.subnet_ids), region=region, services=list(services),
+        security_group_ids=list(network.security_group_ids) or None, route_table_ids=list(network.route_table_ids) or None,
+        create_endpoints=network.create_endpoints,
+    )
+
+
+def member_network_args(config: StackConfig, region: str) -> Optional[NetworkArgs]:
+    """A member account's private network: only where Lambdas run (stacks pinning deployments); dev runs none."""
+    return network_args(config, region, ENDPOINT_SERVICES) if config.deployments else None

@@ -264,6 +264,30 @@ class Approvers(_Strict):
         return values
 
 
+HUB_FUNCTIONS = ("sync", "api", "metrics")
+MEMBER_FUNCTIONS = ("invoke", "reporter")
+VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
+SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+SECURITY_GROUP_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
+ROUTE_TABLE_ID = re.compile(r"^rtb-[0-9a-f]{8,17}$")
+Concurrency = Annotated[StrictInt, Field(ge=1, le=1000)]
+
+
+class Network(_Strict):
+    """Private subnets for the stack's Lambdas (`mlgov:network`), with the VPC endpoints they need."""
+
+    vpc_id: Annotated[str, _matching(VPC_ID, "a VPC id looks like vpc-0a1b2c3d4e5f60718")] = Field(alias="vpcId")
+    subnet_ids: Annotated[tuple[Annotated[str, _matching(SUBNET_ID, "a subnet id looks like subnet-0a1b2c3d4e5f60718")], ...],
+                          BeforeValidator(_as_list), Field(min_length=1)] = Field(alias="subnetIds")
+    security_group_ids: tuple[Annotated[str, _matching(SECURITY_GROUP_ID, "a security group id looks like sg-0a1b2c3d4e5f60718")], ...] = Field(
+        default=(), alias="securityGroupIds")
+    """Empty: mlgov creates one allowing HTTPS out to the endpoints only."""
+    route_table_ids: tuple[Annotated[str, _matching(ROUTE_TABLE_ID, "a route table id looks like rtb-0a1b2c3d4e5f60718")], ...] = Field(
+        default=(), alias="routeTableIds")
+    """The private subnets' route tables: the hub reaches DynamoDB through a gateway endpoint attached to them."""
+    create_endpoints: bool = Field(default=True, alias="createEndpoints")
+
+
 class StackConfig(_Strict):
     """Everything under `mlgov:` in `Pulumi.<stack>.yaml`."""
 
@@ -278,6 +302,10 @@ class StackConfig(_Strict):
     )
     experimentation: Experimentation | None = None
     """The dev account's MLflow tracking server; set only in the dev stack."""
+    lambda_concurrency: dict[str, Concurrency] = Field(default_factory=dict, alias="lambdaConcurrency")
+    """Reserved concurrent executions by Lambda: `sync`, `api`, `metrics` (shared), `invoke`, `reporter` (test, prod)."""
+    access_log_retention_days: Annotated[StrictInt, Field(ge=1, le=3653)] = Field(default=365, alias="accessLogRetentionDays")
+    network: Network | None = None
 
     @field_validator("hub_stack")
     @classmethod
@@ -305,6 +333,14 @@ class StackConfig(_Strict):
                     f"deployment {d.group} v{d.version}: A/B (challenger) and shadow variants are tested in the prod stack; "
                     "the test stack deploys one version per endpoint"
                 )
+        kinds = HUB_FUNCTIONS if role is AccountRole.shared else MEMBER_FUNCTIONS
+        unknown = sorted(set(self.lambda_concurrency) - set(kinds))
+        if unknown:
+            raise ValueError(f"lambdaConcurrency names {', '.join(unknown)}; the {role.value} stack's Lambdas are {', '.join(kinds)}")
+        if (role is AccountRole.shared and self.network is not None and self.network.create_endpoints
+                and not self.network.route_table_ids):
+            raise ValueError("network.routeTableIds is required on the shared stack with createEndpoints: the hub's "
+                             "handlers reach DynamoDB through a gateway endpoint attached to the private subnets' route tables")
         if self.experimentation is not None and role is not AccountRole.dev:
             raise ValueError(
                 f"experimentation (the MLflow tracking server) belongs in the dev stack's config, not in the {role.value} stack's"

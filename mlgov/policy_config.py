@@ -46,6 +46,7 @@ def from_stack_config(config: Mapping[str, Any], hub_config: Optional[Mapping[st
             out["sharedAccount"] = shared[0] if shared else ""
             for role in ("dev", "test", "prod"):
                 out[f"{role}Accounts"] = _ids(accounts.get(role))
+    out["lambdaNetwork"] = bool(_decode(config.get("mlgov:network")))
     hub = hub_config if hub_config is not None else config
     use_cases = _decode(hub.get("mlgov:useCases")) or []
     out["highRiskUseCases"] = sorted(

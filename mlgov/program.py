@@ -61,7 +61,7 @@ def build_member(config: StackConfig) -> dict[str, Any]:
     from components.hub_outputs import HubOutputs
     from components.member_account import MemberAccount, MemberAccountArgs
     from components.stage_deployment import StageDeployment
-    from mlgov.compose import stage_deployment_args
+    from mlgov.compose import member_network_args, stage_deployment_args
 
     role = config.account_role.value
     accounts = config.organization.accounts.of(role)
@@ -81,6 +81,7 @@ def build_member(config: StackConfig) -> dict[str, Any]:
             region=aws_region,
             hub=hub,
             auto_accept_ram_shares=config.organization.auto_accept_ram_shares,
+            network=member_network_args(config, aws_region),
         ),
     )
     tracking = None
@@ -107,6 +108,8 @@ def build_member(config: StackConfig) -> dict[str, Any]:
                 hub=hub,
                 key_arn=member.key.arn,
                 log_retention_days=config.log_retention_days,
+                lambda_concurrency=dict(config.lambda_concurrency) or None,
+                network=member.placement,
             ),
         )
         key = f"{deployment.group}/v{deployment.version}"

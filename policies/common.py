@@ -45,6 +45,7 @@ BUCKET_ENCRYPTION = (
     "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
 )
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+BUCKET_LOGGING = ("aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2")
 KMS_KEY = "aws:kms/key:Key"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 SQS_QUEUE = "aws:sqs/queue:Queue"
@@ -72,6 +73,10 @@ MODEL_VERSION_TAG = "mlgov:model-version"
 STAGE_TAG = "mlgov:stage"
 RISK_TIERS = ("high", "limited", "minimal")
 PROHIBITED_RISK_TIER = "unacceptable"
+# Marks a bucket receiving S3 server access logs: it does not log itself, and is encrypted with SSE-S3 (AWS documents
+# SSE-S3 as the default encryption of a server access logging destination).
+PURPOSE_TAG = "mlgov:purpose"
+ACCESS_LOGS_PURPOSE = "s3-server-access-logs"
 
 REGISTER_PERMISSION = "AWSRAMPermissionSageMakerModelPackageGroupAllowRegister"
 DEPLOY_PERMISSION = "AWSRAMPermissionSageMakerModelPackageGroupAllowDeploy"
@@ -101,8 +106,10 @@ DEFAULTS: dict[str, Any] = {
         "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets",
         "ecr:GetAuthorizationToken", "cloudwatch:GetMetricData", "cloudwatch:PutMetricData",
         "sts:GetCallerIdentity", "logs:DescribeLogGroups",
+        "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
     ],
     "minLogRetentionDays": 90,
+    "lambdaNetwork": False,
 }
 SCHEMAS: dict[str, dict[str, Any]] = {
     "organizationId": {"type": "string", "description": "AWS Organizations id (o-...)"},
@@ -117,6 +124,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "allowedRuntimes": {"type": "array", "items": {"type": "string"}},
     "unscopedActions": {"type": "array", "items": {"type": "string"}},
     "minLogRetentionDays": {"type": "integer", "minimum": 1},
+    "lambdaNetwork": {"type": "boolean", "description": "the stack declares mlgov:network: every Lambda runs in its subnets"},
 }
 
 

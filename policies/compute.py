@@ -123,6 +123,25 @@ def lambda_async_dead_letter(resources_, cfg) -> Iterator[tuple[str, Optional[st
                "on-failure destination), so failed events are kept", function.urn)
 
 
+lambda_reserved_concurrency = setting_rule(
+    "lambda-reserved-concurrency", "Lambda functions have a reserved-concurrency limit.", LAMBDA_FUNCTION,
+    ("reservedConcurrentExecutions",), lambda n: isinstance(n, (int, float)) and not isinstance(n, bool) and n > 0,
+    "Lambda function {name} has no concurrency limit: set reserved_concurrent_executions above 0 (FunctionArgs "
+    "reserved_concurrency, mlgov:lambdaConcurrency)",
+)
+
+
+@resource_rule("lambda-in-vpc", "With mlgov:network declared, every Lambda function runs in private subnets.",
+               LAMBDA_FUNCTION, config=("lambdaNetwork",))
+def lambda_in_vpc(props, cfg, args) -> Iterator[str]:
+    if not is_true(cfg["lambdaNetwork"]):
+        args.not_applicable("the stack declares no mlgov:network")
+    vpc = props.get("vpcConfig")
+    if not (as_list(field(vpc, "subnetIds")) and as_list(field(vpc, "securityGroupIds"))):
+        yield (f"Lambda function {props.get('name', args.name)} runs outside the stack's network: set vpc_config with "
+               "the subnet_ids and security_group_ids of mlgov:network (FunctionArgs network)")
+
+
 sagemaker_model_network_isolation = setting_rule(
     "sagemaker-model-network-isolation", "SageMaker model containers run network-isolated.", SAGEMAKER_MODEL,
     ("enableNetworkIsolation",), is_true,
@@ -138,5 +157,7 @@ POLICIES = [
     lambda_supported_python_runtime,
     lambda_tracing,
     lambda_async_dead_letter,
+    lambda_reserved_concurrency,
+    lambda_in_vpc,
     sagemaker_model_network_isolation,
 ]

@@ -7,13 +7,16 @@ from typing import Any, Callable, Iterator, Optional
 from pulumi_policy import StackValidationPolicy
 
 from .common import (
+    ACCESS_LOGS_PURPOSE,
     BUCKET_ENCRYPTION,
+    BUCKET_LOGGING,
     BUCKET_POLICY,
     BUCKET_PUBLIC_ACCESS_BLOCK,
     BUCKET_VERSIONING,
     BUCKETS,
     KMS_KEY,
     LOG_GROUP,
+    PURPOSE_TAG,
     SQS_QUEUE,
     TABLE,
     actions,
@@ -31,6 +34,7 @@ from .common import (
     setting_rule,
     stack_rule,
     statements,
+    tags,
 )
 
 dynamodb_point_in_time_recovery = setting_rule(
@@ -139,7 +143,12 @@ def _sse_rules(resource: Any, key: str) -> list[Mapping[str, Any]]:
     return [r for r in as_list(value) if isinstance(r, Mapping)]
 
 
+def _access_log_bucket(bucket: Any) -> bool:
+    return tags(bucket.props).get(PURPOSE_TAG) == ACCESS_LOGS_PURPOSE
+
+
 def _sse_kms(resources: list[Any], bucket: Any) -> bool:
+    """SSE-KMS under a customer-managed key; an access-log bucket needs SSE-S3 (see `ACCESS_LOGS_PURPOSE`)."""
     rules = _sse_rules(bucket, "serverSideEncryptionConfiguration")
     for part in _parts(resources, bucket, BUCKET_ENCRYPTION):
         rules += _sse_rules(part, "rules")
@@ -148,13 +157,28 @@ def _sse_kms(resources: list[Any], bucket: Any) -> bool:
         default = rule.get("applyServerSideEncryptionByDefault")
         if field(default, "sseAlgorithm") in ("aws:kms", "aws:kms:dsse") and customer_key(default.get("kmsMasterKeyId")):
             ok = True
+        if _access_log_bucket(bucket) and field(default, "sseAlgorithm") == "AES256":
+            ok = True
     return ok
 
 
 s3_sse_kms = bucket_rule(
-    "s3-sse-kms", "S3 buckets encrypt with SSE-KMS under a customer-managed key.", _sse_kms,
+    "s3-sse-kms", "S3 buckets encrypt with SSE-KMS under a customer-managed key (access-log buckets with SSE-S3).", _sse_kms,
     "is not encrypted with SSE-KMS under a customer-managed key: add a BucketServerSideEncryptionConfiguration with "
-    "sse_algorithm 'aws:kms' and kms_master_key_id",
+    "sse_algorithm 'aws:kms' and kms_master_key_id (a bucket tagged mlgov:purpose=s3-server-access-logs: 'AES256')",
+)
+
+
+def _logs_access(resources: list[Any], bucket: Any) -> bool:
+    if _access_log_bucket(bucket) or field(prop(bucket, "logging"), "targetBucket"):
+        return True
+    return any(prop(part, "targetBucket") for part in _parts(resources, bucket, BUCKET_LOGGING))
+
+
+s3_access_logging = bucket_rule(
+    "s3-access-logging", "S3 buckets log server access to an access-log bucket (which does not log itself).", _logs_access,
+    "has no server access logging: add a BucketLogging with target_bucket an access-log bucket (tagged "
+    "mlgov:purpose=s3-server-access-logs)",
 )
 
 
@@ -198,6 +222,7 @@ POLICIES = [
     s3_versioning,
     s3_sse_kms,
     s3_tls_only,
+    s3_access_logging,
     kms_key_rotation,
     log_group_encrypted_and_retained,
     sqs_customer_managed_key,

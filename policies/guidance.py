@@ -55,9 +55,12 @@ GUIDANCE: dict[str, tuple[Severity, str]] = {
                                            "block_public_policy, ignore_public_acls and restrict_public_buckets all True."),
     "s3-versioning": (MEDIUM, "Add a BucketVersioning for the bucket with versioning_configuration status 'Enabled'."),
     "s3-sse-kms": (MEDIUM, "Add a BucketServerSideEncryptionConfiguration with sse_algorithm 'aws:kms' and "
-                           "kms_master_key_id of a customer-managed key."),
+                           "kms_master_key_id of a customer-managed key ('AES256' on a bucket tagged "
+                           "mlgov:purpose=s3-server-access-logs)."),
     "s3-tls-only": (HIGH, "Add a bucket policy statement denying s3:* to every principal on the bucket and its objects "
                           "when aws:SecureTransport is false."),
+    "s3-access-logging": (MEDIUM, "Add a BucketLogging for the bucket whose target_bucket is an access-log bucket: "
+                                  "AccessLogBucket (tagged mlgov:purpose=s3-server-access-logs) and its log()."),
     "kms-key-rotation": (MEDIUM, "Set enable_key_rotation=True on the key."),
     "log-group-encrypted-and-retained": (MEDIUM, "Set kms_key_id to a customer-managed key and retention_in_days to at "
                                                  "least minLogRetentionDays (90 unless configured)."),
@@ -71,6 +74,10 @@ GUIDANCE: dict[str, tuple[Severity, str]] = {
                             "xray:PutTelemetryRecords in the function's role."),
     "lambda-async-dead-letter": (MEDIUM, "Set dead_letter_config.target_arn to an encrypted SQS queue, or add a "
                                          "FunctionEventInvokeConfig with an on-failure destination."),
+    "lambda-reserved-concurrency": (MEDIUM, "Set reserved_concurrent_executions above 0 on the function (mlgov: "
+                                           "FunctionArgs reserved_concurrency, or mlgov:lambdaConcurrency in the stack config)."),
+    "lambda-in-vpc": (MEDIUM, "Set vpc_config on the function with the subnet_ids and security_group_ids of the stack's "
+                              "mlgov:network (mlgov: FunctionArgs network, from MemberAccount/CentralRegistry)."),
     "sagemaker-model-network-isolation": (MEDIUM, "Set enable_network_isolation=True on the SageMaker model."),
     # edge
     "http-route-authorized": (CRITICAL, "Set authorization_type 'AWS_IAM' on the route, or 'JWT' with authorizer_id of "

@@ -106,3 +106,31 @@ def test_failed_async_invocations_raise_an_alarm() -> None:
     alarm = plan_of(alarm_actions=["arn:aws:sns:eu-west-1:111111111111:ops"]).named("mlgov-sync-dlq-alarm").inputs
     assert alarm["dimensions"] == {"QueueName": "mlgov-sync-dlq"}
     assert (alarm["threshold"], alarm["alarmActions"]) == (1, ["arn:aws:sns:eu-west-1:111111111111:ops"])
+
+
+def test_every_function_has_a_reserved_concurrency_default_or_given() -> None:
+    assert plan_of().named("mlgov-sync").inputs["reservedConcurrentExecutions"] == 10
+    assert plan_of(reserved_concurrency=3).named("mlgov-sync").inputs["reservedConcurrentExecutions"] == 3
+
+
+def test_a_function_outside_a_network_has_no_vpc_config_and_no_network_interface_grants() -> None:
+    plan = plan_of()
+    assert "vpcConfig" not in plan.named("mlgov-sync").inputs
+    assert not [a for a in all_actions(policy_statements(plan.named("mlgov-sync-policy"))) if a.startswith("ec2:")]
+
+
+def test_a_function_in_private_subnets_may_create_interfaces_only_there() -> None:
+    from components.private_network import FunctionNetwork
+
+    network = FunctionNetwork(subnet_ids=["subnet-0a1b2c3d4e5f60718", "subnet-0b2c3d4e5f6071829"], security_group_ids=["sg-0a1b2c3d4e5f60718"])
+    plan = plan_of(network=network)
+    assert plan.named("mlgov-sync").inputs["vpcConfig"] == {
+        "subnetIds": ["subnet-0a1b2c3d4e5f60718", "subnet-0b2c3d4e5f6071829"], "securityGroupIds": ["sg-0a1b2c3d4e5f60718"]}
+    statements = {s["Sid"]: s for s in policy_statements(plan.named("mlgov-sync-policy"))}
+    ec2 = "arn:aws:ec2:eu-west-1:111111111111"
+    assert statements["CreateInterfacesInItsSubnets"]["Resource"] == [
+        f"{ec2}:network-interface/*", f"{ec2}:subnet/subnet-0a1b2c3d4e5f60718", f"{ec2}:subnet/subnet-0b2c3d4e5f6071829",
+        f"{ec2}:security-group/sg-0a1b2c3d4e5f60718"]
+    assert statements["ManageItsInterfaces"]["Resource"] == f"{ec2}:network-interface/*"
+    assert statements["DescribeInterfaces"] == {"Sid": "DescribeInterfaces", "Effect": "Allow", "Resource": "*",
+                                                "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"]}

@@ -14,7 +14,9 @@ function's configuration needs it (`expected_minimum`) and refused where it does
 - logs:CreateLogStream/PutLogEvents on the function's own log group (every function);
 - xray:PutTelemetryRecords/PutTraceSegments on "*" (functions with active tracing);
 - sqs:SendMessage on the function's own dead-letter queue, and kms:Decrypt/GenerateDataKey only via SQS or
-  DynamoDB (kms:ViaService) (functions with a dead-letter queue: the hub's GovernanceFunction, the reporter).
+  DynamoDB (kms:ViaService) (functions with a dead-letter queue: the hub's GovernanceFunction, the reporter);
+- the network interface actions of AWSLambdaVPCAccessExecutionRole, creation only in the function's subnets
+  (functions in private subnets, `mlgov:network`).
 """
 from __future__ import annotations
 
@@ -27,10 +29,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from components.function import ENI_DESCRIBE_ACTIONS, ENI_MANAGE_ACTIONS
 from governance import permissions, runtime
 from mlgov import offline
 
 from .conftest import REGION, planned, statements_of
+
+ENI_ACTIONS = {"ec2:CreateNetworkInterface", *ENI_DESCRIBE_ACTIONS, *ENI_MANAGE_ACTIONS}
 
 # botocore service name → IAM service prefix, where they differ.
 IAM_PREFIX = {"sagemaker-runtime": "sagemaker", "monitoring": "cloudwatch"}
@@ -109,6 +114,12 @@ def runtime_minimum(function: offline.DeclaredResource, statement: dict[str, Any
         return "logs"
     if actions == {"xray:PutTelemetryRecords", "xray:PutTraceSegments"} and resources == ["*"]:
         return "xray"
+    subnets = ((function.inputs.get("vpcConfig") or {}).get("subnetIds")) or []
+    if subnets and actions <= ENI_ACTIONS:
+        # Lambda creates the function's network interfaces with its role, in its own subnets only.
+        creates = "ec2:CreateNetworkInterface" in actions
+        assert not creates or all(any(r.endswith(f":subnet/{s}") for r in resources) for s in subnets), resources
+        return "eni"
     dlq = (function.inputs.get("deadLetterConfig") or {}).get("targetArn")
     if actions == {"sqs:SendMessage"} and dlq and resources == [dlq]:
         return "dlq"
@@ -127,6 +138,8 @@ def expected_minimum(function: offline.DeclaredResource) -> set[str]:
         out.add("xray")
     if (function.inputs.get("deadLetterConfig") or {}).get("targetArn"):
         out |= {"dlq", "kms-via-service"}
+    if (function.inputs.get("vpcConfig") or {}).get("subnetIds"):
+        out.add("eni")
     return out
 
 

@@ -194,3 +194,25 @@ def test_the_plan_printer_prints_all_four_stacks(capsys) -> None:
     for stack in ("shared", "dev", "test", "prod"):
         assert f"stack {stack} (" in out
     assert "mlgov:index:StageDeployment" in out
+
+
+def test_prod_lambdas_run_in_the_configured_subnets_with_the_endpoints_they_call(plans) -> None:
+    prod = plans["prod"]
+    network = sample("prod")["mlgov:network"]
+    for function in prod.by_type("aws:lambda/function:Function"):
+        assert function.inputs["vpcConfig"] == {"subnetIds": network["subnetIds"], "securityGroupIds": ["mlgov-prod-network-functions-id"]}
+        kind = function.name.rsplit("-", 1)[-1]
+        assert function.inputs["reservedConcurrentExecutions"] == sample("prod")["mlgov:lambdaConcurrency"][kind]
+    services = sorted(r.inputs["serviceName"].removeprefix("com.amazonaws.eu-west-1.") for r in prod.by_type("aws:ec2/vpcEndpoint:VpcEndpoint"))
+    assert services == ["events", "monitoring", "sagemaker.runtime", "xray"]
+
+
+def test_without_a_network_lambdas_keep_lambdas_own_network_and_dev_gets_no_endpoints(plans) -> None:
+    test = plans["test"]
+    assert all("vpcConfig" not in f.inputs for f in test.by_type("aws:lambda/function:Function"))
+    assert {f.name.rsplit("-", 1)[-1]: f.inputs["reservedConcurrentExecutions"] for f in test.by_type("aws:lambda/function:Function")} == {
+        "invoke": 20, "reporter": 2}
+    config = sample("dev")
+    config["mlgov:network"] = sample("prod")["mlgov:network"]
+    dev = offline.plan_stack("dev", config=config)
+    assert dev.by_type("aws:ec2/vpcEndpoint:VpcEndpoint") == [] and dev.by_type("aws:ec2/securityGroup:SecurityGroup") == []

@@ -64,3 +64,8 @@ def test_usage_and_unknown_stack(capsys) -> None:
     assert "usage: python -m mlgov.policy_config STACK" in capsys.readouterr().err
     assert policy_config.main(["nostack"]) == 1
     assert "no stack file Pulumi.nostack.yaml" in capsys.readouterr().err
+
+
+def test_lambda_in_vpc_applies_where_the_stack_declares_a_network(capsys) -> None:
+    assert generated("prod", capsys)["lambda-in-vpc"] == {"lambdaNetwork": True}
+    assert generated("test", capsys)["lambda-in-vpc"] == {"lambdaNetwork": False}

@@ -12,7 +12,9 @@ from mlgov.offline import DeclaredResource
 
 from policies import compute, data, edge, governance, sharing
 from policies.common import (
+    ACCESS_LOGS_PURPOSE,
     BUCKET_ENCRYPTION,
+    BUCKET_LOGGING,
     BUCKET_POLICY,
     BUCKET_PUBLIC_ACCESS_BLOCK,
     BUCKET_VERSIONING,
@@ -119,6 +121,18 @@ def bucket_parts(*, block=True, versioning="Enabled", sse="aws:kms", tls=True):
                            "Resource": [BUCKET_ARN, f"{BUCKET_ARN}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
     out.append(res(BUCKET_POLICY, "b-policy", bucket=BUCKET, policy=doc(*statements)))
     return out
+
+
+def access_log_bucket(sse="AES256", **tags):
+    bucket = res("aws:s3/bucket:Bucket", "logs", bucket="logs", tags={"mlgov:purpose": ACCESS_LOGS_PURPOSE, **tags})
+    return [bucket, res(BUCKET_ENCRYPTION[0], "logs-sse", bucket="logs", rules=[{"applyServerSideEncryptionByDefault": {"sseAlgorithm": sse}}])]
+
+
+def logged(parts):
+    return [*parts, res(BUCKET_LOGGING[0], "b-logging", bucket=BUCKET, targetBucket="logs", targetPrefix="b/")]
+
+
+NETWORK = {"vpcConfig": {"subnetIds": ["subnet-0a1b2c3d4e5f60718"], "securityGroupIds": ["sg-0a1b2c3d4e5f60718"]}}
 
 
 def function(name="fn", **extra):
@@ -238,6 +252,10 @@ CASES: dict[str, Case] = {
     "public-access": Case(data.s3_public_access_blocked, [bucket_parts()], [bucket_parts(block=False)], "does not block public access"),
     "versioning": Case(data.s3_versioning, [bucket_parts()], [bucket_parts(versioning="Suspended")], "is not versioned"),
     "sse-kms": Case(data.s3_sse_kms, [bucket_parts()], [bucket_parts(sse="AES256")], "sse_algorithm 'aws:kms'"),
+    "sse-s3-access-logs": Case(data.s3_sse_kms, [access_log_bucket()], [access_log_bucket(sse="aws:fsx")],
+                               "bucket logs is not encrypted"),
+    "access-logging": Case(data.s3_access_logging, [logged(bucket_parts()), access_log_bucket()], [bucket_parts()],
+                           f"bucket {BUCKET} has no server access logging"),
     "tls-only": Case(data.s3_tls_only, [bucket_parts()], [bucket_parts(tls=False)], "accepts plain HTTP"),
     "rotation": Case(data.kms_key_rotation, [res(KMS_KEY, "k", enableKeyRotation=True), res(KMS_KEY, "a", customerMasterKeySpec="RSA_2048")],
                      [res(KMS_KEY, "k", enableKeyRotation=False)], "set enable_key_rotation=True"),
@@ -273,6 +291,13 @@ CASES: dict[str, Case] = {
     "async-dlq-target": Case(compute.lambda_async_dead_letter, [function()],
                              [function(), res(EVENT_TARGET, "t", arn="arn:aws:lambda:eu-west-1:111111111111:function:fn")],
                              "invoked asynchronously by events.amazonaws.com"),
+    "reserved-concurrency": Case(compute.lambda_reserved_concurrency, [function(reservedConcurrentExecutions=10)],
+                                 [function(), function(reservedConcurrentExecutions=0), function(reservedConcurrentExecutions=-1)],
+                                 "has no concurrency limit"),
+    "in-vpc": Case(compute.lambda_in_vpc, [function(**NETWORK)],
+                   [function(), function(vpcConfig={"subnetIds": ["subnet-0a1b2c3d4e5f60718"], "securityGroupIds": []})],
+                   "runs outside the stack's network", settings={"lambdaNetwork": True}),
+    "in-vpc-without-network": Case(compute.lambda_in_vpc, [function()], [], settings={"lambdaNetwork": False}),
     "network-isolation": Case(compute.sagemaker_model_network_isolation, [res(SAGEMAKER_MODEL, "m", **MODEL_OK)],
                               [res(SAGEMAKER_MODEL, "m", **{**MODEL_OK, "enableNetworkIsolation": False})], "set enable_network_isolation=True"),
     # --- edge ---
