@@ -5,10 +5,13 @@ Every rule must have an entry (`common._rule` looks it up), and docs/policies.md
 """
 from __future__ import annotations
 
+import os
+
 from pulumi_policy import Severity
 
-# Where the pack's documentation is published; each rule's `url` is this plus `#<rule name>`.
-DOCS_URL = "https://github.com/mlgov/mlgov/blob/main/docs/policies.md"
+# Where the pack's documentation is published; each rule's `url` is this plus `#<rule name>`. An organization
+# that publishes its own copy of the pack sets MLGOV_POLICY_DOCS_URL to its copy of docs/policies.md.
+DOCS_URL = os.environ.get("MLGOV_POLICY_DOCS_URL") or "https://github.com/mlgov/mlgov/blob/main/docs/policies.md"
 
 LOW, MEDIUM, HIGH, CRITICAL = Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL
 

@@ -138,3 +138,13 @@ def test_a_copy_judges_a_resource_with_the_generated_config_only(served_copy) ->
     assert flagged[0].enforcementLevel == analyzer_pb2.MANDATORY
     assert not [d for d in member.diagnostics if d.policyName == RULE]
     assert RULE not in {n.policy_name for n in member.not_applicable}
+
+
+def test_a_published_copy_links_its_rules_to_its_own_documentation():
+    import subprocess
+    import sys
+
+    code = "from policies.rules import ALL_POLICIES as p; print(p[0].url)"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "MLGOV_POLICY_DOCS_URL": "https://docs.example.org/guardrails.html"})
+    assert run.stdout.startswith("https://docs.example.org/guardrails.html#")
