@@ -275,8 +275,11 @@ def run(
         return pulumi.Output.from_input(exports).apply(plan.outputs.update)
 
     # The loaded provider SDK is a large heap the collector would walk again and again while the program
-    # allocates its Outputs; only what this run allocates is worth scanning.
+    # allocates its Outputs: the heap is frozen and collection waits until the run is over (a plan is short-lived;
+    # 200 use cases plan in about half the time).
     gc.freeze()
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     stack_trace, _resource._get_stack_trace = _resource._get_stack_trace, _no_stack_trace
     try:
         _run()
@@ -287,6 +290,8 @@ def run(
         raise
     finally:
         gc.unfreeze()
+        if gc_was_enabled:
+            gc.enable()
         _resource._get_stack_trace = stack_trace
     plan.resources = list(monitor.declared)
     return plan
