@@ -4,7 +4,8 @@
 `Pulumi.shared.yaml` with the same builders (and the same arguments) as the Pulumi components, reads
 the approvers from that file's `mlgov:approvers`, and puts the real `api` handler behind a local HTTP
 endpoint that plays API Gateway with IAM authorization: it recomputes each request's SigV4 signature
-with botocore for the persona's known secret, refuses unsigned or badly signed requests with 403, and
+with botocore for the persona's known secret, refuses unsigned, badly signed or replayed requests and callers
+outside the organization (`mlgov:organization`) with 403, as the API's resource policy would, and
 hands the handler an HTTP API payload 2.0 event whose `requestContext.authorizer.iam.userArn` is the
 persona's ARN (`govctl.fakeaws.gateway`). The `sync` and `metrics` handlers get the events EventBridge
 would deliver (`govctl.fakeaws.events`).
@@ -33,7 +34,7 @@ from govctl.client import Api, Target
 from govctl.experiments import FILE_STORE_OPT_IN
 from govctl.fakeaws import events, moto
 from govctl.fakeaws.calls import CallCounter
-from govctl.fakeaws.gateway import Gateway
+from govctl.fakeaws.gateway import Gateway, Organization
 from govctl.personas import PERSONAS, SANDBOX_REGION
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +63,7 @@ class HubConfig:
     config_items: list[dict[str, Any]]
     groups: list[str]
     use_cases: list[str]
+    organization: Organization
 
 
 def hub_config(root: Path = ROOT, stack: str = "shared") -> HubConfig:
@@ -75,10 +77,12 @@ def hub_config(root: Path = ROOT, stack: str = "shared") -> HubConfig:
     items = [item for _pk, _sk, item in catalog.config_items(config)]
     groups = [m.group for uc in config.use_cases for m in uc.models]
     approvers = catalog.approvers(config)
-    accounts = {"shared": config.organization.accounts.shared, "dev": config.organization.accounts.dev[0],
-                "test": config.organization.accounts.test[0], "prod": config.organization.accounts.prod[0]}
+    org = config.organization
+    accounts = {"shared": org.accounts.shared, "dev": org.accounts.dev[0], "test": org.accounts.test[0],
+                "prod": org.accounts.prod[0]}
+    members = Organization.of(org.id, (org.accounts.shared, *org.accounts.dev, *org.accounts.test, *org.accounts.prod))
     return HubConfig(str(raw.get("aws:region") or SANDBOX_REGION), accounts, approvers, items, groups,
-                     [uc.id for uc in config.use_cases])
+                     [uc.id for uc in config.use_cases], members)
 
 
 # --- the sandbox ---
@@ -168,8 +172,8 @@ class Sandbox:
             self.put_item(item)
         for group in self.hub.groups:
             self.sm.create_model_package_group(ModelPackageGroupName=group, ModelPackageGroupDescription=f"mlgov {group}")
-        self.gateway = Gateway(self.invoke_api, region=self.region, account=self.account, port=self._port,
-                               quiet=self.quiet).start()
+        self.gateway = Gateway(self.invoke_api, region=self.region, account=self.account,
+                               organization=self.hub.organization, port=self._port, quiet=self.quiet).start()
         self.endpoint = self.gateway.endpoint
         return self
 
