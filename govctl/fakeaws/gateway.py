@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import socket
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -172,6 +173,11 @@ class Gateway(ThreadingHTTPServer):
         self.shutdown()
         self.server_close()
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that left mid-request is not the gateway's fault; anything else is reported."""
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
     def refusal(self, caller: Persona, method: str, headers: Mapping[str, str], resource: str) -> str:
         """Why the resource policy or the replay guard refuses a correctly signed request ("" if neither does)."""
         if caller.account not in self.organization.accounts:
@@ -237,6 +243,8 @@ class _GatewayHandler(BaseHTTPRequestHandler):
             self._answer(answer)
         except TimeoutError:
             self._answer(_Answer(408, "the request body did not arrive in time", close=True))
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client left: nobody to answer
         except Exception as exc:  # the gateway's own fault: still an answer, never a dropped connection
             logger.exception("sandbox gateway failed on %s %s", self.command, self.path)
             self._answer(_Answer(500, f"Internal server error: the gateway failed ({type(exc).__name__})", close=True))
