@@ -207,6 +207,14 @@ def test_a_failing_function_gets_502_and_the_gateway_keeps_serving(gateway, func
     assert send("GET", *signed(gateway.endpoint, "GET", "/use-cases?again=1"))[0] == 200
 
 
+def test_a_fault_in_the_gateway_itself_is_answered_500(gateway, function, monkeypatch):
+    from govctl.fakeaws import gateway as module
+
+    monkeypatch.setattr(module, "http_api_event", lambda *a, **k: 1 / 0)
+    status, answer = send("GET", *signed(gateway.endpoint, "GET", "/use-cases"))
+    assert (status, answer["error"]) == (500, "internal_server_error") and "ZeroDivisionError" in answer["message"]
+
+
 def test_a_client_that_leaves_before_its_answer_is_no_gateway_fault(gateway, function, caplog):
     function.delay = 0.3
     url, headers = signed(gateway.endpoint, "GET", "/use-cases")
