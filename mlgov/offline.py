@@ -289,6 +289,7 @@ def run(
             raise cause from exc
         raise
     finally:
+        gc.collect()  # this run's garbage only (what was there before is frozen), while the run's context is alive
         gc.unfreeze()
         if gc_was_enabled:
             gc.enable()
