@@ -65,9 +65,14 @@ def main_options(
     endpoint: Optional[str] = typer.Option(None, "--endpoint", help="governance API URL (env GOVCTL_ENDPOINT)"),
     region: Optional[str] = typer.Option(None, "--region", help="AWS region of the API (default: from the URL or boto3)"),
     profile: Optional[str] = typer.Option(None, "--profile", help="AWS profile for real AWS (default: boto3's chain)"),
+    role_arn: Optional[str] = typer.Option(None, "--role-arn", help="IAM role to assume for real AWS, e.g. an approver role (env GOVCTL_ROLE_ARN)"),
+    source_identity: Optional[str] = typer.Option(
+        None, "--source-identity", help="who you are in the assumed role's session (env GOVCTL_SOURCE_IDENTITY; "
+        "default: the last part of your caller ARN: SSO/role session name or IAM user name)"),
     root: Path = typer.Option(Path("."), "--root", help="the project directory holding Pulumi.<stack>.yaml"),
 ) -> None:
-    ctx.obj = Options(persona=persona, endpoint=endpoint, region=region, profile=profile, root=root)
+    ctx.obj = Options(persona=persona, endpoint=endpoint, region=region, profile=profile, role_arn=role_arn,
+                      source_identity=source_identity, root=root)
 
 
 for _name, _command in (*reads.COMMANDS, *decisions.COMMANDS, *local.COMMANDS, *register.COMMANDS):

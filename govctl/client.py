@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 from urllib.parse import quote, urlencode, urlsplit
@@ -18,6 +19,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials, ReadOnlyCredentials
 
+from governance.contract import PRINCIPAL_ARN_RE
 from govctl.personas import SANDBOX_ENDPOINT, SANDBOX_REGION, persona
 
 SERVICE = "execute-api"
@@ -49,10 +51,13 @@ class Target:
 
 
 def resolve_target(*, endpoint: str | None = None, region: str | None = None, persona_name: str | None = None,
-                   profile: str | None = None) -> Target:
-    """`--as`/GOVCTL_PROFILE picks a sandbox persona; otherwise boto3's credential chain and `--endpoint`."""
+                   profile: str | None = None, role_arn: str | None = None, source_identity: str | None = None) -> Target:
+    """`--as`/GOVCTL_PROFILE picks a sandbox persona; otherwise boto3's credential chain and `--endpoint`,
+    and with `--role-arn`/GOVCTL_ROLE_ARN the temporary credentials of that role assumed as the person."""
     persona_name = persona_name or os.environ.get("GOVCTL_PROFILE") or None
     endpoint = endpoint or os.environ.get("GOVCTL_ENDPOINT") or None
+    role_arn = role_arn or os.environ.get("GOVCTL_ROLE_ARN") or None
+    source_identity = source_identity or os.environ.get("GOVCTL_SOURCE_IDENTITY") or None
     if persona_name:
         try:
             p = persona(persona_name)
@@ -63,6 +68,10 @@ def resolve_target(*, endpoint: str | None = None, region: str | None = None, pe
     if not endpoint:
         raise GovctlError("no governance API endpoint: pass --endpoint URL or set GOVCTL_ENDPOINT "
                           "(the shared stack's governanceApiEndpoint output), or use the sandbox with --as PERSONA")
+    if role_arn:
+        _check_role_arn(role_arn)
+        if source_identity:
+            _check_source_identity(source_identity)
     import boto3
 
     session = boto3.Session(profile_name=profile) if profile else boto3.Session()
@@ -72,7 +81,56 @@ def resolve_target(*, endpoint: str | None = None, region: str | None = None, pe
     region = region or session.region_name or _region_from_url(endpoint)
     if not region:
         raise GovctlError("no AWS region: pass --region or set AWS_REGION")
-    return Target(endpoint.rstrip("/"), region, found.get_frozen_credentials(), "aws")
+    creds = found.get_frozen_credentials()
+    if role_arn:
+        creds = _assume_role(session, region, role_arn, source_identity)
+    return Target(endpoint.rstrip("/"), region, creds, "aws")
+
+
+# AWS's character set and length for RoleSessionName and SourceIdentity (STS AssumeRole).
+_STS_NAME_RE = re.compile(r"^[A-Za-z0-9_+=,.@-]{2,64}$")
+_NOT_STS_NAME_CHAR = re.compile(r"[^A-Za-z0-9_+=,.@-]")
+_ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/(?:[^/]+/)*[A-Za-z0-9_+=,.@-]+$")
+
+
+def _check_role_arn(role_arn: str) -> None:
+    if not (PRINCIPAL_ARN_RE.match(role_arn) and _ROLE_ARN_RE.match(role_arn)):
+        raise GovctlError(f"not an IAM role ARN: {role_arn!r} (expected arn:aws:iam::123456789012:role/NAME)")
+
+
+def _check_source_identity(value: str) -> None:
+    if not _STS_NAME_RE.match(value) or value.lower().startswith("aws:"):
+        raise GovctlError(f"source identity {value!r} would be refused by AWS: 2-64 characters of letters, digits "
+                          "and _+=,.@- (not starting with 'aws:'); pass --source-identity or GOVCTL_SOURCE_IDENTITY")
+
+
+def person_from_arn(arn: str) -> str:
+    """The person behind a caller ARN: the last path segment, which is the session name of an assumed role
+    (an SSO user's session is named after the user) and the name of an IAM or federated user."""
+    return _NOT_STS_NAME_CHAR.sub("-", re.split(r"[/:]", arn)[-1])[:64]
+
+
+def _assume_role(session: Any, region: str, role_arn: str, source_identity: str | None) -> ReadOnlyCredentials:
+    """Assume the approver role as the person, so the audit user is the role session and CloudTrail keeps who it was.
+
+    The role's trust policy must allow `sts:SetSourceIdentity` besides `sts:AssumeRole`, otherwise AWS refuses the
+    call; the source identity then persists through role chaining and cannot be changed in the session
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_control-access_monitor.html).
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    sts = session.client("sts", region_name=region)
+    try:
+        person = source_identity or person_from_arn(sts.get_caller_identity()["Arn"])
+        _check_source_identity(person)
+        answer = sts.assume_role(RoleArn=role_arn, RoleSessionName=person, SourceIdentity=person)
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise GovctlError(f"cannot assume role {role_arn}: {error.get('Code', 'error')}: {error.get('Message', exc)}") from None
+    except BotoCoreError as exc:
+        raise GovctlError(f"cannot assume role {role_arn}: {exc}") from None
+    c = answer["Credentials"]
+    return Credentials(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"]).get_frozen_credentials()
 
 
 def _region_from_url(url: str) -> str | None:

@@ -29,12 +29,15 @@ class Options:
     endpoint: Optional[str] = None
     region: Optional[str] = None
     profile: Optional[str] = None
+    role_arn: Optional[str] = None
+    source_identity: Optional[str] = None
     root: Path = Path(".")
     api: Optional[Api] = None
 
     def client(self) -> Api:
         if self.api is None:
-            self.api = Api(resolve_target(endpoint=self.endpoint, region=self.region, persona_name=self.persona, profile=self.profile))
+            self.api = Api(resolve_target(endpoint=self.endpoint, region=self.region, persona_name=self.persona, profile=self.profile,
+                                          role_arn=self.role_arn, source_identity=self.source_identity))
         return self.api
 
 
