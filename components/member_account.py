@@ -12,7 +12,7 @@
 import dataclasses
 import json
 from dataclasses import dataclass
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -21,7 +21,7 @@ from components.args import ComponentArgs
 from components.dead_letters import dead_letter_queue
 from components.hub_outputs import HubOutputs
 from components.moves import renamed
-from components.policy_documents import KMS_ADMIN_ACTIONS, KMS_USE_ACTIONS, LOGS_KEY_ACTIONS, account_roots, document, service_trust, statement
+from components.policy_documents import KMS_ADMIN_ACTIONS, KMS_USE_ACTIONS, LOGS_KEY_ACTIONS, account_roots, alarms_publish, document, service_trust, statement
 from components.private_network import FunctionNetwork, NetworkArgs, PrivateNetwork
 
 MODEL_PACKAGE_EVENTS = "SageMaker Model Package State Change"
@@ -50,6 +50,8 @@ class MemberAccountArgs(ComponentArgs):
     key_deletion_window_days: Optional[int] = 30
     network: Optional[NetworkArgs] = None
     """Private subnets for the account's Lambdas, with the endpoints of `network.services`; None: Lambda's own network."""
+    alarm_actions: Optional[Sequence[str]] = ()
+    """What the account's alarms notify (its alarm topic's ARN)."""
 
 
 class MemberAccount(pulumi.ComponentResource):
@@ -135,7 +137,8 @@ class MemberAccount(pulumi.ComponentResource):
             opts=child,
         )
         self.dead_letter_queue = dead_letter_queue(
-            f"{self._name}-forward-dead-letters", self.key.arn, [self.forward_rule.arn], self._tags, pulumi.ResourceOptions(parent=self)
+            f"{self._name}-forward-dead-letters", self.key.arn, [self.forward_rule.arn], self._tags, pulumi.ResourceOptions(parent=self),
+            alarm_actions=list(a.alarm_actions or ()),
         )
         aws.cloudwatch.EventTarget(
             f"{self._name}-forward-hub",
@@ -198,6 +201,7 @@ class MemberAccount(pulumi.ComponentResource):
                     principals={"Service": "events.amazonaws.com"},
                     conditions={"StringEquals": {"aws:SourceAccount": a.account_id}},
                 ),
+                alarms_publish(a.account_id),
             ]),
             tags=self._tags,
             opts=pulumi.ResourceOptions(parent=self),

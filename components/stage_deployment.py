@@ -309,7 +309,8 @@ class StageDeployment(pulumi.ComponentResource):
         a = self._args
         # One queue keeps both what EventBridge could not deliver to the reporter and what the reporter failed on.
         queue_name = f"{self._name}-reporter-dead-letters"
-        self.dead_letter_queue = dead_letter_queue(queue_name, a.key_arn, [], self._tags, pulumi.ResourceOptions(parent=self))
+        self.dead_letter_queue = dead_letter_queue(queue_name, a.key_arn, [], self._tags, pulumi.ResourceOptions(parent=self),
+                                                  alarm_actions=list(a.alarm_actions or ()))
         settings = ReporterSettings(
             endpoint_name=self.endpoint_name, bus_arn=a.hub.bus_arn, model_group=a.group, use_case_id=a.use_case,
             stage=STAGE_OF_ACCOUNT_ROLE[a.stage], account_id=a.account_id,

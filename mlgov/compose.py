@@ -8,6 +8,7 @@ import pulumi
 from components.central_registry import CentralRegistryArgs
 from components.experimentation import ExperimentTrackingArgs
 from components.hub_outputs import HubOutputs
+from components.notifications import Notifications, NotificationsArgs, Subscription, topic_arn
 from components.private_network import NetworkArgs
 from components.shared_model_group import SharedModelGroupArgs
 from components.stage_deployment import ENDPOINT_SERVICES, StageDeploymentArgs, VariantSpec
@@ -71,6 +72,7 @@ def registry_args(config: StackConfig, region: str, **overrides: Any) -> Central
     overrides.setdefault("lambda_concurrency", dict(config.lambda_concurrency) or None)
     overrides.setdefault("access_log_retention_days", config.access_log_retention_days)
     overrides.setdefault("network", network_args(config, region))
+    overrides.setdefault("alarm_actions", alarm_actions(accounts.shared, region))
     groups = [
         SharedModelGroupArgs(
             group_name=model.group,
@@ -114,3 +116,16 @@ def network_args(config: StackConfig, region: str, services: Sequence[str] = ())
 def member_network_args(config: StackConfig, region: str) -> Optional[NetworkArgs]:
     """A member account's private network: only where Lambdas run (stacks pinning deployments); dev runs none."""
     return network_args(config, region, ENDPOINT_SERVICES) if config.deployments else None
+
+
+def alarm_actions(account_id: str, region: str) -> list[str]:
+    """What every alarm of the account notifies: its alarm topic, named before the topic is declared."""
+    return [topic_arn(account_id, region)]
+
+
+def notifications(config: StackConfig, *, name: str, account_id: str, region: str, key_arn: pulumi.Input[str]) -> Notifications:
+    """The account's alarm topic under its own key, subscribed as `mlgov:notifications` says."""
+    return Notifications(name, NotificationsArgs(
+        account_id=account_id, region=region, key_arn=key_arn,
+        subscriptions=[Subscription(n.protocol, n.endpoint) for n in config.notifications],
+    ))

@@ -288,6 +288,25 @@ class Network(_Strict):
     create_endpoints: bool = Field(default=True, alias="createEndpoints")
 
 
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+HTTPS_URL = re.compile(r"^https://[^\s/]+\S*$")
+
+
+class Notification(_Strict):
+    """A subscription to the account's alarm topic (`mlgov:notifications`): an e-mail address or an HTTPS endpoint."""
+
+    protocol: Literal["email", "https"]
+    endpoint: str
+
+    @model_validator(mode="after")
+    def _endpoint(self) -> "Notification":
+        if self.protocol == "email" and not EMAIL.match(self.endpoint):
+            raise ValueError(f"{self.endpoint!r} is not an e-mail address (name@domain.tld)")
+        if self.protocol == "https" and not HTTPS_URL.match(self.endpoint):
+            raise ValueError(f"{self.endpoint!r} is not an https:// URL: alarms are delivered over TLS only")
+        return self
+
+
 class StackConfig(_Strict):
     """Everything under `mlgov:` in `Pulumi.<stack>.yaml`."""
 
@@ -306,6 +325,8 @@ class StackConfig(_Strict):
     """Reserved concurrent executions by Lambda: `sync`, `api`, `metrics` (shared), `invoke`, `reporter` (test, prod)."""
     access_log_retention_days: Annotated[StrictInt, Field(ge=1, le=3653)] = Field(default=365, alias="accessLogRetentionDays")
     network: Network | None = None
+    notifications: tuple[Notification, ...] = ()
+    """Who the account's alarms reach: subscriptions to its alarm topic."""
 
     @field_validator("hub_stack")
     @classmethod

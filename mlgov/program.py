@@ -45,9 +45,11 @@ def build(config: StackConfig) -> dict[str, Any]:
     """Declare the stack's resources; returns the stack outputs."""
     if config.account_role is AccountRole.shared:
         from components.central_registry import CentralRegistry
-        from mlgov.compose import registry_args
+        from mlgov.compose import notifications, registry_args
 
-        registry = CentralRegistry("mlgov", registry_args(config, region()))
+        args = registry_args(config, region())
+        registry = CentralRegistry("mlgov", args)
+        notifications(config, name="mlgov-alarms", account_id=args.shared_account, region=args.region, key_arn=registry.key_arn)
         return registry.exports()
     return build_member(config)
 
@@ -61,7 +63,7 @@ def build_member(config: StackConfig) -> dict[str, Any]:
     from components.hub_outputs import HubOutputs
     from components.member_account import MemberAccount, MemberAccountArgs
     from components.stage_deployment import StageDeployment
-    from mlgov.compose import member_network_args, stage_deployment_args
+    from mlgov.compose import alarm_actions, member_network_args, notifications, stage_deployment_args
 
     role = config.account_role.value
     accounts = config.organization.accounts.of(role)
@@ -82,8 +84,10 @@ def build_member(config: StackConfig) -> dict[str, Any]:
             hub=hub,
             auto_accept_ram_shares=config.organization.auto_accept_ram_shares,
             network=member_network_args(config, aws_region),
+            alarm_actions=alarm_actions(account_id, aws_region),
         ),
     )
+    notifications(config, name=f"mlgov-{role}-alarms", account_id=account_id, region=aws_region, key_arn=member.key.arn)
     tracking = None
     if config.experimentation is not None and member.data_scientist_role is not None:
         from components.experimentation import ExperimentTracking
@@ -110,6 +114,7 @@ def build_member(config: StackConfig) -> dict[str, Any]:
                 log_retention_days=config.log_retention_days,
                 lambda_concurrency=dict(config.lambda_concurrency) or None,
                 network=member.placement,
+                alarm_actions=alarm_actions(account_id, aws_region),
             ),
         )
         key = f"{deployment.group}/v{deployment.version}"

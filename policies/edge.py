@@ -1,4 +1,4 @@
-"""Edge: HTTP API routes are authorized, stages logged and throttled; endpoints and event routes keep what they hold."""
+"""Edge: HTTP API routes are authorized, stages logged and throttled; endpoints and event routes keep what they hold; alarms reach people."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -10,6 +10,7 @@ from .common import (
     EVENT_TARGET,
     HTTP_ROUTE,
     HTTP_STAGE,
+    METRIC_ALARM,
     field,
     resource_rule,
 )
@@ -72,10 +73,18 @@ def event_target_retry_and_dead_letter(props, cfg, args) -> Iterator[str]:
         yield f"event target {args.name} relies on the default retry policy: set retry_policy (attempts and maximum event age)"
 
 
+@resource_rule("cloudwatch-alarm-has-action", "Every CloudWatch alarm notifies someone when it fires.", METRIC_ALARM)
+def cloudwatch_alarm_has_action(props, cfg, args) -> Iterator[str]:
+    if not [a for a in props.get("alarmActions") or () if a]:
+        yield (f"alarm {props.get('name', args.name)} notifies no one: set alarm_actions to the account's alarm topic "
+               "(mlgov:notifications subscribes people to it)")
+
+
 POLICIES = [
     http_route_authorized,
     http_stage_access_logs,
     http_stage_throttling,
     sagemaker_endpoint_config_encrypted,
     event_target_retry_and_dead_letter,
+    cloudwatch_alarm_has_action,
 ]

@@ -93,6 +93,8 @@ GUIDANCE: dict[str, tuple[Severity, str]] = {
                                                     "data_capture_config.kms_key_id when it captures data."),
     "event-target-retry-and-dead-letter": (LOW, "Set dead_letter_config.arn to an encrypted SQS queue (and alarm on it) "
                                                 "and an explicit retry_policy on the target."),
+    "cloudwatch-alarm-has-action": (MEDIUM, "Set alarm_actions on the alarm to the account's SNS alarm topic (the components "
+                                            "take alarm_actions; mlgov:notifications subscribes e-mail and HTTPS endpoints)."),
 }
 
 

@@ -118,6 +118,12 @@ BAD_CONFIGS: list[tuple[str, Mutation, list[str]]] = [
     ("hub network without route tables", _set("network", {"vpcId": "vpc-0a1b2c3d4e5f60718", "subnetIds": "subnet-0a1b2c3d4e5f60718"}),
      ["network.routeTableIds is required", "gateway endpoint"]),
     ("access logs kept 0 days", _set("accessLogRetentionDays", 0), ["mlgov:accessLogRetentionDays"]),
+    ("notification over plain http", _set("notifications", [{"protocol": "https", "endpoint": "http://hooks.example.com/x"}]),
+     ["mlgov:notifications[0]", "is not an https:// URL"]),
+    ("notification to a malformed address", _set("notifications", [{"protocol": "email", "endpoint": "ml-platform"}]),
+     ["mlgov:notifications[0]", "is not an e-mail address"]),
+    ("notification by sms", _set("notifications", [{"protocol": "sms", "endpoint": "+3312345678"}]),
+     ["mlgov:notifications[0].protocol", "'email' or 'https'"]),
     ("deployments in the shared stack", _set("deployments", [{"useCase": "credit-risk", "group": "credit-risk-xgb", "version": 1}]),
      ["deployments are pinned in the test and prod stacks only, not in the shared stack"]),
 ]
@@ -184,3 +190,12 @@ def test_tracking_server_size_aws_does_not_offer_names_the_key_and_the_allowed_v
     message = str(pytest.raises(ConfigError, parse, ns).value)
     assert message.startswith("invalid stack config: mlgov:experimentation.size: ")
     assert "allowed: Small, Medium, Large" in message
+
+
+def test_notifications_accept_email_and_https_endpoints_and_default_to_none() -> None:
+    ns = shared()
+    assert parse({k: v for k, v in ns.items() if k != "notifications"}).notifications == ()
+    ns["notifications"] = [{"protocol": "email", "endpoint": "ml-platform@example.com"},
+                           {"protocol": "https", "endpoint": "https://hooks.example.com/alarms"}]
+    assert [(n.protocol, n.endpoint) for n in parse(ns).notifications] == [
+        ("email", "ml-platform@example.com"), ("https", "https://hooks.example.com/alarms")]

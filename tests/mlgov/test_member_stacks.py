@@ -49,7 +49,8 @@ def test_dev_stack(plans, hub) -> None:
                               "aws:cloudwatch/eventRule:EventRule": 1, "aws:cloudwatch/eventTarget:EventTarget": 1,
                               "aws:kms/key:Key": 1, "aws:kms/alias:Alias": 1, "aws:sqs/queue:Queue": 1,
                               "aws:sqs/queuePolicy:QueuePolicy": 1, "aws:cloudwatch/metricAlarm:MetricAlarm": 1,
-                              "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer": 1})
+                              "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer": 1, "aws:sns/topic:Topic": 1,
+                              "aws:sns/topicPolicy:TopicPolicy": 1, "aws:sns/topicSubscription:TopicSubscription": 1})
     assert plan.outputs["dataScientistRoleArn"] == "arn:aws:iam::222222222222:role/mlgov-dev-data-scientist"
     assert plan.named("mlgov-dev-forward-hub").inputs["arn"] == hub["busArn"]
     register = {s["Sid"]: s for s in json.loads(plan.named("mlgov-dev-data-scientist-policy").inputs["policy"])["Statement"]}["RegisterIntoHubGroups"]

@@ -23,6 +23,7 @@ from policies.common import (
     ENDPOINT_CONFIG,
     EVENT_BUS_POLICY,
     EVENT_TARGET,
+    METRIC_ALARM,
     HTTP_ROUTE,
     HTTP_STAGE,
     IAM_POLICY,
@@ -319,6 +320,10 @@ CASES: dict[str, Case] = {
     "event-target": Case(edge.event_target_retry_and_dead_letter,
                          [res(EVENT_TARGET, "t", arn="x", deadLetterConfig={"arn": "arn:aws:sqs:x"}, retryPolicy={"maximumRetryAttempts": 8})],
                          [res(EVENT_TARGET, "t", arn="x", retryPolicy={"maximumRetryAttempts": 8})], "set dead_letter_config.arn"),
+    "alarm-action": Case(edge.cloudwatch_alarm_has_action,
+                         [res(METRIC_ALARM, "a", alarmActions=["arn:aws:sns:eu-west-1:333333333333:mlgov-alarms"])],
+                         [res(METRIC_ALARM, "a", alarmActions=[]), res(METRIC_ALARM, "b"), res(METRIC_ALARM, "c", alarmActions=[""])],
+                         "notifies no one"),
 }
 
 
