@@ -21,7 +21,8 @@ from components.args import ComponentArgs
 from components.dead_letters import dead_letter_queue
 from components.hub_outputs import HubOutputs
 from components.moves import renamed
-from components.policy_documents import KMS_ADMIN_ACTIONS, KMS_USE_ACTIONS, LOGS_KEY_ACTIONS, account_roots, alarms_publish, document, service_trust, statement
+from components.notifications import alarms_publish
+from components.policy_documents import KMS_ADMIN_ACTIONS, KMS_USE_ACTIONS, LOGS_KEY_ACTIONS, account_roots, document, service_trust, statement
 from components.private_network import FunctionNetwork, NetworkArgs, PrivateNetwork
 
 MODEL_PACKAGE_EVENTS = "SageMaker Model Package State Change"
@@ -201,7 +202,7 @@ class MemberAccount(pulumi.ComponentResource):
                     principals={"Service": "events.amazonaws.com"},
                     conditions={"StringEquals": {"aws:SourceAccount": a.account_id}},
                 ),
-                alarms_publish(a.account_id),
+                alarms_publish(a.account_id, a.region, a.partition),
             ]),
             tags=self._tags,
             opts=pulumi.ResourceOptions(parent=self),

@@ -5,7 +5,7 @@ The topic's ARN follows from its name, so a stack hands it to the alarms of comp
 """
 import hashlib
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -34,6 +34,23 @@ class NotificationsArgs(ComponentArgs):
     subscriptions: Sequence[Subscription] = field(default_factory=list)
     topic_name: str = TOPIC_NAME
     partition: str = "aws"
+
+
+# What CloudWatch alarms need of a customer-managed key to publish to an SNS topic it encrypts
+# (https://repost.aws/knowledge-center/cloudwatch-configure-alarm-sns); AWS's example grants kms:GenerateDataKey*,
+# of which SNS calls only kms:GenerateDataKey (the pack refuses wildcard actions).
+ALARMS_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+
+
+def alarms_publish(account_id: str, region: str, partition: str = "aws") -> dict[str, Any]:
+    """The key statement letting CloudWatch alarms publish to the account's alarm topic, and only to it.
+
+    SNS names the topic in the encryption context (`aws:sns:topicArn`), as AWS's own key policies for SNS
+    publishers do (https://docs.aws.amazon.com/gamelift/latest/flexmatchguide/queue-notification-sns-sse.html).
+    """
+    return statement("CloudWatchAlarmsPublishToEncryptedTopic", ALARMS_KEY_ACTIONS, "*",
+                     principals={"Service": "cloudwatch.amazonaws.com"},
+                     conditions={"StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": topic_arn(account_id, region, partition=partition)}})
 
 
 def topic_arn(account_id: str, region: str, topic_name: str = TOPIC_NAME, partition: str = "aws") -> str:

@@ -23,19 +23,6 @@ LOGS_KEY_ACTIONS = (
     "kms:ReEncryptFrom", "kms:ReEncryptTo",
 )
 
-# What CloudWatch alarms need of a customer-managed key to publish to an SNS topic it encrypts
-# (https://repost.aws/knowledge-center/cloudwatch-configure-alarm-sns); AWS's example grants kms:GenerateDataKey*,
-# of which SNS calls only kms:GenerateDataKey (the pack refuses wildcard actions).
-ALARMS_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
-
-
-def alarms_publish(account_id: str) -> dict[str, Any]:
-    """The key statement letting this account's CloudWatch alarms publish to its encrypted alarm topic."""
-    return statement("CloudWatchAlarmsPublishToEncryptedTopic", ALARMS_KEY_ACTIONS, "*",
-                     principals={"Service": "cloudwatch.amazonaws.com"},
-                     conditions={"StringEquals": {"aws:SourceAccount": account_id}})
-
-
 def statement(
     sid: str,
     actions: Sequence[str],

@@ -15,7 +15,8 @@ import pulumi_aws as aws
 
 from components.args import MovedArgs
 from components.moves import was_beside
-from components.policy_documents import KMS_ADMIN_ACTIONS, KMS_USE_ACTIONS, LOGS_KEY_ACTIONS, account_roots, alarms_publish, document, statement
+from components.notifications import alarms_publish
+from components.policy_documents import KMS_ADMIN_ACTIONS, KMS_USE_ACTIONS, LOGS_KEY_ACTIONS, account_roots, document, statement
 from governance.contract import capture_prefix
 
 DEV_KEY_ACTIONS = ("kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
@@ -89,7 +90,7 @@ def key_statements(a: RegistryKeyArgs) -> list[dict[str, Any]]:
             conditions={"StringEquals": {"aws:SourceAccount": a.shared_account},
                         "ArnLike": {"aws:SourceArn": [a.bus_arn, f"arn:{a.partition}:events:{a.region}:{a.shared_account}:rule/*"]}},
         ),
-        alarms_publish(a.shared_account),
+        alarms_publish(a.shared_account, a.region, a.partition),
     ]
 
 

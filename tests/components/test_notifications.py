@@ -4,8 +4,7 @@ from __future__ import annotations
 import pulumi_aws as aws
 import pytest
 
-from components.notifications import Notifications, NotificationsArgs, Subscription, topic_arn
-from components.policy_documents import alarms_publish
+from components.notifications import Notifications, NotificationsArgs, Subscription, alarms_publish, topic_arn
 from mlgov import offline
 from tests.infra import policy_statements, run_component
 
@@ -56,6 +55,7 @@ def test_an_unknown_protocol_is_refused() -> None:
 
 
 def test_key_statement_lets_cloudwatch_alarms_of_the_account_use_the_key() -> None:
-    s = alarms_publish(ACCOUNT)
+    s = alarms_publish(ACCOUNT, "eu-west-1")
     assert (s["Principal"], s["Action"], s["Condition"]) == (
-        {"Service": "cloudwatch.amazonaws.com"}, ["kms:Decrypt", "kms:GenerateDataKey"], {"StringEquals": {"aws:SourceAccount": ACCOUNT}})
+        {"Service": "cloudwatch.amazonaws.com"}, ["kms:Decrypt", "kms:GenerateDataKey"],
+        {"StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": ARN}})
