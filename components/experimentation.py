@@ -13,14 +13,13 @@ version from a run (`govctl register`) needs no copy. Three grants, each as narr
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
 import pulumi
 import pulumi_aws as aws
 
-from components.member_account import service_trust
+from components.policy_documents import service_role
 from components.policy_documents import document, statement
 from components.registry_key import decrypt_through_s3
 from components.mlflow_offer import MLFLOW_VERSIONS, TRACKING_SERVER_SIZES, artifact_prefix, artifact_store_uri
@@ -119,12 +118,10 @@ class ExperimentTracking(pulumi.ComponentResource):
 
     def _server_role(self) -> aws.iam.Role:
         a = self._args
-        role = aws.iam.Role(
-            f"{self._name}-server-role",
-            description="mlgov: the MLflow tracking server writes its artifacts under its prefix of the hub bucket",
-            assume_role_policy=json.dumps(service_trust("sagemaker.amazonaws.com", a.dev_account_id), sort_keys=True),
-            tags=self._tags,
-            opts=pulumi.ResourceOptions(parent=self),
+        role = service_role(
+            f"{self._name}-server-role", "sagemaker.amazonaws.com", a.dev_account_id,
+            "mlgov: the MLflow tracking server writes its artifacts under its prefix of the hub bucket",
+            tags=self._tags, opts=pulumi.ResourceOptions(parent=self),
         )
         bucket_arn = self._bucket_arn()
         prefix = artifact_prefix(a.dev_account_id)

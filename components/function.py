@@ -7,7 +7,6 @@ needs, and, when it runs asynchronously, a dead-letter queue for the invocations
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
@@ -17,7 +16,7 @@ import pulumi_aws as aws
 
 from components.args import ComponentArgs
 from components.dead_letters import dead_letter_queue
-from components.policy_documents import document, service_trust, statement
+from components.policy_documents import document, service_role, statement
 from components.private_network import FunctionNetwork
 
 RUNTIME = "python3.12"
@@ -128,13 +127,10 @@ class Function(pulumi.ComponentResource):
                                           queue_name=args.dead_letter_queue_name, alarm_actions=args.alarm_actions)
                 self.dead_letter_queue_arn = queue.arn
             key_services.append("sqs")
-        self.role = aws.iam.Role(
-            f"{name}-role",
-            name=args.role_name,
-            description=f"mlgov: {name} Lambda",
-            assume_role_policy=json.dumps(service_trust("lambda.amazonaws.com", args.account_id), sort_keys=True),
-            tags=tags,
-            opts=part("role"),
+        self.role = service_role(
+            f"{name}-role", "lambda.amazonaws.com", args.account_id,
+            f"mlgov: {name} Lambda",
+            tags=tags, opts=part("role"), role_name=args.role_name,
         )
         running = [
             statement("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], self.log_group.arn.apply(lambda arn: f"{arn}:*")),

@@ -22,8 +22,8 @@ from components.dead_letters import dead_letter_queue
 from components.hub_outputs import HubOutputs
 from components.moves import renamed
 from components.notifications import alarms_publish
-from components.policy_documents import KMS_ADMIN_ACTIONS, KMS_USE_ACTIONS, LOGS_KEY_ACTIONS, account_roots, document, service_trust, statement
-from components.private_network import FunctionNetwork, NetworkArgs, PrivateNetwork
+from components.policy_documents import KMS_ADMIN_ACTIONS, KMS_USE_ACTIONS, LOGS_KEY_ACTIONS, account_roots, document, service_role, statement
+from components.private_network import NetworkArgs, PrivateNetwork
 
 MODEL_PACKAGE_EVENTS = "SageMaker Model Package State Change"
 REGISTER_ACTIONS = (
@@ -117,12 +117,10 @@ class MemberAccount(pulumi.ComponentResource):
     def _forward_model_package_events(self) -> None:
         a = self._args
         child = pulumi.ResourceOptions(parent=self)
-        role = aws.iam.Role(
-            f"{self._name}-forward-role",
-            description="mlgov: EventBridge puts this account's model package events on the hub bus",
-            assume_role_policy=json.dumps(service_trust("events.amazonaws.com", a.account_id), sort_keys=True),
-            tags=self._tags,
-            opts=child,
+        role = service_role(
+            f"{self._name}-forward-role", "events.amazonaws.com", a.account_id,
+            "mlgov: EventBridge puts this account's model package events on the hub bus",
+            tags=self._tags, opts=child,
         )
         aws.iam.RolePolicy(
             f"{self._name}-forward-policy",
@@ -154,12 +152,10 @@ class MemberAccount(pulumi.ComponentResource):
     def _data_scientist_role(self) -> aws.iam.Role:
         a = self._args
         hub = a.hub
-        role = aws.iam.Role(
-            f"{self._name}-data-scientist",
-            description="mlgov: data scientists' SageMaker execution role; registers versions into the hub's groups",
-            assume_role_policy=json.dumps(service_trust("sagemaker.amazonaws.com", a.account_id), sort_keys=True),
-            tags=self._tags,
-            opts=pulumi.ResourceOptions(parent=self),
+        role = service_role(
+            f"{self._name}-data-scientist", "sagemaker.amazonaws.com", a.account_id,
+            "mlgov: data scientists' SageMaker execution role; registers versions into the hub's groups",
+            tags=self._tags, opts=pulumi.ResourceOptions(parent=self),
         )
         packages = pulumi.Output.from_input(hub.group_arns).apply(
             lambda arns: sorted(arn.replace(":model-package-group/", ":model-package/") + "/*" for arn in arns.values())

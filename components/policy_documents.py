@@ -5,6 +5,7 @@ import json
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import pulumi
+import pulumi_aws as aws
 
 # A key policy's own statements: the owning account administers the key and uses it (its IAM then decides who).
 KMS_ADMIN_ACTIONS = (
@@ -92,3 +93,16 @@ def service_trust(service: str, account_id: str) -> dict:
             "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
         }],
     }
+
+
+def service_role(resource_name: str, service: str, account_id: str, description: str, tags: Mapping[str, str],
+                 opts: pulumi.ResourceOptions, role_name: str | None = None) -> aws.iam.Role:
+    """A role only `service` may assume, and only on behalf of `account_id` (see `service_trust`)."""
+    return aws.iam.Role(
+        resource_name,
+        name=role_name,
+        description=description,
+        assume_role_policy=json.dumps(service_trust(service, account_id), sort_keys=True),
+        tags=tags,
+        opts=opts,
+    )

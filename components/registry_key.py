@@ -17,7 +17,6 @@ from components.args import MovedArgs
 from components.moves import was_beside
 from components.notifications import alarms_publish
 from components.policy_documents import KMS_ADMIN_ACTIONS, KMS_USE_ACTIONS, LOGS_KEY_ACTIONS, account_roots, document, statement
-from governance.contract import capture_prefix
 
 DEV_KEY_ACTIONS = ("kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
 STAGE_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")

@@ -21,7 +21,7 @@ from components.function import POWERTOOLS_LAYER_VERSION, Function, FunctionArgs
 from components.http_api import IamHttpApi, IamHttpApiArgs
 from components.hub_outputs import HubOutputs, check_deployment, model_package_arn
 from components.moves import former, renamed, was, was_under
-from components.policy_documents import service_trust, statement
+from components.policy_documents import service_role, statement
 from components.private_network import FunctionNetwork
 from governance.contract import (
     CAPTURE_PREFIX, DETAIL_TYPE_ENDPOINT, MODELS_PREFIX, SOURCE_SAGEMAKER, STAGE_OF_ACCOUNT_ROLE, InvokeSettings,
@@ -187,12 +187,10 @@ class StageDeployment(pulumi.ComponentResource):
     # -- SageMaker -----------------------------------------------------------------------------------------
     def _execution_role(self) -> aws.iam.Role:
         a = self._args
-        role = aws.iam.Role(
-            f"{self._name}-execution",
-            description=f"mlgov: SageMaker runs {a.group} from the hub registry with this role",
-            assume_role_policy=json.dumps(service_trust("sagemaker.amazonaws.com", a.account_id), sort_keys=True),
-            tags=self._tags,
-            opts=pulumi.ResourceOptions(parent=self),
+        role = service_role(
+            f"{self._name}-execution", "sagemaker.amazonaws.com", a.account_id,
+            f"mlgov: SageMaker runs {a.group} from the hub registry with this role",
+            tags=self._tags, opts=pulumi.ResourceOptions(parent=self),
         )
         logs = f"arn:{a.partition}:logs:{a.region}:{a.account_id}:log-group:/aws/sagemaker/Endpoints/{self.endpoint_name}"
 
