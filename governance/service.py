@@ -21,11 +21,10 @@ from .events import DEPLOYED, IGNORED_PACKAGE_STATUSES, iso_millis, parse_member
 from .records import dump_json, group_config_key, group_of_use_case, mirror_key, new_record, parse_group_config
 from .records import parse_record, parse_records, parse_state, parse_use_case_config, registered_items, uc_config_key
 from .records import uc_state_key, use_case_config, version_items, version_keys
-from .requests import MAX_BODY_BYTES, MAX_REASON, VALIDATION, parse_decision, parse_metrics  # noqa: F401
+from .requests import VALIDATION, parse_decision, parse_metrics
 from .requests import parse_use_case_decision, require_caller
 from .store import Store
-from .views import audit_view, record_view  # noqa: F401
-from .writes import MAX_ATTEMPTS, UseCaseWrite, VersionWrite, stamp, with_retries  # noqa: F401
+from .writes import UseCaseWrite, VersionWrite, stamp, with_retries
 
 log = logging.getLogger("governance")
 
