@@ -18,6 +18,7 @@ from .common import (
     REST_METHOD,
     REST_METHOD_SETTINGS,
     REST_STAGE,
+    actions,
     as_list,
     by_type,
     condition_values,
@@ -123,7 +124,8 @@ def _organization_policy_faults(doc: Optional[Mapping[str, Any]], org: str) -> l
         if s.get("Effect") == "Allow" and anyone and not bound:
             faults.append(f"allows \"Principal\": \"*\" in {sid(s, i)} without Condition StringEquals aws:PrincipalOrgID={org or '<organization id>'}")
         not_equals = field(s.get("Condition"), "StringNotEquals", "aws:PrincipalOrgID")
-        if s.get("Effect") == "Deny" and anyone and not_equals and (not org or org in as_list(not_equals)):
+        invoke = bool({"execute-api:Invoke", "execute-api:*", "*"} & set(actions(s)))
+        if s.get("Effect") == "Deny" and anyone and invoke and not_equals and (not org or org in as_list(not_equals)):
             denies_outsiders = True
     if not denies_outsiders:
         faults.append(f"does not deny principals outside the organization (a Deny of execute-api:Invoke to \"*\" with "
