@@ -39,6 +39,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/use-cases/{use_case_id}/decision", "decide_use_case"),
     Route("GET", "/use-cases/{use_case_id}/audit", "use_case_audit"),
     Route("GET", "/use-cases/{use_case_id}/audit/verify", "use_case_audit_verify"),
+    Route("GET", "/use-cases/{use_case_id}/evidence", "use_case_evidence"),
     Route("GET", "/queue", "queue"),
     Route("GET", VERSION_PATH, "get_version"),
     Route("POST", VERSION_PATH + "/decision", "decide"),

@@ -8,6 +8,7 @@ The routes are `governance.routes.ROUTES`, each served by the operation of the s
     GET  /use-cases/{id}                                         use case, its stage and its models
     POST /use-cases/{id}/decision                                {"action": "approve"|"retire", "reason"}
     GET  /use-cases/{id}/audit[/verify]                          audit trail (paginated) / chain check
+    GET  /use-cases/{id}/evidence?format=json|html               the EU AI Act evidence pack
     GET  /queue?stage=&status=                                   officer queue, oldest first
     GET  /use-cases/{id}/models/{group}/versions/{v}             a version with every stage record
     POST /use-cases/{id}/models/{group}/versions/{v}/decision    {"stage", "action": approve|reject|retire, "reason", "expectedRev"}
@@ -23,7 +24,7 @@ from typing import Any, Callable
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 
-from governance import dashboard, runtime
+from governance import dashboard, evidence_html, evidence_pack, runtime
 from governance.domain import BadInput, GovernanceError
 from governance.handlers.outcome import refuse
 from governance.requests import caller_arn, json_body, require_caller
@@ -102,6 +103,15 @@ def use_case_audit_verify(caller: str, use_case_id: str) -> Any:
     return _svc().verify_trail(use_case_id)
 
 
+def use_case_evidence(caller: str, use_case_id: str) -> Any:
+    fmt = evidence_pack.parse_format(_q("format"))
+    pack = evidence_pack.assemble(_svc(), use_case_id, generated_by=caller)
+    if fmt == "json":
+        return pack
+    return Response(status_code=200, content_type="text/html; charset=utf-8", body=evidence_html.render(pack),
+                    headers={"Content-Security-Policy": evidence_html.CSP, "Cache-Control": "no-store"})
+
+
 def queue(caller: str) -> Any:
     return _svc().queue(stage=_q("stage"), status=_q("status"), **_page())
 
@@ -132,7 +142,7 @@ def governance_dashboard(caller: str) -> Response:
 
 
 OPERATIONS: dict[str, Callable[..., Any]] = {f.__name__: f for f in (
-    list_use_cases, get_use_case, decide_use_case, use_case_audit, use_case_audit_verify, queue,
+    list_use_cases, get_use_case, decide_use_case, use_case_audit, use_case_audit_verify, use_case_evidence, queue,
     get_version, decide, metrics, version_audit, version_audit_verify, governance_dashboard,
 )}
 
