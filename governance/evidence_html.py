@@ -37,6 +37,7 @@ dl { display: grid; grid-template-columns: 12rem 1fr; gap: .1rem .8rem; margin: 
   .model { break-before: page; border-top: none; }
   tr, .keep { break-inside: avoid; }
   h2, h3, h4 { break-after: avoid; }
+  table.trail { font-size: 7.5pt; }
   th { background: #eee !important; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }
 """
@@ -59,6 +60,16 @@ def extract(page: str) -> dict[str, Any]:
     if not m:
         raise ValueError("no embedded evidence JSON in this page")
     return json.loads(m.group(1))
+
+
+def _who(arn: Any) -> str:
+    """`arn:aws:sts::1:assumed-role/Role/session` → `Role/session (1)`: the same principal, short enough for A4."""
+    text = str(arn or "")
+    if text.startswith("arn:") and text.count(":") >= 5:
+        account, resource = text.split(":")[4], text.split(":", 5)[5]
+        resource = resource.removeprefix("assumed-role/").removeprefix("role/").removeprefix("user/")
+        return _e(f"{resource} ({account})")
+    return _e(text)
 
 
 def _num(value: Any) -> str:
@@ -87,25 +98,27 @@ def _verdict(v: Mapping[str, Any], subject: str) -> str:
 def _trail_table(trail: Mapping[str, Any], subject: str) -> str:
     rows = "".join(
         f'<tr><td>{_e(e.get("seq"))}</td><td>{_e(e.get("at"))}</td><td>{_e(e.get("action"))}</td><td>{_e(e.get("stage"))}</td>'
-        f'<td>{_e(e.get("from"))} → {_e(e.get("to"))}</td><td>{_e(e.get("actor"))}</td><td class="reason">{_e(e.get("reason"))}</td>'
-        f'<td><code>{_e(str(e.get("hash") or "")[:16])}…</code></td></tr>'
+        f'<td>{_e(e.get("from"))} → {_e(e.get("to"))}</td><td>{_who(e.get("actor"))}</td><td class="reason">{_e(e.get("reason"))}</td>'
+        f'<td><code>{_e(str(e.get("hash") or "")[:10])}…</code></td></tr>'
         for e in trail.get("entries") or [])
     return (_verdict(trail.get("verification") or {}, subject)
-            + '<table class="trail" data-trail="' + _e(subject) + '"><colgroup><col style="width:4%"><col style="width:15%">'
-            '<col style="width:12%"><col style="width:9%"><col style="width:14%"><col style="width:20%"><col style="width:16%">'
-            '<col style="width:10%"></colgroup><thead><tr><th>#</th><th>at</th><th>action</th><th>stage</th><th>from → to</th>'
+            + '<table class="trail" data-trail="' + _e(subject) + '"><colgroup><col style="width:4%"><col style="width:14%">'
+            '<col style="width:12%"><col style="width:10%"><col style="width:15%"><col style="width:17%"><col style="width:19%">'
+            '<col style="width:9%"></colgroup><thead><tr><th>#</th><th>at</th><th>action</th><th>stage</th><th>from → to</th>'
             f'<th>by</th><th>reason</th><th>hash</th></tr></thead><tbody>{rows}</tbody></table>')
 
 
-def _stage(s: Mapping[str, Any], key: str) -> str:
+def _stage(s: Mapping[str, Any], version_key: str) -> str:
+    key = f"{version_key}:{s.get('stage')}"
     approvals = "".join(
-        f'<tr class="approval"><td>{_e(a.get("who"))}</td><td>{_e(a.get("when"))}</td><td class="reason">{_e(a.get("why")) or "<span class=dim>–</span>"}</td>'
+        f'<tr class="approval"><td>{_who(a.get("who"))}</td><td>{_e(a.get("when"))}</td><td class="reason">{_e(a.get("why")) or "<span class=dim>–</span>"}</td>'
         f'<td>{"final" if a.get("final") else "first of two"}</td></tr>' for a in s.get("approvals") or [])
     eyes = s.get("fourEyes") or {}
     checks = "".join(
         f'<tr><td>{_e(c.get("metric"))}</td><td>{_e("≥ " + str(c["min"]) if c.get("min") is not None else "")}'
         f'{_e(" ≤ " + str(c["max"]) if c.get("max") is not None else "")}</td><td>{_num(c.get("value"))}</td>'
-        f'<td class="{"ok" if c.get("met") else "bad"}">{SYMBOL[c.get("met")]}</td></tr>' for c in s.get("thresholdChecks") or [])
+        f'<td class="{"ok" if c.get("met") else "bad"}">{SYMBOL[c.get("met")]}</td>'
+        f'<td>{_e(s.get("thresholdMetricsFrom"))}</td></tr>' for c in s.get("thresholdChecks") or [])
     mon = s.get("monitoring") or {}
     monitoring = (f'endpoint {_e(mon.get(schema.ENDPOINT_NAME))}{" / " + _e(mon["variantName"]) if mon.get("variantName") else ""}, '
                   f'reported {_e(mon.get("reportedAt"))}<br>{_metrics(mon.get("metrics"), key + ":monitoring")}') if mon else '<span class="dim">none</span>'
@@ -120,7 +133,7 @@ def _stage(s: Mapping[str, Any], key: str) -> str:
         out.append('<table class="approvals"><thead><tr><th>who</th><th>when</th><th>why</th><th>kind</th></tr></thead>'
                    f'<tbody>{approvals}</tbody></table>')
     if checks:
-        out.append('<table class="thresholds"><thead><tr><th>threshold metric</th><th>bound</th><th>value</th><th>result</th></tr></thead>'
+        out.append('<table class="thresholds"><thead><tr><th>threshold metric</th><th>bound</th><th>value</th><th>result</th><th>metrics of</th></tr></thead>'
                    f'<tbody>{checks}</tbody></table>')
     if s.get("lastRejection"):
         out.append(f'<p>last rejection: <span class="reason">{_e(json.dumps(s["lastRejection"], ensure_ascii=False))}</span></p>')
@@ -132,7 +145,7 @@ def _places(rows: list[Mapping[str, Any]], title: str) -> str:
         return f'<p class="dim">{_e(title)}: none recorded</p>'
     body = "".join(f'<tr><td>{_e(r.get("stage"))}</td><td>{_e(r.get("at"))}</td><td>{_e(r.get("account"))}</td>'
                    f'<td>{_e(r.get(schema.ENDPOINT_NAME))}{" / " + _e(r["variantName"]) if r.get("variantName") else ""}</td>'
-                   f'<td>{_e(r.get("by"))}</td></tr>' for r in rows)
+                   f'<td>{_who(r.get("by"))}</td></tr>' for r in rows)
     return (f'<h4>{_e(title)}</h4><table class="{_e(title)}"><thead><tr><th>stage</th><th>at</th><th>account</th><th>endpoint</th>'
             f'<th>reported by</th></tr></thead><tbody>{body}</tbody></table>')
 
@@ -146,7 +159,7 @@ def _version(m: Mapping[str, Any], v: Mapping[str, Any]) -> str:
         f'<section class="version" data-version="{_e(key)}"><h3>{_e(group)} v{_e(number)} — now at {_e(v.get("currentStage"))}</h3>',
         f'<dl><dt>model package</dt><dd><code>{_e(v.get(schema.MODEL_PACKAGE_ARN))}</code></dd>',
         f'<dt>MLflow run</dt><dd><code class="run" data-run-id="{_e(v.get(schema.MLFLOW_RUN_ID))}">{_e(v.get(schema.MLFLOW_RUN_ID) or "–")}</code></dd>',
-        f'<dt>registered by</dt><dd>{_e(v.get("registeredBy"))}</dd><dt>model risk</dt><dd>{_e(v.get(schema.MODEL_RISK))}</dd>',
+        f'<dt>registered by</dt><dd>{_who(v.get("registeredBy"))}</dd><dt>model risk</dt><dd>{_e(v.get(schema.MODEL_RISK))}</dd>',
         f'<dt>registry status</dt><dd>{_e(v.get(schema.REGISTRY_STATUS))}</dd><dt>stage path</dt><dd>{path}</dd>',
         f'<dt>model cards</dt><dd>{cards}</dd></dl>',
         *(_stage(s, key) for s in v.get("stages") or []),
