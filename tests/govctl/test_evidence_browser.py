@@ -146,3 +146,12 @@ def test_it_prints_to_a_legible_a4_pdf_and_the_figures_are_recorded(page, writte
                "versions": len(versions), "models": len(groups)}
     (ARTIFACTS / "evidence-figures.json").write_text(json.dumps(figures, indent=2) + "\n")
     (ARTIFACTS / f"{UC}-evidence.html").write_bytes(html_file.read_bytes())
+
+
+@pytest.mark.parametrize("use_case", ["no-such-case", "../../etc"])
+def test_an_unknown_or_bad_use_case_is_one_line_and_writes_nothing(govctl, tmp_path, use_case):
+    from .conftest import one_line_error
+
+    line = one_line_error(govctl("evidence", use_case, "--out", str(tmp_path / "out")))
+    assert "HTTP 4" in line
+    assert not (tmp_path / "out").exists()
