@@ -22,7 +22,7 @@ def test_demo_plays_the_walkthrough_and_writes_the_dashboard(tmp_path):
     text = result.stdout
     for expected in ("1  credit-risk (high risk) onboarded as POC", "8  the QA lead's approval is refused (403)",
                      "9  A/B metrics from production", "gate test: passes",
-                     "gate prod: REFUSES customer-churn-model v1: not approved in test", "governance table: model stage records"):
+                     "gate prod: REFUSES customer-churn-model v1: governance shows ModelApprovalStatus Approved, ModelLifeCycle test/pending", "governance table: model stage records"):
         assert expected in text, expected
     runs = re.search(r"2-5 the data scientist registers MLflow runs ([0-9a-f]{32}) and ([0-9a-f]{32}) as credit-risk-xgb v1", text)
     assert runs, text
