@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from governance.domain import Stage, Status
-from mlgov.gate_check import Pin, refusal, view_of_records
+from mlgov.gate_check import Pin, pins_of, refusal, view_of_records
 
 from govctl.client import Api, ApiError, GovctlError
 
@@ -64,14 +64,7 @@ def pins(stack: str, root: Path) -> list[Pin]:
         config = parse(namespace_config(_plain(data.get("config") or {})))
     except ConfigError as exc:
         raise GovctlError(f"Pulumi.{stack}.yaml: {exc}") from None
-    out = []
-    for d in config.deployments:
-        out.append(Pin(d.use_case, d.group, d.version, "version"))
-        if d.challenger:
-            out.append(Pin(d.use_case, d.group, d.challenger.version, "challenger"))
-        if d.shadow:
-            out.append(Pin(d.use_case, d.group, d.shadow.version, "shadow"))
-    return out
+    return pins_of(config.deployments)
 
 
 @dataclass(frozen=True)

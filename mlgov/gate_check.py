@@ -75,6 +75,18 @@ def view_of_records(statuses: Mapping[str, str]) -> RegistryView:
     return RegistryView(approval, at, statuses[at])
 
 
+def pins_of(deployments: Iterable[Any]) -> list[Pin]:
+    """Every version a stack's `mlgov:deployments` (`mlgov.config.Deployment`s) deploy, in file order."""
+    out = []
+    for d in deployments:
+        out.append(Pin(d.use_case, d.group, d.version))
+        if d.challenger:
+            out.append(Pin(d.use_case, d.group, d.challenger.version, "challenger"))
+        if d.shadow:
+            out.append(Pin(d.use_case, d.group, d.shadow.version, "shadow"))
+    return out
+
+
 def deploy_stage(account_role: str) -> str:
     """The model stage a stack deploys to (`test` → test, `prod` → production)."""
     stage = STAGE_OF_ACCOUNT_ROLE.get(account_role)

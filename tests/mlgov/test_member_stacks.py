@@ -134,7 +134,9 @@ def test_accepters_only_without_organization_auto_accept(plans, hub, stack, shar
 
 def test_the_hub_reference_not_a_copy_decides_the_arns(hub) -> None:
     moved = {**hub, "region": "us-east-2", "sharedAccountId": "555555555555"}
-    plan = offline.plan_stack("test", stack_outputs={HUB_STACK: moved})
+    config = {**sample("test"), "aws:region": "us-east-2"}
+    registry = {**offline.registry_state(), "region": "us-east-2", "account": "555555555555"}
+    plan = offline.plan_stack("test", config, stack_outputs={HUB_STACK: moved}, registry=registry)
     packages = {r.inputs["primaryContainer"]["modelPackageName"] for r in plan.by_type("aws:sagemaker/model:Model")}
     assert all(p.startswith("arn:aws:sagemaker:us-east-2:555555555555:model-package/") for p in packages)
 
