@@ -53,7 +53,7 @@ def test_dev_stack(plans, hub) -> None:
                               "aws:sns/topicPolicy:TopicPolicy": 1, "aws:sns/topicSubscription:TopicSubscription": 1})
     assert plan.outputs["dataScientistRoleArn"] == "arn:aws:iam::222222222222:role/mlgov-dev-data-scientist"
     assert plan.named("mlgov-dev-forward-hub").inputs["arn"] == hub["busArn"]
-    register = {s["Sid"]: s for s in json.loads(plan.named("mlgov-dev-data-scientist-policy").inputs["policy"])["Statement"]}["RegisterIntoHubGroups"]
+    register = {s["Sid"]: s for s in json.loads(plan.named("mlgov-dev-data-scientist-policy").inputs["policy"])["Statement"]}["RegisterIntoHubGroupsAsPending"]
     assert set(hub["groupArns"].values()) <= set(register["Resource"])
 
 
