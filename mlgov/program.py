@@ -170,8 +170,9 @@ def build_member(config: StackConfig) -> dict[str, Any]:
     endpoints: dict[str, Any] = {}
     urls: dict[str, Any] = {}
     for deployment in config.deployments:
+        # Named for the group, not the version: a new pinned version updates this deployment in place.
         stage = StageDeployment(
-            f"{deployment.group}-v{deployment.version}",
+            deployment.group,
             stage_deployment_args(
                 deployment,
                 stage=role,
@@ -186,9 +187,8 @@ def build_member(config: StackConfig) -> dict[str, Any]:
             ),
             opts=gated,
         )
-        key = f"{deployment.group}/v{deployment.version}"
-        endpoints[key] = stage.endpoint.name
-        urls[key] = stage.api.url
+        endpoints[deployment.group] = stage.endpoint.name
+        urls[deployment.group] = stage.api.url
     outputs: dict[str, Any] = {
         "accountRole": role,
         "accountId": account_id,
