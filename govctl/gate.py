@@ -109,6 +109,29 @@ def gate(api: Api, stack: str, root: Path) -> GateResult:
     return GateResult(stack, stage, passed, offenders)
 
 
+def registry_state(api: Api, stacks: Iterable[str], root: Path) -> dict[str, Any]:
+    """What governance shows in the registry of every version the stacks pin, as a registry state the offline
+    engine's gate reads (`mlgov.offline.registry_reader`); a version governance never saw is left out."""
+    packages: dict[str, Any] = {}
+    for stack in stacks:
+        for pin in pins(stack, root):
+            key = f"{pin.group}/{pin.version}"
+            if key in packages:
+                continue
+            try:
+                view = view_of_records({r["modelStage"]: r["modelStatus"] for r in
+                                        api.version(pin.group, pin.version, use_case_id=pin.use_case).get("records") or []})
+            except ApiError as exc:
+                if exc.status == 404:
+                    continue
+                raise
+            entry: dict[str, Any] = {"ModelApprovalStatus": view.approval}
+            if view.stage:
+                entry["ModelLifeCycle"] = {"Stage": view.stage, "StageStatus": view.status}
+            packages[key] = entry
+    return {"packages": packages}
+
+
 # --- promote: pin a version, keeping the file's comments and order ---
 
 def _yaml():

@@ -163,6 +163,7 @@ CREDIT = {"useCase": "credit-risk", "group": "credit-risk-xgb", "version": 1}
     ("test", [{**CREDIT, "challenger": {"version": 2, "weight": 0}}], "tested in the prod stack"),
     ("prod", [{**CREDIT, "weight": 90, "challenger": {"version": 2, "weight": 10}, "shadow": {"version": 3}}], "cannot be combined"),
     ("prod", [CREDIT, CREDIT], "duplicate deployment of group/version"),
+    ("prod", [CREDIT, {**CREDIT, "version": 2}], "group 'credit-risk-xgb' is deployed twice: a stage serves a group from one endpoint"),
 ])
 def test_schema_refuses(stack, deployments, message) -> None:
     with pytest.raises(ConfigError, match=message):
