@@ -128,10 +128,9 @@ def alarm_actions(account_id: str, region: str) -> list[str]:
     return [topic_arn(account_id, region)]
 
 
-def notifications(config: StackConfig, *, name: str, account_id: str, region: str, key_arn: pulumi.Input[str],
-                  opts: Optional[pulumi.ResourceOptions] = None) -> Notifications:
+def notifications(config: StackConfig, *, name: str, account_id: str, region: str, key_arn: pulumi.Input[str]) -> Notifications:
     """The account's alarm topic under its own key, subscribed as `mlgov:notifications` says."""
     return Notifications(name, NotificationsArgs(
         account_id=account_id, region=region, key_arn=key_arn,
         subscriptions=[Subscription(n.protocol, n.endpoint) for n in config.notifications],
-    ), opts=opts)
+    ))

@@ -109,7 +109,17 @@ class OfflineMocks(pulumi.runtime.Mocks):
     def _caller_identity(self, _args: dict) -> dict:
         return {"accountId": self.account_id, "arn": f"arn:aws:iam::{self.account_id}:root", "userId": self.account_id, "id": self.account_id}
 
+    def _read_stack_outputs(self, args: dict) -> dict:
+        """The engine's built-in `pulumi:pulumi:readStackOutputs` invoke (what a StackReference reads)."""
+        stack = args.get("name")
+        if stack not in self.stack_outputs:
+            known = ", ".join(sorted(self.stack_outputs)) or "none"
+            raise UnknownStackReferenceError(f"the offline engine has no outputs for stack {stack!r} (known: {known})")
+        return {"name": stack, "outputs": self.stack_outputs[stack], "secretOutputNames": []}
+
     def call(self, args: pulumi.runtime.MockCallArgs):
+        if args.token == "pulumi:pulumi:readStackOutputs":
+            return self._read_stack_outputs(args.args), []
         handler = self.invokes.get(args.token)
         if handler is None:
             raise UnmockedInvokeError(f"the offline engine has no mock for invoke {args.token}; add one to mlgov/offline.py")

@@ -73,11 +73,21 @@ def describe_packages(arns: Sequence[str], region: str) -> dict[str, Optional[Ma
     return out
 
 
+READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs"
+"""The engine's built-in invoke that `pulumi.StackReference` is made of, answered during preview as during up."""
+
+
+def hub_stack_outputs(stack: str) -> Mapping[str, Any]:
+    """The hub stack's outputs, read before the program declares anything (an invoke returns its value at once)."""
+    result = pulumi.runtime.invoke(READ_STACK_OUTPUTS, {"name": stack})
+    return dict((result.value or {}).get("outputs") or {})
+
+
 def enforce_gate(config: StackConfig, stack_region: str, hub: Mapping[str, Any]) -> list[Any]:
     """Refuse the stack unless the registry shows every pinned version approved for its stage (`mlgov.gate_check`).
 
-    Runs before anything is declared (every resource of the stack waits for it): one `ConfigError` names each
-    refused version with its use case, group, stage and what the registry says.
+    Runs before anything is declared: one `ConfigError` names each refused version with its use case, group,
+    stage and what the registry says.
     """
     from components.hub_outputs import check_deployment, model_package_arn
     from mlgov.gate_check import deploy_stage, hub_region_refusal, message, pins_of, refusal, view_of_package
@@ -135,13 +145,9 @@ def build_member(config: StackConfig) -> dict[str, Any]:
             f"{len(accounts)} ({', '.join(accounts)}) — give each {role} account its own stack"
         )
     aws_region = region()
-    reference = pulumi.StackReference(config.hub_stack)
-    hub = HubOutputs.from_stack(reference)
-    gated = None
     if config.deployments:
-        # Every resource of the stack waits for the gate, so a refused pin declares nothing.
-        gate = pulumi.Output.all(**{k: reference.require_output(k) for k in ("groupArns", "groupUseCases", "region", "sharedAccountId")})
-        gated = pulumi.ResourceOptions(depends_on=gate.apply(lambda values: enforce_gate(config, aws_region, values)))
+        enforce_gate(config, aws_region, hub_stack_outputs(config.hub_stack))
+    hub = HubOutputs.from_stack(pulumi.StackReference(config.hub_stack))
     member = MemberAccount(
         f"mlgov-{role}",
         MemberAccountArgs(
@@ -153,9 +159,8 @@ def build_member(config: StackConfig) -> dict[str, Any]:
             network=member_network_args(config, aws_region),
             alarm_actions=alarm_actions(account_id, aws_region),
         ),
-        opts=gated,
     )
-    notifications(config, name=f"mlgov-{role}-alarms", account_id=account_id, region=aws_region, key_arn=member.key.arn, opts=gated)
+    notifications(config, name=f"mlgov-{role}-alarms", account_id=account_id, region=aws_region, key_arn=member.key.arn)
     tracking = None
     if config.experimentation is not None and member.data_scientist_role is not None:
         from components.experimentation import ExperimentTracking
@@ -185,7 +190,6 @@ def build_member(config: StackConfig) -> dict[str, Any]:
                 network=member.placement,
                 alarm_actions=alarm_actions(account_id, aws_region),
             ),
-            opts=gated,
         )
         endpoints[deployment.group] = stage.endpoint.name
         urls[deployment.group] = stage.api.url
