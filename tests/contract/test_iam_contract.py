@@ -384,16 +384,19 @@ def test_data_scientists_register_as_pending_and_never_decide(action, resource, 
     assert decision(data_scientist_statements(), action, resource, context) == expected
 
 
-def test_the_hub_api_role_is_the_only_role_of_any_stack_allowed_to_update_a_model_package() -> None:
+def test_only_the_hubs_governance_handlers_may_update_a_model_package() -> None:
+    """Approval status and lifecycle have one writer, governance on the hub: no member role, no other hub role."""
     writers = {(stack, policy.inputs["role"]) for stack in ("shared", "dev", "test", "prod")
                for policy in planned(stack).plan.by_type("aws:iam/rolePolicy:RolePolicy") for s in statements_of(policy)
                if s["Effect"] == "Allow" and _matches(_actions(s), "sagemaker:UpdateModelPackage")}
     shared = planned("shared")
-    [(_, api, _)] = [f for f in hub_functions() if f[0] == "api"]
-    [role] = [r for r in shared.plan.by_type("aws:iam/role:Role") if shared.outputs[r.urn]["arn"] == api.inputs["role"]]
-    assert len(writers) == 1
-    [(stack, role_ref)] = writers
-    assert stack == "shared" and role_ref in {shared.outputs[role.urn]["id"], shared.outputs[role.urn]["name"]}
+    handler_roles = {}
+    for handler, function, _ in hub_functions():
+        [role] = [r for r in shared.plan.by_type("aws:iam/role:Role") if shared.outputs[r.urn]["arn"] == function.inputs["role"]]
+        handler_roles[shared.outputs[role.urn]["id"]] = handler_roles[shared.outputs[role.urn]["name"]] = handler
+    assert {stack for stack, _ in writers} == {"shared"}
+    assert {handler_roles.get(role) for _, role in writers} <= set(permissions.HANDLER_OPERATIONS)
+    assert "api" in {handler_roles.get(role) for _, role in writers}
 
 
 def test_no_registry_share_or_group_policy_grants_member_accounts_update_model_package() -> None:
