@@ -108,7 +108,8 @@ class _Tags(HTMLParser):
 def test_the_page_is_one_self_contained_pack_and_user_text_cannot_break_out(played):
     response = html_response(played)
     assert response["statusCode"] == 200
-    headers = {k.lower(): v for k, v in response["headers"].items()}
+    headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
+    headers.update({k.lower(): ", ".join(v) for k, v in (response.get("multiValueHeaders") or {}).items()})
     assert headers["content-type"].startswith("text/html") and "script-src 'none'" in headers["content-security-policy"]
     page = response["body"]
     parser = _Tags()
