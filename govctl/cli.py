@@ -17,10 +17,11 @@ from typer.exceptions import TyperException
 
 from govctl.client import GovctlError
 from govctl import register
-from govctl.commands import decisions, evidence, local, reads
+from govctl.commands import decisions, local, reads
 from govctl.formatting import one_line
 from govctl.options import Options
 from govctl.personas import PERSONAS
+from govctl.commands import evidence
 
 
 class Group(TyperGroup):
@@ -75,5 +76,6 @@ def main_options(
                       source_identity=source_identity, root=root)
 
 
-for _name, _command in (*reads.COMMANDS, *decisions.COMMANDS, *evidence.COMMANDS, *local.COMMANDS, *register.COMMANDS):
+for _name, _command in (*reads.COMMANDS, *decisions.COMMANDS, *local.COMMANDS, *register.COMMANDS):
     app.command(_name)(_command)
+app.command("evidence")(evidence.evidence)

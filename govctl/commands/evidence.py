@@ -25,6 +25,3 @@ def evidence(
     summary = pack.get("summary") or {}
     typer.echo(f"{html_file.resolve()}\n{json_file.resolve()}\n{summary.get('versions')} version(s), {summary.get('approvals')} approval(s), "
                f"{summary.get('trailsVerified')}/{summary.get('trails')} audit trail(s) verify")
-
-
-COMMANDS = (("evidence", evidence),)
