@@ -25,8 +25,8 @@ DESCRIPTION: Mapping[Obligation, str] = {
     Obligation.thresholds: "validation metrics meet the use case's approvalThresholds before approval past development",
     Obligation.officer: "a governance officer is among the approvers past development",
     Obligation.four_eyes: "two distinct approvers for production",
-    Obligation.data_capture: "endpoints capture every request and response",
-    Obligation.model_card: "the version carries a model card",
+    Obligation.data_capture: "endpoints capture every request and response (StageDeployment forces it; a policy rule checks it)",
+    Obligation.model_card: "the version carries a model card (listed for the evidence pack; no approval checks it yet)",
     Obligation.transparency: "a transparency statement (transparencyStatement) is recorded before production approval",
 }
 

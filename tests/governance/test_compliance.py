@@ -142,3 +142,9 @@ def test_a_use_case_removed_from_config_is_retired_its_trail_readable_and_nothin
     code, body = world.api("POST", "/use-cases/customer-churn/models/churn/versions/1/decision",
                            {"stage": "development", "action": "approve"}, caller=DEV_SESSION)
     assert code == 409 and "removed from the hub stack's config" in body["message"]
+
+    from governance import dashboard, runtime
+
+    data = dashboard.collect(runtime.governance())
+    assert data["byStageAndTier"]["RETIRED"]["minimal"] == 1 and data["byStageAndTier"]["POC"]["minimal"] == 1
+    assert "removed from config (offboarded)" in dashboard.render(data)
