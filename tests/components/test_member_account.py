@@ -75,7 +75,10 @@ def test_dev_data_scientist_role_may_register_write_its_prefix_and_encrypt_and_n
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
     assert trust["Principal"] == {"Service": "sagemaker.amazonaws.com"}
     sids = statements_by_sid(plan.named("m-dev-data-scientist-policy"))
-    assert set(sids) == {"RegisterIntoHubGroups", "WriteOwnArtifacts", "ListOwnArtifacts", "EncryptWithHubKey"}
+    assert set(sids) == {"RegisterIntoHubGroups", "WriteOwnArtifacts", "ListOwnArtifacts", "EncryptWithHubKey", "DiscoverSharedGroups"}
+    # Listing the groups shared with the account has no resource-level permission: "*", and that action only.
+    assert sids["DiscoverSharedGroups"] == {"Sid": "DiscoverSharedGroups", "Effect": "Allow", "Action": "sagemaker:ListModelPackageGroups",
+                                            "Resource": "*"}
     register = sids["RegisterIntoHubGroups"]
     assert register["Action"] == sorted(REGISTER_ACTIONS)
     assert sorted(register["Resource"]) == sorted([
