@@ -150,6 +150,14 @@ def _places(rows: list[Mapping[str, Any]], title: str) -> str:
             f'<th>reported by</th></tr></thead><tbody>{body}</tbody></table>')
 
 
+def _compliance(value: Any) -> str:
+    if not isinstance(value, Mapping):
+        return '<span class="dim">not assessed</span>'
+    if value.get("compliant"):
+        return f'<span class="ok">✓ compliant</span> (registered from account {_e(value.get("account"))})'
+    return '<span class="bad">✗ NON-COMPLIANT</span>: ' + "; ".join(_e(p) for p in value.get("problems") or [])
+
+
 def _version(m: Mapping[str, Any], v: Mapping[str, Any]) -> str:
     group, number = m[schema.MODEL_GROUP], v[schema.MODEL_VERSION]
     key = f"{group}/{number}"
@@ -161,7 +169,8 @@ def _version(m: Mapping[str, Any], v: Mapping[str, Any]) -> str:
         f'<dt>MLflow run</dt><dd><code class="run" data-run-id="{_e(v.get(schema.MLFLOW_RUN_ID))}">{_e(v.get(schema.MLFLOW_RUN_ID) or "–")}</code></dd>',
         f'<dt>registered by</dt><dd>{_who(v.get("registeredBy"))}</dd><dt>model risk</dt><dd>{_e(v.get(schema.MODEL_RISK))}</dd>',
         f'<dt>registry status</dt><dd>{_e(v.get(schema.REGISTRY_STATUS))}</dd><dt>stage path</dt><dd>{path}</dd>',
-        f'<dt>model cards</dt><dd>{cards}</dd></dl>',
+        f'<dt>model cards</dt><dd>{cards}</dd>',
+        f'<dt>registration compliance</dt><dd>{_compliance(v.get("registrationCompliance"))}</dd></dl>',
         *(_stage(s, key) for s in v.get("stages") or []),
         _places(v.get("deployments") or [], "deployments"), _places(v.get("decommissions") or [], "decommissions"),
         f'<h4>audit trail of {_e(group)} v{_e(number)}</h4>', _trail_table(v.get("audit") or {}, key), "</section>",

@@ -14,13 +14,8 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Mapping
 
-from . import audit, rules, schema
+from . import audit, obligations, rules, schema
 from .domain import BadInput, ModelRisk, RiskTier, Threshold
-
-try:  # the tier → obligations table; until it lands, the obligations the rules already enforce
-    from . import obligations as _obligations
-except ImportError:  # pragma: no cover - exercised only on a tree without the table
-    _obligations = None
 
 FORMAT = "mlgov-evidence-pack/1"
 FORMATS = ("json", "html")
@@ -30,21 +25,7 @@ APPROVE_ACTIONS = ("approve", "approve-partial")
 DEPLOY_ACTIONS = ("deploy",)
 # Entries that record an endpoint being removed (the member account's deletion, or a retirement's).
 DECOMMISSION_ACTIONS = ("decommission", "decommissioned", "endpoint-deleted", "undeploy")
-FALLBACK_OBLIGATIONS: Mapping[str, tuple[str, ...]] = {
-    "high": ("validation-thresholds", "officer-approval", "four-eyes", "data-capture", "model-card"),
-    "limited": ("transparency-statement",),
-    "minimal": (),
-}
-DESCRIPTION: Mapping[str, str] = {
-    "validation-thresholds": "validation metrics meet the use case's approval thresholds before approval past development",
-    "officer-approval": "a governance officer is among the approvers past development",
-    "four-eyes": "two distinct approvers for production",
-    "data-capture": "endpoints capture every request and response (enforced by the deployment component and a policy rule)",
-    "model-card": "the version carries a model card",
-    "transparency-statement": "a transparency statement is recorded before production approval",
-}
 MODEL_CARD_KEYS = ("modelCard", "modelCardArn", "modelCards", "modelCardName")
-TRANSPARENCY_KEY = "transparencyStatement"
 
 
 def parse_format(value: Any) -> str:
@@ -171,6 +152,7 @@ def version_evidence(gov: Any, use_case_id: str, group: str, version: int, thres
         schema.MODEL_GROUP: group, schema.MODEL_VERSION: version, "currentStage": view.get("currentStage"),
         schema.REGISTRY_STATUS: view.get(schema.REGISTRY_STATUS), schema.MLFLOW_RUN_ID: view.get(schema.MLFLOW_RUN_ID),
         schema.MODEL_PACKAGE_ARN: dev.get(schema.MODEL_PACKAGE_ARN), schema.MODEL_RISK: dev.get(schema.MODEL_RISK),
+        "registrationCompliance": plain(dev.get(schema.COMPLIANCE)),
         "registeredBy": next((e.get(schema.ENTRY_ACTOR) for e in entries if e.get(schema.ENTRY_ACTION) == "register"), None),
         "stagePath": [{"seq": e.get(schema.ENTRY_SEQ), "at": e.get(schema.ENTRY_AT), "stage": e.get(schema.ENTRY_STAGE),
                        "action": e.get(schema.ENTRY_ACTION), "from": e.get(schema.ENTRY_FROM), "to": e.get(schema.ENTRY_TO),
@@ -185,25 +167,11 @@ def version_evidence(gov: Any, use_case_id: str, group: str, version: int, thres
 
 
 def duties(tier: str, model_risks: Iterable[str]) -> list[str]:
-    """The obligations of the use case's tier (and of its high-risk models), from the obligations table."""
-    if _obligations is not None:
-        found: set[str] = set(o.value for o in _obligations.of_tier(tier))
-        for risk in model_risks:
-            found |= {o.value for o in _obligations.of(tier, risk)}
-        return sorted(found)
-    found = set(FALLBACK_OBLIGATIONS.get(tier, ()))
-    if "high" in model_risks:
-        found |= {"validation-thresholds", "officer-approval", "four-eyes"}
-    return sorted(found)
-
-
-def _description(name: str) -> str:
-    if _obligations is not None:
-        try:
-            return _obligations.DESCRIPTION[_obligations.Obligation(name)]
-        except (KeyError, ValueError):
-            pass
-    return DESCRIPTION.get(name, name)
+    """The obligations of the use case's tier and of its models' risks, from the obligations table."""
+    found = set(obligations.TIER_OBLIGATIONS.get(_tier(tier), frozenset()))
+    for risk in model_risks:
+        found |= obligations.MODEL_RISK_OBLIGATIONS[_risk(risk)]
+    return sorted(o.value for o in found)
 
 
 def obligations_met(names: Iterable[str], uc: Mapping[str, Any], models: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -215,27 +183,28 @@ def obligations_met(names: Iterable[str], uc: Mapping[str, Any], models: list[Ma
     out = []
     for name in names:
         met: bool | None
-        if name == "validation-thresholds":
+        if name == obligations.Obligation.thresholds.value:
             checks = [c for _, s in past_dev for c in s["thresholdChecks"]]
             met, evidence = all(c["met"] for c in checks), f"{len(checks)} threshold check(s) on {len(past_dev)} approval(s) past development"
-        elif name == "officer-approval":
+        elif name == obligations.Obligation.officer.value:
             known = [s["officerApproved"] for _, s in past_dev]
             met = None if any(k is None for k in known) else all(known)
             evidence = f"{sum(1 for k in known if k)} of {len(known)} approval(s) past development include an officer"
-        elif name == "four-eyes":
+        elif name == obligations.Obligation.four_eyes.value:
             met = all(s["fourEyes"]["met"] for _, s in production)
             evidence = f"{len(production)} production approval(s), each with ≥ 2 distinct approvers" if met else \
                 "a production approval has fewer than 2 distinct approvers"
-        elif name == "model-card":
+        elif name == obligations.Obligation.model_card.value:
             with_card = sum(1 for v in versions if v["modelCards"])
             met = with_card == len(versions) if versions else None
             evidence = f"{with_card} of {len(versions)} version(s) reference a model card"
-        elif name == "transparency-statement":
-            statement = uc.get(TRANSPARENCY_KEY)
+        elif name == obligations.Obligation.transparency.value:
+            statement = uc.get(schema.CONFIG_TRANSPARENCY_STATEMENT)
             met, evidence = bool(statement), str(statement or "no transparency statement recorded")
         else:
             met, evidence = None, "enforced outside the governance record (infrastructure and policy pack)"
-        out.append({"obligation": name, "description": _description(name), "met": met, "evidence": evidence})
+        out.append({"obligation": name, "description": obligations.DESCRIPTION[obligations.Obligation(name)], "met": met,
+                    "evidence": evidence})
     return out
 
 

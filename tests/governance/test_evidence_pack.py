@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from governance import evidence_html, evidence_pack, schema
+from governance import evidence_html, evidence_pack, obligations, schema
 
 from .conftest import DEV_SESSION, OFFICER_SESSION, PROD_SESSION, TEST_SESSION, api_event
 from .test_walkthrough import FRAUD, UC, XGB, decide, register, run_id, vpath
@@ -61,6 +61,7 @@ def test_the_pack_holds_what_the_table_holds(played):
         n = v["modelVersion"]
         assert v["mlflowRunId"] == run_id(group, n) == records[group, n, "development"][schema.MLFLOW_RUN_ID]
         assert v["modelPackageArn"] == records[group, n, "development"][schema.MODEL_PACKAGE_ARN]
+        assert v["registrationCompliance"] == json.loads(records[group, n, "development"].get(schema.COMPLIANCE) or "null")
         for s in v["stages"]:
             record = records[group, n, s["stage"]]
             assert s["status"] == record[schema.MODEL_STATUS] and s["rev"] == record[schema.REV]
@@ -83,6 +84,7 @@ def test_the_pack_holds_what_the_table_holds(played):
     assert pack["summary"]["auditEntries"] == len(audit_items) and pack["summary"]["trailsBroken"] == 0
     assert len(pack["useCaseAudit"]["entries"]) == per_subject[f"USECASE#{UC}"]
     met = {o["obligation"]: o["met"] for o in pack["obligations"]}
+    assert sorted(met) == sorted(o.value for o in obligations.of("high", "high"))
     assert met["validation-thresholds"] is met["officer-approval"] is met["four-eyes"] is True
     assert met["model-card"] is False  # no version references a model card yet: shown, not hidden
 
