@@ -51,7 +51,7 @@ def _event(group: str, version: int) -> dict:
 def _api_event(path: str, body: dict) -> dict:
     from govctl.fakeaws import events
 
-    return events.http_api_event("POST", path, body=json.dumps(body), caller=events.iam_caller(OWNER_SESSION), account=ACCOUNT,
+    return events.rest_api_event("POST", path, body=json.dumps(body), identity=events.iam_identity(OWNER_SESSION), account=ACCOUNT,
                                  host="bench.execute-api.us-east-1.amazonaws.com", source_ip="10.0.0.1")
 
 

@@ -6,7 +6,7 @@ the approvers from that file's `mlgov:approvers`, and puts the real `api` handle
 endpoint that plays API Gateway with IAM authorization: it recomputes each request's SigV4 signature
 with botocore for the persona's known secret, refuses unsigned, badly signed or replayed requests and callers
 outside the organization (`mlgov:organization`) with 403, as the API's resource policy would, and
-hands the handler an HTTP API payload 2.0 event whose `requestContext.authorizer.iam.userArn` is the
+hands the handler a REST API Lambda proxy event whose `requestContext.identity.userArn` is the
 persona's ARN (`govctl.fakeaws.gateway`). The `sync` and `metrics` handlers get the events EventBridge
 would deliver (`govctl.fakeaws.events`).
 

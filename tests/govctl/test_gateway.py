@@ -98,7 +98,7 @@ def test_a_caller_outside_the_organization_is_refused_before_the_function(gatewa
     assert OUTSIDER.arn in answer["message"] and "execute-api:Invoke" in answer["message"] and ORG in answer["message"]
     status, answer = send("GET", *signed(gateway.endpoint, "GET", "/use-cases"))
     assert (status, answer) == (200, {"ok": True})
-    iam = function.events[0]["requestContext"]["authorizer"]["iam"]
+    iam = function.events[0]["requestContext"]["identity"]
     assert (iam["userArn"], iam["accountId"], iam["principalOrgId"]) == (OWNER.arn, "222222222222", ORG)
 
 
@@ -210,7 +210,7 @@ def test_a_failing_function_gets_502_and_the_gateway_keeps_serving(gateway, func
 def test_a_fault_in_the_gateway_itself_is_answered_500(gateway, function, monkeypatch):
     from govctl.fakeaws import gateway as module
 
-    monkeypatch.setattr(module, "http_api_event", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(module, "rest_api_event", lambda *a, **k: 1 / 0)
     status, answer = send("GET", *signed(gateway.endpoint, "GET", "/use-cases"))
     assert (status, answer["error"]) == (500, "internal_server_error") and "ZeroDivisionError" in answer["message"]
 

@@ -236,13 +236,17 @@ def _named(hook):
 
 
 def api_event(method: str, path: str, body: Any = None, *, caller: str | None, query: dict[str, str] | None = None,
-              raw_body: str | None = None, base64_body: bool = False) -> dict[str, Any]:
-    """An API Gateway HTTP API payload 2.0 event with IAM authorization."""
+              raw_body: str | None = None, base64_body: bool = False, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """An API Gateway REST API proxy event with IAM authorization (the caller's identity) when `caller` is given."""
+    from governance.routes import match
+
     text = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
-    return events.http_api_event(
-        method, path, caller=events.iam_caller(caller, principal_org_id="o-abcdefghij", user_id="AROAEXAMPLE:session", account=ACCOUNT) if caller else None,
-        account=ACCOUNT, host="api123.execute-api.us-east-1.amazonaws.com", query=query or {}, body=text,
-        base64_body=base64_body, api_id="api123")
+    found = match(method, path)
+    identity = events.iam_identity(caller, principal_org_id="o-abcdefghij", user_id="AROAEXAMPLE:session", account=ACCOUNT) if caller else None
+    return events.rest_api_event(
+        method, path, identity=identity, account=ACCOUNT, host="api123.execute-api.us-east-1.amazonaws.com", query=query or {},
+        body=text, base64_body=base64_body, api_id="api123", headers=headers,
+        resource=found[0].path if found else None, path_parameters=found[1] if found else None)
 
 
 @pytest.fixture
