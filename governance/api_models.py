@@ -101,7 +101,8 @@ class Page(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     limit: Optional[int] = Field(None, ge=1, le=MAX_LIMIT, description=f"default {DEFAULT_LIMIT}")
-    next: Optional[str] = Field(None, min_length=1, max_length=MAX_TOKEN)
+    next: Optional[str] = Field(None, min_length=1, max_length=MAX_TOKEN, pattern=r"^[A-Za-z0-9_-]+$",
+                                description="the `next` of the previous page")
 
 
 class QueueQuery(Page):
