@@ -30,6 +30,10 @@ PARAMETERS: dict[str, tuple[str, str]] = {
 }
 
 
+# The route parameters the bodies are bound to (governance.handlers.api): a location naming one is the whole body.
+BODY_PARAMETERS = ("decision", "report")
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
@@ -134,7 +138,8 @@ def describe(error: Mapping[str, Any], allowed: Sequence[str] = ()) -> str:
     if kind == "value_error":
         msg = msg.removeprefix("Value error, ")
         return msg if len(loc) <= 2 else f"{field}: {msg}"
-    if where == "body" and len(loc) <= 2 and kind in ("missing", "model_type", "model_attributes_type", "dict_type"):
+    whole_body = where == "body" and (len(loc) == 1 or len(loc) == 2 and field in BODY_PARAMETERS)
+    if whole_body and kind in ("missing", "model_type", "model_attributes_type", "dict_type"):
         return "the request needs a JSON body" if kind == "missing" else "the body must be a JSON object"
     if kind == "extra_forbidden":
         return f"unknown field {field!r}" + (f"; allowed: {', '.join(allowed)}" if allowed else "")

@@ -81,6 +81,16 @@ def body_text(event: Mapping[str, Any]) -> str | None:
         raise BadInput(f"the request body is not valid UTF-8 text (byte {exc.start})") from None
 
 
+def single_query(event: Mapping[str, Any]) -> None:
+    """Every query parameter is given once: which of two values a repeated one means is a guess the API does not make."""
+    multi = event.get("multiValueQueryStringParameters")
+    if not isinstance(multi, Mapping):
+        return
+    for name, values in multi.items():
+        if isinstance(values, list) and len(values) > 1:
+            raise BadInput(f"query parameter {str(name)[:40]!r} is given {len(values)} times; give it once")
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON here")
 

@@ -24,7 +24,7 @@ from governance.api_models import MetricsReport, ModelDecision, Page, QueueQuery
 from governance.contract import MAX_MODEL_VERSION, SAGEMAKER_NAME_PATTERN, USE_CASE_ID_PATTERN
 from governance.domain import Approvers, BadInput, Forbidden, GovernanceError, Stage
 from governance.handlers.outcome import refuse
-from governance.requests import UnsupportedMediaType, body_text, caller_arn, json_body, require_caller
+from governance.requests import UnsupportedMediaType, body_text, caller_arn, json_body, require_caller, single_query
 from governance.routes import ROUTES
 from governance.service import Governance
 
@@ -230,6 +230,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         return {"statusCode": 400, "headers": {"Content-Type": "application/json"},
                 "body": json.dumps({"error": "bad_request", "message": "not an API Gateway REST API (Lambda proxy) request"})}
     try:
+        single_query(event)
         text = body_text(event) if event["httpMethod"] in ("POST", "PUT", "PATCH") else None
     except GovernanceError as exc:
         refuse(logger, "request refused", exc.status_code, exc.message)
