@@ -219,9 +219,22 @@ for _route in ROUTES:
               responses=RESPONSES(_route))(OPERATIONS[_route.operation])
 
 
+def _strings(value: Any, *, lists: bool = False) -> bool:
+    """None, or a map of names to text (to lists of text for the multi-value maps)."""
+    if value is None:
+        return True
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        return False
+    if lists:
+        return all(isinstance(v, list) and all(isinstance(i, str) for i in v) for v in value.values())
+    return all(isinstance(v, str) for v in value.values())
+
+
 def _is_rest_event(event: Any) -> bool:
     return (isinstance(event, dict) and isinstance(event.get("httpMethod"), str) and isinstance(event.get("path"), str)
-            and isinstance(event.get("requestContext"), dict))
+            and isinstance(event.get("requestContext"), dict)
+            and all(_strings(event.get(k)) for k in ("headers", "queryStringParameters", "pathParameters"))
+            and all(_strings(event.get(k), lists=True) for k in ("multiValueHeaders", "multiValueQueryStringParameters")))
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
@@ -236,4 +249,9 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         refuse(logger, "request refused", exc.status_code, exc.message)
         return {"statusCode": exc.status_code, "headers": {"Content-Type": "application/json"},
                 "body": json.dumps({"error": exc.code, "message": exc.message})}
-    return app.resolve({**event, "body": text, "isBase64Encoded": False}, context)
+    try:
+        return app.resolve({**event, "body": text, "isBase64Encoded": False}, context)
+    except Exception:  # a fault of ours: logged with its trace, answered as a 500, never raised to API Gateway
+        logger.exception("the governance API failed", path=event["path"][:200], method=event["httpMethod"][:10])
+        return {"statusCode": 500, "headers": {"Content-Type": "application/json"},
+                "body": json.dumps({"error": "internal_error", "message": "the governance API failed; operators are alerted"})}

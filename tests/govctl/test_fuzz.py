@@ -56,6 +56,17 @@ class SignedSession(requests.Session):
         return super().send(request, **kwargs)
 
 
+# Bodies the domain accepts (random schema-valid ones rarely are), so that writes also reach 200 and 409.
+STAGES = st.sampled_from(["development", "test", "production"])
+REAL_BODIES = {
+    "decide": st.fixed_dictionaries({"stage": STAGES, "action": st.sampled_from(["approve", "reject", "retire"]),
+                                     "reason": st.just("fuzzed decision")}),
+    "decide_use_case": st.fixed_dictionaries({"action": st.sampled_from(["approve", "retire"]), "reason": st.just("fuzzed")}),
+    "metrics": st.fixed_dictionaries({"kind": st.just("validation"), "stage": STAGES,
+                                      "metrics": st.dictionaries(st.sampled_from(["auc", "ks"]), st.floats(0, 1), min_size=1)}),
+}
+
+
 def _strategy(operation: Any) -> st.SearchStrategy:
     params = {p["name"] for p in operation.definition.raw.get("parameters", []) if p["in"] == "path"}
     strategies = [operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE)]
@@ -63,6 +74,10 @@ def _strategy(operation: Any) -> st.SearchStrategy:
         pinned = REAL_IDS.map(lambda ids: {k: v for k, v in ids.items() if k in params})
         strategies += [pinned.flatmap(lambda ids: operation.as_strategy(GenerationMode.POSITIVE, path_parameters=ids)),
                        pinned.flatmap(lambda ids: operation.as_strategy(GenerationMode.NEGATIVE, path_parameters=ids))]
+        bodies = REAL_BODIES.get(operation.definition.raw.get("operationId"))
+        if bodies is not None:
+            strategies.append(st.tuples(pinned, bodies).flatmap(
+                lambda both: operation.as_strategy(GenerationMode.POSITIVE, path_parameters=both[0], body=both[1])))
     return st.one_of(strategies)
 
 

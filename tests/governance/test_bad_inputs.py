@@ -202,8 +202,18 @@ def test_base64_body_that_is_not_base64_is_a_400(seeded):
     assert seeded.snapshot() == before
 
 
-@pytest.mark.parametrize("event", [None, [], {"version": "2.0"}, {"requestContext": {"http": {"method": 1}}, "rawPath": "/"}])
-def test_non_http_events_to_the_api_are_a_400(seeded, event):
+REST = {"httpMethod": "GET", "path": "/use-cases", "requestContext": {"identity": {"userArn": OFFICER_SESSION}}}
+
+
+@pytest.mark.parametrize("event", [
+    None, [], {"version": "2.0"}, {"requestContext": {"http": {"method": 1}}, "rawPath": "/"},
+    {"version": "2.0", "routeKey": "$default", "rawPath": "/use-cases", "requestContext": {"http": {"method": "GET", "path": "/use-cases"}}},
+    {**REST, "httpMethod": 7}, {**REST, "requestContext": "x"}, {**REST, "queryStringParameters": "limit=1"},
+    {**REST, "queryStringParameters": {"limit": 5}}, {**REST, "queryStringParameters": {"limit": None}},
+    {**REST, "multiValueQueryStringParameters": {"limit": "5"}}, {**REST, "headers": "x"}, {**REST, "headers": {"a": 1}},
+    {**REST, "multiValueHeaders": {"a": "b"}}, {**REST, "pathParameters": ["x"]},
+])
+def test_events_that_are_not_rest_proxy_requests_are_a_400(seeded, event):
     before = seeded.snapshot()
     assert api_handler.handler(event, None)["statusCode"] == 400
     assert seeded.snapshot() == before

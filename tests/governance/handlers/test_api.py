@@ -136,3 +136,16 @@ def test_a_non_approver_may_read_but_not_write(world):
                            {"kind": "validation", "stage": "development", "metrics": {"auc": 0.9}}, caller=STRANGER_SESSION)
     assert code == 403 and "not an approver" in body["message"]
     assert world.snapshot() == before
+
+
+def test_a_fault_of_ours_is_a_logged_500_never_a_raise(world, monkeypatch):
+    from governance.handlers import api
+
+    world.onboard(groups=(G,), risk_tier="minimal", thresholds=())
+
+    def broken(*_, **__):
+        raise RuntimeError("the store is gone")
+
+    monkeypatch.setattr(api, "_svc", broken)
+    code, body = world.api("GET", "/use-cases")
+    assert code == 500 and body == {"error": "internal_error", "message": "the governance API failed; operators are alerted"}
