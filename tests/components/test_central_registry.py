@@ -149,12 +149,15 @@ def test_each_handler_role_grants_exactly_what_the_handler_calls_scoped_to_hub_r
     runtime = {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTelemetryRecords", "xray:PutTraceSegments",
                "sqs:SendMessage", "kms:Decrypt", "kms:GenerateDataKey"}
     table = "arn:aws:dynamodb:eu-west-1:111111111111:table/mlgov-governance"
+    from components.audit_checkpoints import STREAM_READ_ACTIONS
     for handler, actions in HANDLER_ACTIONS.items():
         statements = policy_statements(plan.named(f"mlgov-{handler}-policy"))
-        assert set(all_actions(statements)) == set(actions) | runtime, handler
+        # the checkpoint consumer's role also lets its event source mapping read the table's stream
+        stream = set(STREAM_READ_ACTIONS) if handler == "checkpoint" else set()
+        assert set(all_actions(statements)) == set(actions) | runtime | stream, handler
         for s in statements:
             granted = set(all_actions([s]))
-            if any(a.startswith("dynamodb:") for a in granted):
+            if any(a.startswith("dynamodb:") for a in granted) and handler != "checkpoint":
                 assert s["Resource"] == [table, f"{table}/index/*"]
             if any(a.startswith("sagemaker:") for a in granted):
                 assert s["Resource"] == [f"arn:aws:sagemaker:eu-west-1:111111111111:model-package/{g}/*"

@@ -125,7 +125,7 @@ def runtime_minimum(function: offline.DeclaredResource, statement: dict[str, Any
         return "dlq"
     via = statement.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService")
     via = [via] if isinstance(via, str) else list(via or [])
-    if actions <= {"kms:Decrypt", "kms:GenerateDataKey"} and via and set(via) <= {f"dynamodb.{region}.amazonaws.com", f"sqs.{region}.amazonaws.com"}:
+    if actions <= {"kms:Decrypt", "kms:GenerateDataKey"} and via and set(via) <= {f"dynamodb.{region}.amazonaws.com", f"sqs.{region}.amazonaws.com", f"s3.{region}.amazonaws.com"}:
         return "kms-via-service"
     return None
 
