@@ -9,8 +9,8 @@ KMS is asked to sign the 32-byte digest as a RAW message (KMS hashes it again wi
 `MessageType=DIGEST`, and RAW behaves the same on both
 (https://docs.aws.amazon.com/kms/latest/APIReference/API_Sign.html).
 
-Signing needs only boto3; `cryptography` (for local verification) is imported where a key is used, so the
-write path does not depend on it.
+Signing needs only boto3; verification uses `cryptography` where it is installed (govctl, tests) and the
+plain-Python `p256` where it is not (the Lambda package ships sources only).
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
-from . import schema
+from . import p256, schema
 from .store import Op, Store
 
 ALGORITHM = "ECDSA_SHA_256"
@@ -80,12 +80,16 @@ class LocalSigner:
 class Verifier:
     """The public half: checks an entry's signature locally (no AWS call)."""
 
-    public_key: Any  # cryptography's EllipticCurvePublicKey
+    public_key: Any  # cryptography's EllipticCurvePublicKey, or the (x, y) point for `p256`
     key_id: str = ""
 
     @classmethod
     def from_der(cls, der: bytes, key_id: str = "") -> "Verifier":
-        from cryptography.hazmat.primitives import serialization
+        """With `cryptography` when it is installed; otherwise the plain-Python check (`p256`), e.g. in a Lambda."""
+        try:
+            from cryptography.hazmat.primitives import serialization
+        except ImportError:
+            return cls(p256.public_point(der), key_id)
         return cls(_ec_key(serialization.load_der_public_key(der)), key_id)
 
     @classmethod
@@ -100,9 +104,6 @@ class Verifier:
 
     def problem(self, entry: Mapping[str, Any]) -> str | None:
         """Why an entry's signature does not hold (None when it does)."""
-        from cryptography.exceptions import InvalidSignature
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.asymmetric import ec
         sig, cosigned = entry.get(schema.ENTRY_SIGNATURE), entry.get(schema.ENTRY_COSIGNED)
         if not sig or not isinstance(sig, str):
             return "unsigned: the entry carries no signature"
@@ -114,11 +115,21 @@ class Verifier:
             raw = base64.b64decode(sig, validate=True)
         except (binascii.Error, ValueError):
             return "the signature is not base64"
-        try:
-            self.public_key.verify(raw, message(cosigned), ec.ECDSA(hashes.SHA256()))
-        except InvalidSignature:
+        if not self.valid(raw, message(cosigned)):
             return "the signature does not verify with the governance public key (forged, or signed with another key)"
         return None
+
+    def valid(self, sig: bytes, msg: bytes) -> bool:
+        if isinstance(self.public_key, tuple):
+            return p256.verify(self.public_key, msg, sig)
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+        try:
+            self.public_key.verify(sig, msg, ec.ECDSA(hashes.SHA256()))
+        except InvalidSignature:
+            return False
+        return True
 
 
 def _ec_key(key: Any) -> Any:
