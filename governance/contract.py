@@ -58,6 +58,38 @@ MODEL_STAGES = ("development", "test", "production")
 STAGE_OF_ACCOUNT_ROLE: Mapping[str, str] = {"test": "test", "prod": "production"}
 DEPLOYMENT_STAGES = tuple(STAGE_OF_ACCOUNT_ROLE.values())
 
+# --- the registry's view of governance (SageMaker ModelApprovalStatus and ModelLifeCycle) ------------
+#
+# Governance is the only writer of both (the hub's API role; the data scientists' role is denied them).
+# ModelLifeCycle mirrors the governance record: Stage is a model stage (MODEL_STAGES), StageStatus a record
+# status (LIFECYCLE_STATUSES), both within SageMaker's pattern [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}
+# (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ModelLifeCycle.html).
+# A test or prod stack deploys a version only while the registry shows it APPROVED and its lifecycle is one
+# of DEPLOYABLE_LIFECYCLES[stage]: approved in the stage before, or live at this stage or a later one.
+
+REGISTRY_APPROVED = "Approved"
+REGISTRY_REJECTED = "Rejected"
+REGISTRY_PENDING = "PendingManualApproval"
+LIFECYCLE_STATUSES = ("pending", "approved", "rejected", "deployed", "retired")
+LIVE_LIFECYCLE_STATUSES = ("pending", "deployed", "approved")
+
+
+def lifecycle(stage: str, status: str, description: str | None = None) -> dict[str, str]:
+    """A `ModelLifeCycle` as governance writes it and the gate reads it."""
+    out = {"Stage": stage, "StageStatus": status}
+    if description is not None:
+        out["StageDescription"] = description
+    return out
+
+
+def _deployable(stage: str) -> frozenset[tuple[str, str]]:
+    at = MODEL_STAGES.index(stage)
+    return frozenset({(MODEL_STAGES[at - 1], "approved")} | {(s, st) for s in MODEL_STAGES[at:] for st in LIVE_LIFECYCLE_STATUSES})
+
+
+DEPLOYABLE_LIFECYCLES: Mapping[str, frozenset[tuple[str, str]]] = {s: _deployable(s) for s in ("test", "production")}
+"""Model stage deployed to → the (Stage, StageStatus) pairs of `ModelLifeCycle` that allow it."""
+
 # --- S3 prefixes of the hub's artifact bucket ----------------------------------------------------
 
 MODELS_PREFIX = "models/"
@@ -83,6 +115,38 @@ def mlflow_prefix(account_id: str) -> str:
 def capture_prefix(account_id: str) -> str:
     """Where a stage account's endpoints write data capture."""
     return f"{CAPTURE_PREFIX}{account_id}/"
+
+
+# --- inference images ------------------------------------------------------------------------------
+
+def hub_image_repository_name(registry_name: str) -> str:
+    """The hub's ECR repository of custom inference images."""
+    return f"{registry_name}-inference"
+
+
+def ecr_repository_uri(account_id: str, region: str, repository: str) -> str:
+    return f"{account_id}.dkr.ecr.{region}.amazonaws.com/{repository}"
+
+
+# The accounts that publish SageMaker's prebuilt images. Deep Learning Containers come from one account in every
+# commercial region; the built-in algorithms and framework images (XGBoost, scikit-learn, ...) from one account per
+# region ("Docker Registry Paths and Example Code", e.g.
+# https://docs.aws.amazon.com/sagemaker/latest/dg-ecr-paths/ecr-eu-west-1.html and .../ecr-us-east-1.html).
+# Regions not listed accept Deep Learning Containers only until their algorithm account is added here.
+DEEP_LEARNING_CONTAINERS_ACCOUNT = "763104351884"
+SAGEMAKER_ALGORITHM_ACCOUNTS: Mapping[str, str] = {
+    "eu-west-1": "141502667606",
+    "eu-west-2": "764974769150",
+    "eu-central-1": "492215442770",
+    "us-east-1": "683313688378",
+    "us-east-2": "257758044811",
+}
+
+
+def sagemaker_image_accounts(region: str) -> frozenset[str]:
+    """The accounts whose images in `region` are SageMaker's own."""
+    algorithms = SAGEMAKER_ALGORITHM_ACCOUNTS.get(region)
+    return frozenset({DEEP_LEARNING_CONTAINERS_ACCOUNT, *([algorithms] if algorithms else [])})
 
 
 # --- Lambda environments: each function's settings, written by its component, read by its handler --

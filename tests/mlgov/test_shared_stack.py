@@ -8,7 +8,7 @@ import pytest
 
 from mlgov import offline
 from mlgov.config import ConfigError
-from tests.infra import comparable, sample
+from tests.infra import comparable, policy_statements, sample
 
 NEW_USE_CASE = {
     "id": "claims-triage",
@@ -32,7 +32,8 @@ def test_declares_the_hub_for_the_sample_config(plan) -> None:
     assert counts["aws:ram/resourceShare:ResourceShare"] == 6
     assert counts["aws:ram/principalAssociation:PrincipalAssociation"] == 9
     assert counts["aws:dynamodb/table:Table"] == 1
-    assert counts["aws:dynamodb/tableItem:TableItem"] == 5
+    assert counts["aws:dynamodb/tableItem:TableItem"] == 6  # 2 use cases, 3 groups, the hub's own item
+    assert counts["aws:ecr/repository:Repository"] == 1
     assert counts["aws:kms/key:Key"] == 2 and counts["aws:cloudwatch/eventBus:EventBus"] == 1
     assert sorted(r.name for r in plan.resources if r.parent is None or r.parent.endswith("pulumi:pulumi:Stack::mlgov-shared")) == ["mlgov", "mlgov-alarms"]
 
@@ -74,9 +75,10 @@ def test_onboarding_a_use_case_adds_exactly_its_resources_and_replaces_nothing(p
     assert set(before) <= set(now)
     updated = {r.name: sorted(k for k in r.inputs if comparable(now[u].inputs.get(k)) != comparable(r.inputs[k]))
                for u, r in before.items() if comparable(now[u].inputs) != comparable(r.inputs)}
-    # In-place updates only: the sync rules now match the new group, and the api role may mirror its approvals.
+    # In-place updates only: the sync rules now match the new group, the api role may mirror its approvals, and the
+    # hub's item lists the new use case.
     assert updated == {"mlgov-registry-events": ["eventPattern"], "mlgov-forwarded-registry-events": ["eventPattern"],
-                       "mlgov-api-policy": ["policy"]}
+                       "mlgov-api-policy": ["policy"], "mlgov-hub-config": ["item"]}
     added = sorted(now[u].name for u in set(now) - set(before))
     assert added == sorted([
         "claims-triage-bert", "claims-triage-bert-group", "claims-triage-bert-config",
@@ -111,3 +113,14 @@ def test_missing_region_is_a_config_error() -> None:
     del config["aws:region"]
     with pytest.raises(ConfigError, match="aws:region"):
         offline.plan_stack("shared", config)
+
+
+def test_governance_api_endpoint_is_the_rest_stage_url_open_to_the_configured_organization_only(plan) -> None:
+    """govctl reads GOVCTL_ENDPOINT from this output; the resource policy names the organization of mlgov:organization."""
+    stage = plan.named("mlgov-governance-api-stage").inputs
+    assert plan.outputs["governanceApiEndpoint"] == f"https://{stage['restApi']}.execute-api.eu-west-1.amazonaws.com/{stage['stageName']}"
+    organization = sample("shared")["mlgov:organization"]["id"]
+    statements = {s["Effect"]: s for s in policy_statements(plan.named("mlgov-governance-api-policy"))}
+    assert statements["Allow"]["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": organization}}
+    assert statements["Deny"]["Condition"] == {"StringNotEquals": {"aws:PrincipalOrgID": organization}}
+    assert statements["Deny"]["Principal"] == statements["Allow"]["Principal"] == "*"
