@@ -245,7 +245,7 @@ CLIENTS, REQUESTS_EACH = 64, 3
 
 
 def test_64_concurrent_clients_are_all_answered(bare):
-    """All connect at once: a short listen backlog would drop SYNs (the client retries after a second or more)."""
+    """All connect at once: every request is answered, none reset; the listen backlog holds them all."""
     names = [n for n in PERSONAS if n != "outsider"]
     host, port = bare.gateway.server_address
     start, connects, results, errors = threading.Barrier(CLIENTS), [], [], []
@@ -277,4 +277,6 @@ def test_64_concurrent_clients_are_all_answered(bare):
     print(f"{CLIENTS} clients x {REQUESTS_EACH} requests: {elapsed:.2f} s, slowest connect {max(connects):.3f} s, "
           f"errors={len(errors)}")
     assert errors == [] and results == [(200, 2)] * (CLIENTS * REQUESTS_EACH)
-    assert len(connects) == CLIENTS and max(connects) < 1.0
+    assert len(connects) == CLIENTS
+    # A backlog shorter than the burst drops SYNs, which clients only survive by retrying late.
+    assert bare.gateway.request_queue_size >= CLIENTS
