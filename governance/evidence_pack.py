@@ -15,10 +15,9 @@ from decimal import Decimal
 from typing import Any, Callable, Iterable, Mapping
 
 from . import audit, obligations, rules, schema
-from .domain import BadInput, ModelRisk, RiskTier, Threshold
+from .domain import ModelRisk, RiskTier, Threshold
 
 FORMAT = "mlgov-evidence-pack/1"
-FORMATS = ("json", "html")
 STAGES = ("development", "test", "production")
 PAGE = 100
 APPROVE_ACTIONS = ("approve", "approve-partial")
@@ -26,15 +25,6 @@ DEPLOY_ACTIONS = ("deploy",)
 # Entries that record an endpoint being removed (the member account's deletion, or a retirement's).
 DECOMMISSION_ACTIONS = ("decommission", "decommissioned", "endpoint-deleted", "undeploy")
 MODEL_CARD_KEYS = ("modelCard", "modelCardArn", "modelCards", "modelCardName")
-
-
-def parse_format(value: Any) -> str:
-    """`?format=`: json (default) or html."""
-    if value in (None, ""):
-        return "json"
-    if value not in FORMATS:
-        raise BadInput(f"format must be one of {', '.join(FORMATS)}")
-    return str(value)
 
 
 def plain(value: Any) -> Any:
