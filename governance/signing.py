@@ -73,7 +73,8 @@ class LocalSigner:
         return self.private_key.sign(msg, ec.ECDSA(hashes.SHA256())), self.key_id
 
     def verifier(self) -> "Verifier":
-        return Verifier(self.private_key.public_key(), key_id=self.key_id)
+        public = self.private_key.public_key()
+        return Verifier(public, key_id=self.key_id, der=_der(public))
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,12 @@ class Verifier:
 
     public_key: Any  # cryptography's EllipticCurvePublicKey, or the (x, y) point for `p256`
     key_id: str = ""
+    der: bytes = b""  # SubjectPublicKeyInfo, what KMS GetPublicKey returns and the fingerprint is taken over
+
+    @property
+    def fingerprint(self) -> str | None:
+        """`SHA256:<hex>` of the DER public key: what an auditor compares with the key file they were given."""
+        return f"SHA256:{hashlib.sha256(self.der).hexdigest()}" if self.der else None
 
     @classmethod
     def from_der(cls, der: bytes, key_id: str = "") -> "Verifier":
@@ -89,14 +96,15 @@ class Verifier:
         try:
             from cryptography.hazmat.primitives import serialization
         except ImportError:
-            return cls(p256.public_point(der), key_id)
-        return cls(_ec_key(serialization.load_der_public_key(der)), key_id)
+            return cls(p256.public_point(der), key_id, der)
+        return cls(_ec_key(serialization.load_der_public_key(der)), key_id, der)
 
     @classmethod
     def from_pem(cls, pem: bytes, key_id: str = "") -> "Verifier":
         """ValueError if `pem` is not an EC P-256 public key."""
         from cryptography.hazmat.primitives import serialization
-        return cls(_ec_key(serialization.load_pem_public_key(pem)), key_id)
+        key = _ec_key(serialization.load_pem_public_key(pem))
+        return cls(key, key_id, _der(key))
 
     def pem(self) -> str:
         from cryptography.hazmat.primitives import serialization
@@ -130,6 +138,11 @@ class Verifier:
         except InvalidSignature:
             return False
         return True
+
+
+def _der(public_key: Any) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+    return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def _ec_key(key: Any) -> Any:

@@ -42,7 +42,8 @@ def verdict(trail: audit.Trail, verifier: Any) -> dict[str, Any]:
     """What the API shows: the verification and what it was held to (head, record state, checkpoint)."""
     result = audit.verify_trail(trail, verifier).as_dict()
     result.update({"subject": trail.subject, "head": {schema.ENTRY_SEQ: trail.head_seq, schema.ENTRY_HASH: trail.head_hash},
-                   "recordState": dict(trail.state), "checkpoint": dict(trail.checkpoint) if trail.checkpoint else None})
+                   "recordState": dict(trail.state), "checkpoint": dict(trail.checkpoint) if trail.checkpoint else None,
+                   "publicKeyFingerprint": getattr(verifier, "fingerprint", None)})
     return result
 
 

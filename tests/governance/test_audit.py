@@ -73,3 +73,14 @@ def test_verification_through_the_api_reports_a_tampered_table(world):
     code, verdict = world.api("GET", path)
     assert code == 200 and verdict["ok"] is False and verdict["firstBroken"]["seq"] == 2
     assert schema.AUDIT_PREFIX in verdict["firstBroken"]["sk"]
+
+
+def test_verification_names_the_signing_key_by_the_fingerprint_of_its_public_key(world):
+    import hashlib
+    from .conftest import SIGNING_KEY
+    world.onboard("credit-risk", groups=("credit-risk-xgb",))
+    world.sync(world.package_event("credit-risk-xgb", 1))
+    verdict = world.api("GET", "/use-cases/credit-risk/models/credit-risk-xgb/versions/1/audit/verify")[1]
+    der = world.kms.get_public_key(KeyId=SIGNING_KEY)["PublicKey"]
+    assert verdict["ok"] is True
+    assert verdict["publicKeyFingerprint"] == f"SHA256:{hashlib.sha256(der).hexdigest()}"
