@@ -58,6 +58,31 @@ MODEL_STAGES = ("development", "test", "production")
 STAGE_OF_ACCOUNT_ROLE: Mapping[str, str] = {"test": "test", "prod": "production"}
 DEPLOYMENT_STAGES = tuple(STAGE_OF_ACCOUNT_ROLE.values())
 
+# --- the registry's copy of governance decisions (SageMaker ModelLifeCycle) ----------------------
+
+# The stage record a decision leaves behind, as ModelLifeCycle Stage / StageStatus names. Both must match
+# ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$ and StageDescription is at most 1024 characters of `.` (no line breaks):
+# https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ModelLifeCycle.html
+LIFECYCLE_STAGE: Mapping[str, str] = {"development": "Development", "test": "Test", "production": "Production"}
+LIFECYCLE_STATUS: Mapping[str, str] = {"pending": "PendingApproval", "approved": "Approved", "rejected": "Rejected",
+                                       "deployed": "Deployed", "retired": "Retired"}
+MAX_STAGE_DESCRIPTION = 1024
+# The lifecycles under which a version may be deployed at a stage (with ModelApprovalStatus=Approved): approved
+# in the stage before it (development's approval sends a version to test), or approved at the stage or later
+# (a rollback to a version still approved there).
+DEPLOYABLE_LIFECYCLES: Mapping[str, frozenset[tuple[str, str]]] = {
+    "test": frozenset((LIFECYCLE_STAGE[s], LIFECYCLE_STATUS["approved"]) for s in MODEL_STAGES),
+    "production": frozenset((LIFECYCLE_STAGE[s], LIFECYCLE_STATUS["approved"]) for s in ("test", "production")),
+}
+
+
+def registry_approves(stage: str, approval_status: Any, lifecycle: Any) -> bool:
+    """Whether a model package as the registry shows it (`ModelApprovalStatus`, `ModelLifeCycle`) may be deployed at `stage`."""
+    if approval_status != "Approved" or not isinstance(lifecycle, Mapping):
+        return False
+    return (lifecycle.get("Stage"), lifecycle.get("StageStatus")) in DEPLOYABLE_LIFECYCLES.get(stage, frozenset())
+
+
 # --- S3 prefixes of the hub's artifact bucket ----------------------------------------------------
 
 MODELS_PREFIX = "models/"
@@ -114,16 +139,23 @@ class GovernanceSettings:
 
     TABLE = "GOVERNANCE_TABLE"
     APPROVERS = "APPROVERS"
+    REGISTRY_WRITERS = "REGISTRY_WRITERS"
 
     table_name: Any
     approvers_json: Any = "{}"
+    registry_writers: Any = ""
+    """The handler roles (comma-separated ARNs) whose registry changes are governance's own, not outside changes."""
 
     def to_env(self) -> dict[str, Any]:
-        return {self.TABLE: self.table_name, self.APPROVERS: self.approvers_json}
+        return {self.TABLE: self.table_name, self.APPROVERS: self.approvers_json, self.REGISTRY_WRITERS: self.registry_writers}
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "GovernanceSettings":
-        return cls(table_name=_require(env, cls.TABLE), approvers_json=env.get(cls.APPROVERS) or "{}")
+        return cls(table_name=_require(env, cls.TABLE), approvers_json=env.get(cls.APPROVERS) or "{}",
+                   registry_writers=env.get(cls.REGISTRY_WRITERS) or "")
+
+    def writers(self) -> tuple[str, ...]:
+        return tuple(w.strip() for w in str(self.registry_writers).split(",") if w.strip())
 
 
 @dataclass(frozen=True)
