@@ -33,6 +33,14 @@ ENDPOINT_SERVICES = {"dynamodb": "dynamodb", "sagemaker": "sagemaker.api", "even
 TRACING_SERVICE = "xray"
 
 
+REGISTRY_WRITERS = ("api", "sync")
+"""The handlers that write the registry (decisions, registrations, set-backs): their changes are governance's own."""
+
+
+def role_name(prefix: str, handler: str) -> str:
+    return f"{prefix}-{handler}-role"
+
+
 def endpoint_services() -> list[str]:
     """The endpoints private subnets need for the handlers to reach what they call."""
     called = {action.split(":")[0] for actions in HANDLER_ACTIONS.values() for action in actions}
@@ -74,7 +82,9 @@ class GovernanceHandlers(pulumi.ComponentResource):
         super().__init__("mlgov:governance_handlers:GovernanceHandlers", name, None, opts)
         self._args = args
         p = args.prefix
-        settings = contract.GovernanceSettings(args.table_name, json.dumps({k: list(v) for k, v in args.approvers.items()}, sort_keys=True))
+        writers = ",".join(f"arn:{args.partition}:iam::{args.account_id}:role/{role_name(p, h)}" for h in REGISTRY_WRITERS)
+        settings = contract.GovernanceSettings(args.table_name, json.dumps({k: list(v) for k, v in args.approvers.items()}, sort_keys=True),
+                                               registry_writers=writers)
         self.functions = {handler: self._function(handler, settings.to_env()) for handler in HANDLERS}
         sync, metrics, api = (self.functions[h] for h in ("sync", "metrics", "api"))
         registry_pattern = {
@@ -153,7 +163,7 @@ class GovernanceHandlers(pulumi.ComponentResource):
                 environment={"POWERTOOLS_SERVICE_NAME": f"mlgov-{handler}", "AWS_RETRY_MODE": "standard", "AWS_MAX_ATTEMPTS": "5",
                              **environment},
                 function_name=name,
-                role_name=f"{name}-role",
+                role_name=role_name(a.prefix, handler),
                 asynchronous=True,
                 dead_letter_queue_name=f"{name}-dlq",
                 key_services=["dynamodb"],

@@ -50,8 +50,9 @@ def approvers() -> Approvers:
 
 @lru_cache(maxsize=None)
 def governance(with_registry: bool = False) -> Governance:
-    table = settings().table_name
-    return Governance(Store(client("dynamodb"), table), client("sagemaker") if with_registry else None, approvers)
+    config = settings()
+    return Governance(Store(client("dynamodb"), config.table_name), client("sagemaker") if with_registry else None, approvers,
+                      registry_writers=config.writers())
 
 
 def reset() -> None:

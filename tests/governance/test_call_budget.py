@@ -10,41 +10,48 @@ from .test_walkthrough import FRAUD, UC, register
 G = "credit-risk-xgb"
 
 
-def test_sync_makes_at_most_two_calls_per_event(world):
+def test_sync_makes_at_most_three_calls_per_event(world):
+    """One read; a write when the record changes; one registry write when the registry must show the record again."""
     world.onboard(UC, groups=(G,))
     cases = [
-        world.package_event(G, 1),                                     # registration
-        world.package_event(G, 1),                                     # duplicate
-        world.package_event(G, 2, epoch=True, lifecycle={"Stage": "Development", "StageStatus": "PendingApproval"}),
-        world.package_event(G, 2, status="Rejected", modified_ms=1_724_904_999_000, modified_by=OFFICER_SESSION),
-        world.package_event(G, 2, status="Approved", modified_ms=1_724_904_700_000),  # stale
-        world.package_event(G, 3, status="Approved"),                  # unknown version, arrives approved
-        world.package_event("never-onboarded", 1),                     # unknown group
+        (world.package_event(G, 1), 3),                                # registration: record, then lifecycle and card
+        (world.package_event(G, 1), 1),                                # duplicate
+        (world.package_event(G, 2, epoch=True, lifecycle={"Stage": "Development", "StageStatus": "PendingApproval"}), 3),
+        (world.package_event(G, 2, status="Rejected", modified_ms=1_724_904_999_000, modified_by=OFFICER_SESSION), 3),  # outside
+        (world.package_event(G, 2, status="Approved", modified_ms=1_724_904_700_000), 1),  # stale
+        (world.package_event(G, 3, status="Approved"), 3),             # unknown version, arrives approved: outside, set back
+        (world.package_event("never-onboarded", 1), 1),                # unknown group
     ]
-    for event in cases:
+    for event, expected in cases:
         world.calls.clear()
         world.sync(event)
-        assert world.calls.count() <= 2, world.calls.names()
+        assert world.calls.count() == expected <= 3, world.calls.names()
         assert world.calls.count("dynamodb:BatchGetItem") == 1
+        assert world.calls.count("sagemaker:UpdateModelPackage") == (expected == 3)
 
 
-def test_a_decision_makes_at_most_three_calls(world):
+def test_a_decision_makes_three_calls_mirror_included(world):
+    """Read, write, and one UpdateModelPackage carrying approval status, lifecycle and model card."""
     world.onboard(UC, groups=(G,), risk_tier="minimal", thresholds=())
     version = register(world, G)
     path = f"/use-cases/{UC}/models/{G}/versions/{version}/decision"
+    mirrored = ["dynamodb:BatchGetItem", "dynamodb:TransactWriteItems", "sagemaker:UpdateModelPackage"]
 
-    def decide(stage, caller):
+    def decide(stage, caller, action="approve"):
         world.calls.clear()
-        code, body = world.api("POST", path, {"stage": stage, "action": "approve"}, caller=caller)
-        assert code == 200, body
-        assert world.calls.count() <= 3, world.calls.names()
-        return world.calls.names()
+        code, body = world.api("POST", path, {"stage": stage, "action": action, "reason": "done"}, caller=caller)
+        assert code == 200 and body["registry"]["updated"] is True, body
+        assert world.calls.names() == mirrored
+        [(_, _, update)] = [r for r in world.calls.records if r[1] == "UpdateModelPackage"]
+        assert {"ModelApprovalStatus", "ModelLifeCycle", "ModelCard"} <= set(update)
+        return update
 
-    assert decide("development", DEV_SESSION) == ["dynamodb:BatchGetItem", "dynamodb:TransactWriteItems"]
+    assert decide("development", DEV_SESSION)["ModelApprovalStatus"] == "Approved"
     world.report(world.member_event("Model Deployed", G, version, "test"))
-    decide("test", OFFICER_SESSION)
+    assert decide("test", OFFICER_SESSION)["ModelLifeCycle"]["Stage"] == "Test"
     world.report(world.member_event("Model Deployed", G, version, "production"))
-    assert decide("production", PROD_SESSION) == ["dynamodb:BatchGetItem", "dynamodb:TransactWriteItems", "sagemaker:UpdateModelPackage"]
+    assert decide("production", PROD_SESSION)["ModelLifeCycle"]["StageStatus"] == "Approved"
+    assert decide("production", OFFICER_SESSION, "retire")["ModelLifeCycle"]["StageStatus"] == "Retired"
 
 
 def test_one_query_per_queue_page(world):
@@ -92,7 +99,7 @@ def test_recorded_calls_match_the_declared_iam_actions(world, monkeypatch):
     # a registry change to a known version (sync updates records, not only creates them)
     revoke = world.package_event(FRAUD, 1, status="Rejected", modified_ms=4_000_000_000_000, modified_by=OFFICER_SESSION)
     assert world.sync(revoke)["result"] == "written"
-    assert world.record(FRAUD, 1, "production")["modelStatus"] == "rejected"
+    assert world.record(FRAUD, 1, "production")["modelStatus"] == "approved"  # an outside change: recorded, set back
     for name in operations:
         assert operations[name] == set(HANDLER_OPERATIONS[name]), name
         assert iam_actions(operations[name], kinds[name]) == HANDLER_ACTIONS[name], name
