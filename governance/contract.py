@@ -58,30 +58,37 @@ MODEL_STAGES = ("development", "test", "production")
 STAGE_OF_ACCOUNT_ROLE: Mapping[str, str] = {"test": "test", "prod": "production"}
 DEPLOYMENT_STAGES = tuple(STAGE_OF_ACCOUNT_ROLE.values())
 
-# --- the registry's copy of governance decisions (SageMaker ModelLifeCycle) ----------------------
+# --- the registry's view of governance (SageMaker ModelApprovalStatus and ModelLifeCycle) ------------
+#
+# Governance is the only writer of both (the hub's API role; the data scientists' role is denied them).
+# ModelLifeCycle mirrors the governance record: Stage is a model stage (MODEL_STAGES), StageStatus a record
+# status (LIFECYCLE_STATUSES), both within SageMaker's pattern [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}
+# (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ModelLifeCycle.html).
+# A test or prod stack deploys a version only while the registry shows it APPROVED and its lifecycle is one
+# of DEPLOYABLE_LIFECYCLES[stage]: approved in the stage before, or live at this stage or a later one.
 
-# The stage record a decision leaves behind, as ModelLifeCycle Stage / StageStatus names. Both must match
-# ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$ and StageDescription is at most 1024 characters of `.` (no line breaks):
-# https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ModelLifeCycle.html
-LIFECYCLE_STAGE: Mapping[str, str] = {"development": "Development", "test": "Test", "production": "Production"}
-LIFECYCLE_STATUS: Mapping[str, str] = {"pending": "PendingApproval", "approved": "Approved", "rejected": "Rejected",
-                                       "deployed": "Deployed", "retired": "Retired"}
-MAX_STAGE_DESCRIPTION = 1024
-# The lifecycles under which a version may be deployed at a stage (with ModelApprovalStatus=Approved): approved
-# in the stage before it (development's approval sends a version to test), or approved at the stage or later
-# (a rollback to a version still approved there).
-DEPLOYABLE_LIFECYCLES: Mapping[str, frozenset[tuple[str, str]]] = {
-    "test": frozenset((LIFECYCLE_STAGE[s], LIFECYCLE_STATUS["approved"]) for s in MODEL_STAGES),
-    "production": frozenset((LIFECYCLE_STAGE[s], LIFECYCLE_STATUS["approved"]) for s in ("test", "production")),
-}
+REGISTRY_APPROVED = "Approved"
+REGISTRY_REJECTED = "Rejected"
+REGISTRY_PENDING = "PendingManualApproval"
+LIFECYCLE_STATUSES = ("pending", "approved", "rejected", "deployed", "retired")
+LIVE_LIFECYCLE_STATUSES = ("pending", "deployed", "approved")
 
 
-def registry_approves(stage: str, approval_status: Any, lifecycle: Any) -> bool:
-    """Whether a model package as the registry shows it (`ModelApprovalStatus`, `ModelLifeCycle`) may be deployed at `stage`."""
-    if approval_status != "Approved" or not isinstance(lifecycle, Mapping):
-        return False
-    return (lifecycle.get("Stage"), lifecycle.get("StageStatus")) in DEPLOYABLE_LIFECYCLES.get(stage, frozenset())
+def lifecycle(stage: str, status: str, description: str | None = None) -> dict[str, str]:
+    """A `ModelLifeCycle` as governance writes it and the gate reads it."""
+    out = {"Stage": stage, "StageStatus": status}
+    if description is not None:
+        out["StageDescription"] = description
+    return out
 
+
+def _deployable(stage: str) -> frozenset[tuple[str, str]]:
+    at = MODEL_STAGES.index(stage)
+    return frozenset({(MODEL_STAGES[at - 1], "approved")} | {(s, st) for s in MODEL_STAGES[at:] for st in LIVE_LIFECYCLE_STATUSES})
+
+
+DEPLOYABLE_LIFECYCLES: Mapping[str, frozenset[tuple[str, str]]] = {s: _deployable(s) for s in ("test", "production")}
+"""Model stage deployed to → the (Stage, StageStatus) pairs of `ModelLifeCycle` that allow it."""
 
 # --- S3 prefixes of the hub's artifact bucket ----------------------------------------------------
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from . import model_cards, schema
-from .contract import LIFECYCLE_STAGE, LIFECYCLE_STATUS, MAX_STAGE_DESCRIPTION, MLFLOW_RUN_ID_KEY
+from .contract import MLFLOW_RUN_ID_KEY, MODEL_STAGES, lifecycle
 from .domain import RegistryStatus, Stage, Status, UseCaseConfig, principal_key
 from .records import dump_json, load_json
 from .store import Key, Store, put
@@ -30,6 +30,9 @@ FAILED, OK = "failed", "ok"
 MAX_DECISIONS = 20  # decisions kept on the record for the card and the lifecycle's description
 MAX_ERROR = 300
 STATE = "registryMirror"  # the marker's attribute, and the version view's field
+# StageDescription (and ApprovalDescription): at most 1024 characters matching `.` (one line):
+# https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ModelLifeCycle.html
+MAX_STAGE_DESCRIPTION = 1024
 
 
 def marker_key(group: str, version: int) -> Key:
@@ -46,7 +49,8 @@ class Mirrored:
     status: Status
 
     def lifecycle(self) -> dict[str, str]:
-        return {"Stage": LIFECYCLE_STAGE[self.stage.value], "StageStatus": LIFECYCLE_STATUS[self.status.value]}
+        """`ModelLifeCycle` as `contract.lifecycle` names it: Stage the model stage, StageStatus the record's status."""
+        return lifecycle(self.stage.value, self.status.value)
 
     def shown_by(self, approval: str, lifecycle: Mapping[str, Any] | None) -> bool:
         """Whether a registry event shows this state (an event without a lifecycle shows only a fresh registration)."""
@@ -72,7 +76,7 @@ def desired(items: Mapping[Stage, Mapping[str, Any] | None]) -> Mirrored:
     dev_status = Status(dev.get(schema.MODEL_STATUS, Status.pending.value))
     if dev_status is Status.pending:
         rejection = load_json(dev.get(schema.LAST_REJECTION))
-        if isinstance(rejection, Mapping) and rejection.get("stage") in LIFECYCLE_STAGE:
+        if isinstance(rejection, Mapping) and rejection.get("stage") in MODEL_STAGES:
             return Mirrored(RegistryStatus.rejected.value, Stage(rejection["stage"]), Status.rejected)
         return Mirrored(RegistryStatus.pending.value, Stage.development, Status.pending)
     test, prod = items.get(Stage.test), items.get(Stage.production)

@@ -147,7 +147,7 @@ class Governance:
         actor = ev.modified_by or REGISTRY
         log.warning("registry change of %s/%s by %s made outside governance is not applied", vw.group, vw.version, actor)
         vw.audit(at=at, event_id=ev.event_id, action="registry-outside-change", actor=actor, source=REGISTRY,
-                 stage=want.stage.value, from_state=want.approval, to_state=want.approval,
+                 stage=want.stage.value,
                  reason="changed in the model registry outside governance; not applied, the registry is set back to the record",
                  detail={"by": ev.modified_by, "registry": {"ModelApprovalStatus": ev.status.value, "ModelLifeCycle": ev.lifecycle},
                          "record": want.as_dict()})

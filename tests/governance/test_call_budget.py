@@ -16,7 +16,7 @@ def test_sync_makes_at_most_three_calls_per_event(world):
     cases = [
         (world.package_event(G, 1), 3),                                # registration: record, then lifecycle and card
         (world.package_event(G, 1), 1),                                # duplicate
-        (world.package_event(G, 2, epoch=True, lifecycle={"Stage": "Development", "StageStatus": "PendingApproval"}), 3),
+        (world.package_event(G, 2, epoch=True, lifecycle={"Stage": "development", "StageStatus": "pending"}), 3),
         (world.package_event(G, 2, status="Rejected", modified_ms=1_724_904_999_000, modified_by=OFFICER_SESSION), 3),  # outside
         (world.package_event(G, 2, status="Approved", modified_ms=1_724_904_700_000), 1),  # stale
         (world.package_event(G, 3, status="Approved"), 3),             # unknown version, arrives approved: outside, set back
@@ -48,10 +48,10 @@ def test_a_decision_makes_three_calls_mirror_included(world):
 
     assert decide("development", DEV_SESSION)["ModelApprovalStatus"] == "Approved"
     world.report(world.member_event("Model Deployed", G, version, "test"))
-    assert decide("test", OFFICER_SESSION)["ModelLifeCycle"]["Stage"] == "Test"
+    assert decide("test", OFFICER_SESSION)["ModelLifeCycle"]["Stage"] == "test"
     world.report(world.member_event("Model Deployed", G, version, "production"))
-    assert decide("production", PROD_SESSION)["ModelLifeCycle"]["StageStatus"] == "Approved"
-    assert decide("production", OFFICER_SESSION, "retire")["ModelLifeCycle"]["StageStatus"] == "Retired"
+    assert decide("production", PROD_SESSION)["ModelLifeCycle"]["StageStatus"] == "approved"
+    assert decide("production", OFFICER_SESSION, "retire")["ModelLifeCycle"]["StageStatus"] == "retired"
 
 
 def test_one_query_per_queue_page(world):

@@ -40,12 +40,12 @@ def audit_actions(world) -> list[dict]:
 
 
 @pytest.mark.parametrize("state, expected", [
-    ("registered", ("PendingManualApproval", "Development", "PendingApproval")),
-    ("approved-in-development", ("Approved", "Development", "Approved")),
-    ("test-metrics-below-threshold", ("Approved", "Development", "Approved")),
-    ("in-production", ("Approved", "Production", "Approved")),
-    ("rejected-at-test", ("Rejected", "Test", "Rejected")),
-    ("retired", ("Rejected", "Production", "Retired")),
+    ("registered", ("PendingManualApproval", "development", "pending")),
+    ("approved-in-development", ("Approved", "development", "approved")),
+    ("test-metrics-below-threshold", ("Approved", "development", "approved")),
+    ("in-production", ("Approved", "production", "approved")),
+    ("rejected-at-test", ("Rejected", "test", "rejected")),
+    ("retired", ("Rejected", "production", "retired")),
 ])
 def test_the_registry_state_is_a_function_of_the_record(state, expected):
     want = mirror.desired(STATES[state])
@@ -58,20 +58,26 @@ def test_a_development_rejection_shows_as_rejected_until_the_rework_is_approved(
     assert (want.approval, want.stage, want.status) == ("Rejected", Stage.development, Status.rejected)
 
 
-def test_registry_approves_is_the_deploy_time_gate_over_what_the_registry_shows():
-    dev_ok, test_ok, prod_ok = ({"Stage": s, "StageStatus": "Approved"} for s in ("Development", "Test", "Production"))
-    assert contract.registry_approves("test", "Approved", dev_ok) and not contract.registry_approves("production", "Approved", dev_ok)
-    assert contract.registry_approves("production", "Approved", test_ok) and contract.registry_approves("production", "Approved", prod_ok)
-    assert not contract.registry_approves("test", "PendingManualApproval", dev_ok)
-    assert not contract.registry_approves("production", "Rejected", {"Stage": "Production", "StageStatus": "Retired"})
-    assert not contract.registry_approves("production", "Approved", None)
+def registry_approves(stage: str, approval: str, lifecycle) -> bool:
+    """The deploy-time gate's reading of the registry (contract.DEPLOYABLE_LIFECYCLES)."""
+    return approval == contract.REGISTRY_APPROVED and (lifecycle["Stage"], lifecycle["StageStatus"]) in contract.DEPLOYABLE_LIFECYCLES[stage]
+
+
+@pytest.mark.parametrize("state, test_ok, prod_ok", [
+    ("registered", False, False), ("approved-in-development", True, False), ("in-production", True, True),
+    ("rejected-at-test", False, False), ("retired", False, False),
+])
+def test_what_the_registry_shows_is_what_the_deploy_time_gate_allows(state, test_ok, prod_ok):
+    want = mirror.desired(STATES[state])
+    assert (registry_approves("test", want.approval, want.lifecycle()), registry_approves("production", want.approval, want.lifecycle())) \
+        == (test_ok, prod_ok)
 
 
 def test_every_decision_is_mirrored_in_one_call_that_the_gate_reads(world):
     world.onboard(UC, groups=(XGB,), risk_tier="minimal", thresholds=())
     version = register(world, XGB)
     [registration] = updates(world)
-    assert shown(registration) == ("PendingManualApproval", "Development", "PendingApproval")
+    assert shown(registration) == ("PendingManualApproval", "development", "pending")
     assert registration["ModelCard"]["ModelCardStatus"] == "Draft"
 
     def step(stage, caller, action="approve", reason=None):
@@ -85,19 +91,19 @@ def test_every_decision_is_mirrored_in_one_call_that_the_gate_reads(world):
         return params
 
     dev = step("development", DEV_SESSION, reason="features reviewed")
-    assert shown(dev) == ("Approved", "Development", "Approved")
+    assert shown(dev) == ("Approved", "development", "approved")
     assert package(world)["ModelApprovalStatus"] == "Approved"  # the article's step: approved for deployment to test
     assert DEV_SESSION in dev["ApprovalDescription"] and "features reviewed" in dev["ApprovalDescription"]
-    assert contract.registry_approves("test", dev["ModelApprovalStatus"], dev["ModelLifeCycle"])
-    assert not contract.registry_approves("production", dev["ModelApprovalStatus"], dev["ModelLifeCycle"])
+    assert registry_approves("test", dev["ModelApprovalStatus"], dev["ModelLifeCycle"])
+    assert not registry_approves("production", dev["ModelApprovalStatus"], dev["ModelLifeCycle"])
     world.report(world.member_event("Model Deployed", XGB, version, "test"))
     test = step("test", OFFICER_SESSION)
-    assert shown(test) == ("Approved", "Test", "Approved") and contract.registry_approves("production", "Approved", test["ModelLifeCycle"])
+    assert shown(test) == ("Approved", "test", "approved") and registry_approves("production", "Approved", test["ModelLifeCycle"])
     world.report(world.member_event("Model Deployed", XGB, version, "production"))
     prod = step("production", PROD_SESSION)
-    assert shown(prod) == ("Approved", "Production", "Approved") and prod["ModelCard"]["ModelCardStatus"] == "Approved"
+    assert shown(prod) == ("Approved", "production", "approved") and prod["ModelCard"]["ModelCardStatus"] == "Approved"
     retired = step("production", OFFICER_SESSION, "retire", reason="superseded by v2")
-    assert shown(retired) == ("Rejected", "Production", "Retired") and "superseded by v2" in retired["ApprovalDescription"]
+    assert shown(retired) == ("Rejected", "production", "retired") and "superseded by v2" in retired["ApprovalDescription"]
     assert package(world)["ModelApprovalStatus"] == "Rejected"
     assert world.record(XGB, version, "development")[schema.REGISTRY_STATUS] == "Rejected"
 
@@ -109,7 +115,7 @@ def test_a_rejection_is_mirrored_and_the_description_stays_within_aws_limits(wor
     reason = "leaky features\n" + "x" * 1000
     assert decide(world, XGB, version, "development", "reject", OFFICER_SESSION, reason=reason)[0] == 200
     [params] = updates(world)
-    assert shown(params) == ("Rejected", "Development", "Rejected")
+    assert shown(params) == ("Rejected", "development", "rejected")
     description = params["ModelLifeCycle"]["StageDescription"]
     assert len(description) == 1024 and "\n" not in description and "leaky features" in description and OFFICER_SESSION in description
 
@@ -121,23 +127,23 @@ def test_a_data_scientists_approval_in_the_registry_is_recorded_not_applied_and_
     assert package(world)["ModelApprovalStatus"] == "Approved"
     world.calls.clear()
     event = world.package_event(XGB, version, status="Approved", modified_ms=1_999_999_000_000, modified_by=DS_SESSION,
-                                lifecycle={"Stage": "Production", "StageStatus": "Approved"})
+                                lifecycle={"Stage": "production", "StageStatus": "approved"})
     result = world.sync(event)
     assert result["result"] == "written" and "outside governance" in result["message"]
     assert world.record(XGB, version, "development")["modelStatus"] == "pending" and world.record(XGB, version, "test") is None
     [params] = updates(world)
-    assert shown(params) == ("PendingManualApproval", "Development", "PendingApproval")
+    assert shown(params) == ("PendingManualApproval", "development", "pending")
     assert package(world)["ModelApprovalStatus"] == "PendingManualApproval"
     entry = audit_actions(world)[-1]
     assert entry["action"] == "registry-outside-change" and entry["actor"] == DS_SESSION
     detail = json.loads(entry["detail"])
-    assert detail["registry"] == {"ModelApprovalStatus": "Approved", "ModelLifeCycle": {"Stage": "Production", "StageStatus": "Approved"}}
+    assert detail["registry"] == {"ModelApprovalStatus": "Approved", "ModelLifeCycle": {"Stage": "production", "StageStatus": "approved"}}
     assert detail["record"]["ModelApprovalStatus"] == "PendingManualApproval" and detail["by"] == DS_SESSION
     assert world.api("GET", vpath(XGB, version, "/audit/verify"))[1]["ok"] is True
     # the set-back's own event shows the record's state: nothing more to do
     world.calls.clear()
     back = world.package_event(XGB, version, modified_ms=1_999_999_100_000, modified_by=API_SESSION,
-                               lifecycle={"Stage": "Development", "StageStatus": "PendingApproval"})
+                               lifecycle={"Stage": "development", "StageStatus": "pending"})
     assert world.sync(back)["result"] == "duplicate" and world.calls.names() == ["dynamodb:BatchGetItem"]
 
 
@@ -147,10 +153,10 @@ def test_a_lifecycle_changed_outside_governance_is_set_back_too(world):
     assert decide(world, XGB, version, "development", "approve", DEV_SESSION)[0] == 200
     world.calls.clear()
     event = world.package_event(XGB, version, status="Approved", modified_ms=1_999_999_000_000, modified_by=DS_SESSION,
-                                lifecycle={"Stage": "Production", "StageStatus": "Approved"})
+                                lifecycle={"Stage": "production", "StageStatus": "approved"})
     assert world.sync(event)["result"] == "written"
     [params] = updates(world)
-    assert shown(params) == ("Approved", "Development", "Approved")
+    assert shown(params) == ("Approved", "development", "approved")
     assert audit_actions(world)[-1]["action"] == "registry-outside-change"
 
 
@@ -160,16 +166,16 @@ def test_governances_own_writes_change_nothing(world):
     assert decide(world, XGB, version, "development", "approve", DEV_SESSION)[0] == 200
     before = world.snapshot()
     own = world.package_event(XGB, version, status="Approved", modified_ms=1_999_999_000_000, modified_by=API_SESSION,
-                              lifecycle={"Stage": "Development", "StageStatus": "Approved"})
+                              lifecycle={"Stage": "development", "StageStatus": "approved"})
     world.calls.clear()
     assert world.sync(own)["result"] == "duplicate" and world.calls.names() == ["dynamodb:BatchGetItem"]
     # an earlier write of governance's arriving late (registry since moved on): no audit, no record change; rewritten
     late = world.package_event(XGB, version, modified_ms=1_999_999_100_000, modified_by=API_SESSION,
-                               lifecycle={"Stage": "Development", "StageStatus": "PendingApproval"})
+                               lifecycle={"Stage": "development", "StageStatus": "pending"})
     world.calls.clear()
     assert world.sync(late)["result"] == "duplicate"
     assert world.snapshot() == before
-    assert [shown(p) for p in updates(world)] == [("Approved", "Development", "Approved")]
+    assert [shown(p) for p in updates(world)] == [("Approved", "development", "approved")]
 
 
 def _failing_registry(world):
@@ -199,7 +205,7 @@ def test_a_failed_mirror_leaves_the_decision_standing_shows_and_is_repaired_by_t
     world.calls.clear()
     code, body = decide(world, XGB, version, "test", "reject", OFFICER_SESSION, reason="drift")
     assert code == 200 and body["registry"]["updated"] is True
-    assert [shown(p) for p in updates(world)] == [("Rejected", "Test", "Rejected")]
+    assert [shown(p) for p in updates(world)] == [("Rejected", "test", "rejected")]
     assert world.api("GET", vpath(XGB, version))[1]["registryMirror"] is None
 
 
@@ -211,9 +217,9 @@ def test_a_failed_mirror_is_repaired_by_the_next_registry_event_of_the_package(w
     heal()
     # the registry still shows registration; its next event (here: a description edit by someone) disagrees with the record
     stale_view = world.package_event(XGB, version, modified_ms=1_999_999_000_000, modified_by=DS_SESSION,
-                                     lifecycle={"Stage": "Development", "StageStatus": "PendingApproval"})
+                                     lifecycle={"Stage": "development", "StageStatus": "pending"})
     world.calls.clear()
     assert world.sync(stale_view)["result"] == "written"
-    assert [shown(p) for p in updates(world)] == [("Approved", "Development", "Approved")]
+    assert [shown(p) for p in updates(world)] == [("Approved", "development", "approved")]
     assert package(world)["ModelApprovalStatus"] == "Approved"
     assert world.api("GET", vpath(XGB, version))[1]["registryMirror"] is None

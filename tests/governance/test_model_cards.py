@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 
 from governance import mirror, model_cards, schema
-from governance.domain import RiskTier, Stage, Status, Threshold, UseCaseConfig
+from governance.domain import RiskTier, Stage, Threshold, UseCaseConfig
 from governance.records import dump_json
 
 from .conftest import DEV_SESSION, OFFICER_SESSION, PROD_SESSION, TEST_SESSION

@@ -50,7 +50,7 @@ class GovernanceMachine(RuleBasedStateMachine):
         self.next_version[group] += 1
         version = self.next_version[group]
         event = self.world.package_event(group, version, created_ms=self.tick(), epoch=encoding == "epoch",
-                                         lifecycle={"Stage": "Development", "StageStatus": "PendingApproval"} if encoding == "lifecycle" else None)
+                                         lifecycle={"Stage": "development", "StageStatus": "pending"} if encoding == "lifecycle" else None)
         assert self.world.sync(event)["result"] == "written"
         self.sent.append(event)
         self.versions.append((group, version))
