@@ -36,6 +36,8 @@ ENDPOINT_SERVICES = {"dynamodb": "dynamodb", "sagemaker": "sagemaker.api", "even
 TRACING_SERVICE = "xray"
 
 
+REGISTRY_REPAIR_SCHEDULE = "rate(15 minutes)"
+"""How often sync rewrites the registry of versions whose registry write failed."""
 REGISTRY_WRITERS = ("api", "sync")
 """The handlers that write the registry (decisions, registrations, set-backs): their changes are governance's own."""
 
@@ -119,6 +121,14 @@ class GovernanceHandlers(pulumi.ComponentResource):
                 ),
                 opts=self._moved(ROUTE_TYPE, f"{p}-{route}"),
             )
+        EventRoute(
+            f"{p}-registry-repair",
+            EventRouteArgs(function_arn=sync.arn, function_name=sync.name, kms_key_arn=args.kms_key_arn,
+                           schedule_expression=REGISTRY_REPAIR_SCHEDULE, rule_name=f"{p}-registry-repair",
+                           description="Rewrites the registry from the record where a registry write failed -> sync",
+                           alarm_actions=args.alarm_actions, tags=args.tags),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         self.api = IamRestApi(
             f"{p}-governance-api",
             IamRestApiArgs(

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping
 from . import model_cards, schema
 from .contract import MLFLOW_RUN_ID_KEY, MODEL_STAGES, lifecycle
 from .domain import RegistryStatus, Stage, Status, UseCaseConfig, principal_key
-from .records import dump_json, load_json
+from .records import dump_json, load_json, parse_use_case_config, uc_config_key, version_items, version_keys
 from .store import Key, Store, put
 
 log = logging.getLogger("governance")
@@ -27,6 +27,7 @@ log = logging.getLogger("governance")
 MARKER_PREFIX = "MIRROR#"
 FAILED_PARTITION = "MIRROR#FAILED"
 FAILED, OK = "failed", "ok"
+REPAIR_BATCH = 20  # versions per repair pass: 4 keys each, their use cases' CONFIG items, within BatchGetItem's 100 keys
 MAX_DECISIONS = 20  # decisions kept on the record for the card and the lifecycle's description
 MAX_ERROR = 300
 STATE = "registryMirror"  # the marker's attribute, and the version view's field
@@ -157,15 +158,15 @@ def publish(store: Store, sagemaker: Any, *, group: str, version: int, arn: str,
     if error is None and view(marker) is None:
         return {**shown, "updated": True}
     state = {"state": OK, "at": at} if error is None else {"state": FAILED, "error": error, "at": at}
-    _keep(store, group, version, state)
+    _keep(store, group, version, (items[Stage.development] or {}).get(schema.USE_CASE_ID), state)
     return {**shown, "updated": error is None, **({"error": error} if error else {})}
 
 
-def _keep(store: Store, group: str, version: int, state: Mapping[str, Any]) -> None:
+def _keep(store: Store, group: str, version: int, use_case_id: Any, state: Mapping[str, Any]) -> None:
     """Record a write's outcome; a failure is also listed under FAILED_PARTITION (the by-stage-status index)."""
     pk, sk = marker_key(group, version)
     item: dict[str, Any] = {schema.PK: pk, schema.SK: sk, schema.MODEL_GROUP: group, schema.MODEL_VERSION: version,
-                            STATE: dump_json(dict(state))}
+                            schema.USE_CASE_ID: use_case_id, STATE: dump_json(dict(state))}
     if state["state"] == FAILED:
         item[schema.BY_STAGE_STATUS.partition_key] = FAILED_PARTITION
         item[schema.BY_STAGE_STATUS.sort_key] = f"{state['at']}#{group}#{version:06d}"
@@ -179,3 +180,26 @@ def view(marker: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """`registryMirror` as the API shows it: None when every write succeeded."""
     state = load_json((marker or {}).get(STATE))
     return state if isinstance(state, Mapping) and state.get("state") == FAILED else None
+
+
+def repair(store: Store, sagemaker: Any, *, at: str) -> dict[str, int]:
+    """The scheduled pass: rewrite the registry, card included, of the versions whose last registry write failed."""
+    failed, _ = store.query(partition=(schema.BY_STAGE_STATUS.partition_key, FAILED_PARTITION), index=schema.BY_STAGE_STATUS,
+                            limit=REPAIR_BATCH)
+    versions = [(m[schema.MODEL_GROUP], int(m[schema.MODEL_VERSION]), m.get(schema.USE_CASE_ID)) for m in failed]
+    if not versions:
+        return {"failed": 0, "repaired": 0}
+    raw = store.batch_get([*(k for g, v, _ in versions for k in (*version_keys(g, v), marker_key(g, v))),
+                           *(uc_config_key(u) for u in {u for _, _, u in versions if u})])
+    repaired = 0
+    for group, version, use_case_id in versions:
+        items = version_items(raw, group, version)
+        if items[Stage.development] is None:
+            continue
+        config = raw.get(uc_config_key(use_case_id)) if use_case_id else None
+        card = card_for(items, parse_use_case_config(config) if config else None, desired(items))
+        result = publish(store, sagemaker, group=group, version=version, arn=items[Stage.development][schema.MODEL_PACKAGE_ARN],
+                         items=items, card=card, at=at, marker=raw.get(marker_key(group, version)))
+        repaired += bool(result["updated"])
+    return {"failed": len(versions), "repaired": repaired}
+

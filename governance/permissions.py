@@ -11,7 +11,7 @@ from typing import Iterable
 
 # API operations as "<service>:<Operation>", what a botocore event hook records.
 HANDLER_OPERATIONS: dict[str, frozenset[str]] = {
-    "sync": frozenset({"dynamodb:BatchGetItem", "dynamodb:TransactWriteItems", "sagemaker:UpdateModelPackage"}),
+    "sync": frozenset({"dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:TransactWriteItems", "sagemaker:UpdateModelPackage"}),
     "api": frozenset({"dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:TransactWriteItems", "sagemaker:UpdateModelPackage"}),
     "metrics": frozenset({"dynamodb:BatchGetItem", "dynamodb:TransactWriteItems"}),
 }

@@ -125,6 +125,13 @@ class Governance:
                              [schema.MODEL_PACKAGE_ARN], items=items, card=card, at=self._now(), marker=marker)
         return outcome
 
+    def repair_registry(self, event: Any = None) -> Outcome:
+        """The scheduled pass over failed registry writes (`mirror.repair`); `event` is the schedule's, unused."""
+        done = registry.repair(self.store, self.sagemaker, at=self._now())
+        if not done["failed"]:
+            return Outcome("ignored", "no failed registry write to repair")
+        return Outcome("written", f"registry rewritten from the record for {done['repaired']} of {done['failed']} version(s)")
+
     def _register(self, vw: VersionWrite, ev: Any, gc: GroupConfig, mirror: dict[str, Any]) -> None:
         at = iso_millis(ev.created_ms)
         actor = ev.created_by or REGISTRY

@@ -210,6 +210,8 @@ def registry_changes_outside_governance(world) -> None:
     assert world.sync(rejected)["result"] == "stale"
     approved = world.package_event("credit-risk-xgb", 1, status="Approved", modified_ms=1_724_904_800_000)
     assert world.sync(approved)["result"] == "written"
+    schedule = {"id": "repair-1", "source": "aws.events", "detail-type": "Scheduled Event", "time": "2024-09-02T10:00:00Z", "detail": {}}
+    assert world.sync(schedule)["result"] == "ignored"  # the scheduled registry repair: nothing failed
 
 
 def hub_functions() -> list[tuple[str, offline.DeclaredResource, list[dict[str, Any]]]]:

@@ -223,3 +223,31 @@ def test_a_failed_mirror_is_repaired_by_the_next_registry_event_of_the_package(w
     assert [shown(p) for p in updates(world)] == [("Approved", "development", "approved")]
     assert package(world)["ModelApprovalStatus"] == "Approved"
     assert world.api("GET", vpath(XGB, version))[1]["registryMirror"] is None
+
+
+SCHEDULED = {"version": "0", "id": "5f6c8f8e-0000-4000-8000-000000000001", "detail-type": "Scheduled Event", "source": "aws.events",
+             "account": ACCOUNT, "time": "2024-09-02T10:00:00Z", "region": REGION,
+             "resources": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/mlgov-registry-repair"], "detail": {}}
+
+
+def test_the_scheduled_pass_rewrites_the_registry_of_failed_writes_card_included(world):
+    world.onboard(UC, groups=(XGB,), risk_tier="high", thresholds=({"metric": "auc", "min": 0.8},))
+    version = register(world, XGB)
+    heal = _failing_registry(world)
+    assert decide(world, XGB, version, "development", "approve", DEV_SESSION)[1]["registry"]["updated"] is False
+    world.calls.clear()
+    assert world.sync(SCHEDULED)["result"] == "written"  # still failing: the marker stays
+    assert world.api("GET", vpath(XGB, version))[1]["registryMirror"]["state"] == "failed"
+    heal()
+    world.calls.clear()
+    result = world.sync(SCHEDULED)
+    assert result["result"] == "written" and "for 1 of 1 version" in result["message"]
+    assert world.calls.names() == ["dynamodb:Query", "dynamodb:BatchGetItem", "sagemaker:UpdateModelPackage",
+                                   "dynamodb:TransactWriteItems"]
+    [params] = updates(world)
+    assert shown(params) == ("Approved", "development", "approved")
+    assert "EU AI Act" in json.loads(params["ModelCard"]["ModelCardContent"])["intended_uses"]["explanations_for_risk_rating"]
+    assert world.api("GET", vpath(XGB, version))[1]["registryMirror"] is None
+    world.calls.clear()
+    assert world.sync(SCHEDULED)["result"] == "ignored" and world.calls.names() == ["dynamodb:Query"]
+
