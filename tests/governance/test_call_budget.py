@@ -100,6 +100,8 @@ def test_recorded_calls_match_the_declared_iam_actions(world, monkeypatch):
     revoke = world.package_event(FRAUD, 1, status="Rejected", modified_ms=4_000_000_000_000, modified_by=OFFICER_SESSION)
     assert world.sync(revoke)["result"] == "written"
     assert world.record(FRAUD, 1, "production")["modelStatus"] == "approved"  # an outside change: recorded, set back
+    schedule = {"id": "repair-1", "source": "aws.events", "detail-type": "Scheduled Event", "time": "2024-09-02T10:00:00Z", "detail": {}}
+    assert world.sync(schedule)["result"] == "ignored"  # the scheduled registry repair finds nothing failed
     for name in operations:
         assert operations[name] == set(HANDLER_OPERATIONS[name]), name
         assert iam_actions(operations[name], kinds[name]) == HANDLER_ACTIONS[name], name
