@@ -38,6 +38,16 @@ ENDPOINT_SERVICES = {"dynamodb": "dynamodb", "sagemaker": "sagemaker.api", "even
 TRACING_SERVICE = "xray"
 
 
+REGISTRY_REPAIR_SCHEDULE = "rate(1 minute)"
+"""How often sync rewrites the registry of versions whose registry write failed."""
+REGISTRY_WRITERS = ("api", "sync")
+"""The handlers that write the registry (decisions, registrations, set-backs): their changes are governance's own."""
+
+
+def role_name(prefix: str, handler: str) -> str:
+    return f"{prefix}-{handler}-role"
+
+
 def endpoint_services() -> list[str]:
     """The endpoints private subnets need for the handlers to reach what they call."""
     called = {action.split(":")[0] for actions in HANDLER_ACTIONS.values() for action in actions}
@@ -86,8 +96,10 @@ class GovernanceHandlers(pulumi.ComponentResource):
         super().__init__("mlgov:governance_handlers:GovernanceHandlers", name, None, opts)
         self._args = args
         p = args.prefix
+        writers = ",".join(f"arn:{args.partition}:iam::{args.account_id}:role/{role_name(p, h)}" for h in REGISTRY_WRITERS)
         settings = contract.GovernanceSettings(args.table_name, json.dumps({k: list(v) for k, v in args.approvers.items()}, sort_keys=True),
-                                               signing_key_id=args.signing_key_arn, checkpoint_bucket=args.checkpoint_bucket_name)
+                                               signing_key_id=args.signing_key_arn, checkpoint_bucket=args.checkpoint_bucket_name,
+                                               registry_writers=writers)
         self.functions = {handler: self._function(handler, settings.to_env()) for handler in HANDLERS}
         sync, metrics, api = (self.functions[h] for h in ("sync", "metrics", "api"))
         registry_pattern = {
@@ -117,6 +129,14 @@ class GovernanceHandlers(pulumi.ComponentResource):
                 ),
                 opts=self._moved(ROUTE_TYPE, f"{p}-{route}"),
             )
+        EventRoute(
+            f"{p}-registry-repair",
+            EventRouteArgs(function_arn=sync.arn, function_name=sync.name, kms_key_arn=args.kms_key_arn,
+                           schedule_expression=REGISTRY_REPAIR_SCHEDULE, rule_name=f"{p}-registry-repair",
+                           description="Rewrites the registry from the record where a registry write failed -> sync",
+                           alarm_actions=args.alarm_actions, tags=args.tags),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         self.api = IamRestApi(
             f"{p}-governance-api",
             IamRestApiArgs(
@@ -174,7 +194,7 @@ class GovernanceHandlers(pulumi.ComponentResource):
                 environment={"POWERTOOLS_SERVICE_NAME": f"mlgov-{handler}", "AWS_RETRY_MODE": "standard", "AWS_MAX_ATTEMPTS": "5",
                              **environment},
                 function_name=name,
-                role_name=f"{name}-role",
+                role_name=role_name(a.prefix, handler),
                 asynchronous=True,
                 dead_letter_queue_name=f"{name}-dlq",
                 key_services=["dynamodb", "s3"] if handler == "api" else ["dynamodb"],

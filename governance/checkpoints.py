@@ -81,8 +81,10 @@ def subject_of(pk: str, sk: str, image: Mapping[str, Any]) -> Subject | None:
         group = pk[len("MODEL#"):]
         if sk.startswith("V#") and sk[2:8].isdigit():
             return (MODEL, group, int(sk[2:8]))
+        if not sk.startswith(schema.AUDIT_PREFIX):
+            return None  # the registry-write marker and monitoring history: display only, no decision reads them
         version = image.get(schema.MODEL_VERSION)
-        if sk.startswith(schema.AUDIT_PREFIX) and isinstance(version, int) and 1 <= version <= MAX_MODEL_VERSION:
+        if isinstance(version, int) and 1 <= version <= MAX_MODEL_VERSION:
             return (MODEL, group, version)
         return (MODEL, group, 0)
     if pk.startswith("USECASE#") and sk != schema.CONFIG_SK:

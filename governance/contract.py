@@ -200,14 +200,18 @@ class GovernanceSettings:
     APPROVERS = "APPROVERS"
     SIGNING_KEY = "AUDIT_SIGNING_KEY"
     CHECKPOINT_BUCKET = "AUDIT_CHECKPOINT_BUCKET"
+    REGISTRY_WRITERS = "REGISTRY_WRITERS"
 
     table_name: Any
     approvers_json: Any = "{}"
     signing_key_id: Any = ""
     checkpoint_bucket: Any = ""
+    registry_writers: Any = ""
+    """The handler roles (comma-separated ARNs) whose registry changes are governance's own, not outside changes."""
 
     def to_env(self) -> dict[str, Any]:
-        env = {self.TABLE: self.table_name, self.APPROVERS: self.approvers_json, self.SIGNING_KEY: self.signing_key_id}
+        env = {self.TABLE: self.table_name, self.APPROVERS: self.approvers_json, self.SIGNING_KEY: self.signing_key_id,
+               self.REGISTRY_WRITERS: self.registry_writers}
         if self.checkpoint_bucket:
             env[self.CHECKPOINT_BUCKET] = self.checkpoint_bucket
         return env
@@ -216,7 +220,11 @@ class GovernanceSettings:
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "GovernanceSettings":
         """The signing key is required: a handler never writes an unsigned entry."""
         return cls(table_name=_require(env, cls.TABLE), approvers_json=env.get(cls.APPROVERS) or "{}",
-                   signing_key_id=_require(env, cls.SIGNING_KEY), checkpoint_bucket=env.get(cls.CHECKPOINT_BUCKET) or "")
+                   signing_key_id=_require(env, cls.SIGNING_KEY), checkpoint_bucket=env.get(cls.CHECKPOINT_BUCKET) or "",
+                   registry_writers=env.get(cls.REGISTRY_WRITERS) or "")
+
+    def writers(self) -> tuple[str, ...]:
+        return tuple(w.strip() for w in str(self.registry_writers).split(",") if w.strip())
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from typing import Iterable
 # Every handler that writes signs its audit entries (kms:Sign); the api verifies trails (the public key, the
 # checkpoints); the checkpoint consumer reads chains, verifies them and writes checkpoints.
 HANDLER_OPERATIONS: dict[str, frozenset[str]] = {
-    "sync": frozenset({"dynamodb:BatchGetItem", "dynamodb:TransactWriteItems", "kms:Sign"}),
+    "sync": frozenset({"dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:TransactWriteItems", "sagemaker:UpdateModelPackage",
+                       "kms:Sign"}),
     "api": frozenset({"dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:TransactWriteItems", "sagemaker:UpdateModelPackage",
                       "kms:Sign", "kms:GetPublicKey", "s3:ListObjectsV2", "s3:GetObject"}),
     "metrics": frozenset({"dynamodb:BatchGetItem", "dynamodb:TransactWriteItems", "kms:Sign"}),

@@ -63,7 +63,8 @@ def governance(with_registry: bool = False) -> Governance:
     store.verifier = store.signer.verifier
     if config.checkpoint_bucket:
         store.checkpoints = CheckpointReader(client("s3"), config.checkpoint_bucket)
-    return Governance(store, client("sagemaker") if with_registry else None, approvers)
+    return Governance(store, client("sagemaker") if with_registry else None, approvers,
+                      registry_writers=config.writers())
 
 
 @lru_cache(maxsize=None)

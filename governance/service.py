@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from . import mirror as registry
 from . import compliance, rules, schema, views
 from .domain import Action, Approvers, Conflict, Forbidden, GroupConfig, RegistryStatus, Stage, Status, UseCaseStage
 from .domain import check_group, check_use_case_id, check_version
@@ -47,18 +48,20 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _registry_fields(ev: Any) -> dict[str, Any]:
-    return {schema.REGISTRY_STATUS: ev.status.value, schema.REGISTRY_MODIFIED_AT: ev.modified_ms,
-            schema.REGISTRY_LIFECYCLE: dump_json(ev.lifecycle)}
+def _registry_fields(ev: Any, shown: Any) -> dict[str, Any]:
+    """The registry as the record last set it (`shown`), as of the event's change (later events are judged against it)."""
+    return {schema.REGISTRY_STATUS: shown.approval, schema.REGISTRY_MODIFIED_AT: ev.modified_ms,
+            schema.REGISTRY_LIFECYCLE: dump_json(shown.lifecycle())}
 
 
 class Governance:
     def __init__(self, store: Store, sagemaker: Any = None, approvers: Callable[[], Approvers] | Approvers = Approvers(),
-                 clock: Callable[[], int] = _now_ms):
+                 clock: Callable[[], int] = _now_ms, registry_writers: tuple[str, ...] = ()):
         self.store = store
         self.sagemaker = sagemaker
         self._approvers = approvers
         self.clock = clock
+        self.registry_writers = registry_writers
 
     @property
     def approvers(self) -> Approvers:
@@ -76,7 +79,8 @@ class Governance:
             return Outcome("ignored", f"{ev.group}/{ev.version}: package status {ev.package_status} is not a registered version")
 
         def attempt(_: int) -> tuple[list | None, Outcome]:
-            raw = self.store.batch_get([group_config_key(ev.group), mirror_key(ev.group), hub_key(), *version_keys(ev.group, ev.version)])
+            raw = self.store.batch_get([group_config_key(ev.group), mirror_key(ev.group), hub_key(), *version_keys(ev.group, ev.version),
+                                        registry.marker_key(ev.group, ev.version)])
             gc_item = raw.get(group_config_key(ev.group))
             if gc_item is None:
                 return None, Outcome("rejected", f"model group {ev.group!r} is not onboarded (no {schema.group_pk(ev.group)}/"
@@ -84,26 +88,49 @@ class Governance:
             items = version_items(raw, ev.group, ev.version)
             vw = VersionWrite(ev.group, ev.version, items)
             dev = items[Stage.development]
+            # The registry write (lifecycle, card, or setting an outside change back) is queued in the same transaction
+            # for the repair pass: a sync event stays at one read, one signature and one write.
+            def queued(why: str) -> Any:
+                use_case_id = (vw.effective()[Stage.development] or {}).get(schema.USE_CASE_ID)
+                return registry.queue(ev.group, ev.version, use_case_id, at=self._now(), why=why)
+
             if dev is None:
                 self._register(vw, ev, parse_group_config(gc_item), raw.get(mirror_key(ev.group)) or {},
                                compliance.assess(event, created_by=ev.created_by, hub=raw.get(hub_key())))
-                if ev.status is not RegistryStatus.pending:
-                    self._registry_effect(vw, ev)
+                want = registry.desired(vw.effective())
+                if ev.status is not RegistryStatus.pending or (ev.lifecycle is not None and not want.shown_by(ev.status.value, ev.lifecycle)):
+                    self._registry_effect(vw, ev, want)
                     vw.create_rev[Stage.development] = 2  # as if registered, then changed: order-independent revs
-                vw.change(Stage.development, **_registry_fields(ev))
-                return vw.ops(), Outcome("written", f"{ev.group}/{ev.version} registered in development (registry: {ev.status.value})")
+                vw.change(Stage.development, **_registry_fields(ev, want))
+                return vw.ops() + [queued("registered: lifecycle and model card")], Outcome(
+                    "written", f"{ev.group}/{ev.version} registered in development (registry: {ev.status.value})")
+            want = registry.desired(items)
+            if want.shown_by(ev.status.value, ev.lifecycle):
+                return None, Outcome("duplicate", f"{ev.group}/{ev.version}: the registry shows the record's state "
+                                                  f"({ev.status.value}); nothing to do")
             stored_ms = int(dev.get(schema.REGISTRY_MODIFIED_AT, 0))
-            if ev.status.value == dev.get(schema.REGISTRY_STATUS):
-                return None, Outcome("duplicate", f"{ev.group}/{ev.version}: registry status {ev.status.value} is already recorded")
             if ev.modified_ms <= stored_ms:
                 return None, Outcome("stale", f"{ev.group}/{ev.version}: event from {iso_millis(ev.modified_ms)} is older than the "
                                               f"recorded registry change of {iso_millis(stored_ms)}")
-            self._registry_effect(vw, ev)
-            vw.change(Stage.development, **_registry_fields(ev))
-            return vw.ops(), Outcome("written", f"{ev.group}/{ev.version}: registry status {ev.status.value} applied")
+            if registry.is_governance(ev.modified_by, self.registry_writers):
+                return [queued("an earlier registry write of governance's")], Outcome(
+                    "duplicate", f"{ev.group}/{ev.version}: an earlier registry write of governance's; the registry is rewritten "
+                                 "from the record")
+            self._registry_effect(vw, ev, want)
+            vw.change(Stage.development, **_registry_fields(ev, want))
+            return vw.ops() + [queued("set back after an outside change")], Outcome(
+                "written", f"{ev.group}/{ev.version}: registry change to {ev.status.value} made outside governance recorded, "
+                           "not applied; the registry is set back to the record by the repair pass")
 
         return with_retries(self.store, attempt,
                             lambda: RuntimeError(f"{ev.group}/{ev.version}: kept losing write races; EventBridge will retry"))
+
+    def repair_registry(self, event: Any = None) -> Outcome:
+        """The scheduled pass over failed registry writes (`mirror.repair`); `event` is the schedule's, unused."""
+        done = registry.repair(self.store, self.sagemaker, at=self._now())
+        if not done["failed"]:
+            return Outcome("ignored", "no failed registry write to repair")
+        return Outcome("written", f"registry rewritten from the record for {done['repaired']} of {done['failed']} version(s)")
 
     def _register(self, vw: VersionWrite, ev: Any, gc: GroupConfig, mirror: dict[str, Any], found: dict[str, Any] | None = None) -> None:
         at = iso_millis(ev.created_ms)
@@ -125,35 +152,16 @@ class Governance:
         vw.audit(at=at, event_id=f"registered-v{ev.version:06d}", action="register", actor=actor, source=REGISTRY,
                  stage=Stage.development.value, from_state="", to_state=Status.pending.value, detail=detail)
 
-    def _registry_effect(self, vw: VersionWrite, ev: Any) -> None:
-        """A registry approval-status change: rejections are honoured, approvals made outside governance are not."""
+    def _registry_effect(self, vw: VersionWrite, ev: Any, want: Any) -> None:
+        """A registry approval-status or lifecycle change not made by governance: recorded, never applied."""
         at = iso_millis(ev.modified_ms)
         actor = ev.modified_by or REGISTRY
-        records = parse_records(vw.effective())
-        stage = rules.current_stage(records)
-        if ev.status is RegistryStatus.rejected:
-            try:
-                tr = rules.transition(records, stage, Action.reject)
-            except Conflict as exc:
-                vw.audit(at=at, event_id=ev.event_id, action="registry-rejected-noted", actor=actor, source=REGISTRY,
-                         stage=stage.value, reason=f"rejected in the model registry; not applicable: {exc.message}")
-                return
-            vw.apply(records, tr, at=at, actor=actor, reason="rejected in the model registry", stage=stage)
-            vw.audit(at=at, event_id=ev.event_id, action="reject", actor=actor, source=REGISTRY, stage=stage.value,
-                     from_state=records[stage].status.value, to_state=Status.rejected.value if stage is not Stage.development else Status.pending.value,
-                     reason="rejected in the model registry", detail={"changes": {s.value: v.value for s, v in tr.changes.items()}})
-        elif ev.status is RegistryStatus.approved:
-            prod = records.get(Stage.production)
-            if prod is not None and prod.status is Status.approved:
-                vw.audit(at=at, event_id=ev.event_id, action="registry-approved", actor=actor, source=REGISTRY,
-                         stage=Stage.production.value, reason="the registry shows the governance approval")
-            else:
-                log.warning("registry approval of %s/%s made outside governance is not honoured", vw.group, vw.version)
-                vw.audit(at=at, event_id=ev.event_id, action="registry-approval-ignored", actor=actor, source=REGISTRY,
-                         stage=stage.value, reason="approved in the model registry outside governance; governance status unchanged")
-        else:
-            vw.audit(at=at, event_id=ev.event_id, action="registry-pending", actor=actor, source=REGISTRY, stage=stage.value,
-                     reason="the registry status went back to PendingManualApproval; governance status unchanged")
+        log.warning("registry change of %s/%s by %s made outside governance is not applied", vw.group, vw.version, actor)
+        vw.audit(at=at, event_id=ev.event_id, action="registry-outside-change", actor=actor, source=REGISTRY,
+                 stage=want.stage.value,
+                 reason="changed in the model registry outside governance; not applied, the registry is set back to the record",
+                 detail={"by": ev.modified_by, "registry": {"ModelApprovalStatus": ev.status.value, "ModelLifeCycle": ev.lifecycle},
+                         "record": want.as_dict()})
 
     # ------------------------------------------------------------------ member reports
 
@@ -209,7 +217,7 @@ class Governance:
         def attempt(n: int) -> tuple[list, tuple[dict[str, Any], str | None, str]]:
             nonlocal base_rev
             raw = self.store.batch_get([uc_config_key(use_case_id), uc_state_key(use_case_id), group_config_key(group), hub_key(),
-                                        *version_keys(group, version)])
+                                        *version_keys(group, version), registry.marker_key(group, version)])
             uc = parse_use_case_config(use_case_config(raw, use_case_id))
             gc = parse_group_config(group_of_use_case(raw, use_case_id, group))
             state = parse_state(raw.get(uc_state_key(use_case_id)))
@@ -241,7 +249,6 @@ class Governance:
             approvals = [*record.approvals, caller] if record else [caller]
             required = rules.required_approvers(stage, high)
             partial = action is Action.approve and len(approvals) < required
-            mirror: str | None = None
             if partial:
                 vw.change(stage, **{schema.APPROVALS: approvals}, **stamp(at, caller))
                 vw.audit(at=at, event_id=uuid.uuid4().hex, action="approve-partial", actor=caller, source="api", stage=stage.value,
@@ -257,18 +264,15 @@ class Governance:
                          use_case_stage=ucw.stage.value)
                 if action is Action.approve:
                     vw.change(stage, **{schema.APPROVALS: approvals})
-                if action is Action.approve and stage is Stage.production:
-                    mirror = RegistryStatus.approved.value
-                elif action is Action.reject:
-                    mirror = RegistryStatus.rejected.value
-                if mirror:
-                    # after every registry change seen so far, even if the registry's clock runs ahead of ours
-                    seen = int(items[Stage.development].get(schema.REGISTRY_MODIFIED_AT, 0))
-                    vw.change(Stage.development, **{schema.REGISTRY_STATUS: mirror, schema.REGISTRY_MODIFIED_AT: max(self.clock(), seen + 1)},
-                              **({} if Stage.development in tr.changes else stamp(at, caller)))
                 vw.audit(at=at, event_id=uuid.uuid4().hex, action=action.value, actor=caller, source="api", stage=stage.value,
                          from_state=record.status.value, to_state=tr.changes.get(stage, record.status).value, reason=reason,
                          detail={"changes": {s.value: v.value for s, v in tr.changes.items()}, "approvals": approvals if action is Action.approve else []})
+            vw.change(Stage.development, **{schema.DECISION_LOG: registry.decision_log(
+                vw.effective()[Stage.development], stage=stage, action="approve-partial" if partial else action.value, by=caller,
+                at=at, reason=reason)})
+            shown = vw.effective()
+            vw.change(Stage.development, **{schema.REGISTRY_STATUS: registry.desired(shown).approval})
+            card = registry.card_for(shown, uc, registry.desired(shown))
             ops = vw.ops()
             if ucw.changed():
                 ops += ucw.ops(at=at, actor=caller)
@@ -279,26 +283,20 @@ class Governance:
             }
             if partial:
                 result["pending"] = f"{required - len(approvals)} more approval(s) needed"
-            return ops, (result, mirror, items[Stage.development][schema.MODEL_PACKAGE_ARN])
+            marker = raw.get(registry.marker_key(group, version))
+            if registry.view(marker) is not None:  # this decision's registry write supersedes a queued or failed one
+                ops.append(registry.settle(group, version, use_case_id, at=at))
+            return ops, (result, (vw.effective(), None, card))
 
-        result, mirror, arn = with_retries(self.store, attempt, lambda: Conflict(
+        result, (shown, marker, card) = with_retries(self.store, attempt, lambda: Conflict(
             "the version kept changing while this decision was being made; read it again and retry"))
-        if mirror:
-            result["registry"] = self._mirror(arn, mirror, caller, action, reason)
+        result["registry"] = self._mirror(group, version, shown, marker, card)
         return result
 
-    def _mirror(self, arn: str, status: str, caller: str, action: Action, reason: str) -> dict[str, Any]:
-        """Mirror the decision to the registry; the decision stands even if this fails (logged as an error)."""
-        description = f"{action.value}d by {caller} through mlgov" + (f": {reason}" if reason else "")
-        if self.sagemaker is None:
-            return {"status": status, "updated": False, "error": "no SageMaker client configured"}
-        try:
-            self.sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus=status,
-                                                ApprovalDescription=description[:1024])
-            return {"status": status, "updated": True}
-        except Exception as exc:  # the governance decision is committed; surface the mirror failure loudly
-            log.error("registry mirror of %s to %s failed: %s", arn, status, exc)
-            return {"status": status, "updated": False, "error": str(exc)[:300]}
+    def _mirror(self, group: str, version: int, items: Any, marker: Any, card: Any) -> dict[str, Any]:
+        """Show the decision in the registry (`mirror.publish`); the decision stands even if this fails."""
+        return registry.publish(self.store, self.sagemaker, group=group, version=version, items=items, card=card, at=self._now(),
+                                arn=items[Stage.development][schema.MODEL_PACKAGE_ARN], marker=marker)
 
     def decide_use_case(self, use_case_id: str, decision: UseCaseDecision, caller: str | None) -> dict[str, Any]:
         """The explicit use case decisions: approve a POC into DEVELOPMENT (approvers), retire (officers)."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from . import audit, compliance, obligations, rules, schema, trails
+from . import audit, compliance, mirror, obligations, rules, schema, trails
 from .domain import Stage, UseCaseStage, UseCaseState, check_group, check_stage, check_status, check_use_case_id, check_version
 from .records import group_config_key, group_of_use_case, hub_key, load_json, parse_records, parse_state, record_key, registered_items
 from .records import uc_config_key, uc_state_key, use_case_config, version_keys
@@ -51,14 +51,16 @@ def record_view(item: Mapping[str, Any], use_case_stage: str | None = None) -> d
 
 
 def version_view(use_case_id: str, group: str, version: int, state: UseCaseState,
-                 items: Mapping[Stage, Mapping[str, Any] | None]) -> dict[str, Any]:
-    """A registered version with every stage record it has, the stage it is at, and the MLflow run it came from (or None)."""
+                 items: Mapping[Stage, Mapping[str, Any] | None], marker: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A registered version with every stage record it has, the stage it is at, the MLflow run it came from (or None), and
+    `registryMirror`: None while the registry shows the record, else the failed write (state, error, at) awaiting repair."""
     present = [i for i in items.values() if i is not None]
     return {
         schema.MODEL_GROUP: group, schema.MODEL_VERSION: version, schema.USE_CASE_ID: use_case_id,
         schema.USE_CASE_STAGE: state.stage.value, "currentStage": rules.current_stage(parse_records(items)).value,
         schema.REGISTRY_STATUS: items[Stage.development].get(schema.REGISTRY_STATUS),
         schema.MLFLOW_RUN_ID: items[Stage.development].get(schema.MLFLOW_RUN_ID),
+        mirror.STATE: mirror.view(marker),
         "records": [record_view(i, state.stage.value) for i in present],
     }
 
@@ -109,10 +111,12 @@ def queue(store: Store, *, stage: Any, status: Any, limit: Any = None, token: st
 
 def get_version(store: Store, use_case_id: str, group: str, version: Any) -> dict[str, Any]:
     use_case_id, group, version = check_use_case_id(use_case_id), check_group(group), check_version(version)
-    raw = store.batch_get([group_config_key(group), uc_state_key(use_case_id), *version_keys(group, version)])
+    raw = store.batch_get([group_config_key(group), uc_state_key(use_case_id), *version_keys(group, version),
+                           mirror.marker_key(group, version)])
     group_of_use_case(raw, use_case_id, group)
     items = registered_items(raw, group, version)
-    return version_view(use_case_id, group, version, parse_state(raw.get(uc_state_key(use_case_id))), items)
+    return version_view(use_case_id, group, version, parse_state(raw.get(uc_state_key(use_case_id))), items,
+                        raw.get(mirror.marker_key(group, version)))
 
 
 def audit_page(store: Store, use_case_id: str, group: str | None = None, version: Any = None, *, limit: Any = None,

@@ -162,9 +162,9 @@ def test_each_handler_role_grants_exactly_what_the_handler_calls_scoped_to_hub_r
             if any(a.startswith("sagemaker:") for a in granted):
                 assert s["Resource"] == [f"arn:aws:sagemaker:eu-west-1:111111111111:model-package/{g}/*"
                                          for g in ("credit-risk-xgb", "customer-churn-model", "fraud-detection")]
-    api_actions = set(all_actions(policy_statements(plan.named("mlgov-api-policy"))))
-    assert "sagemaker:UpdateModelPackage" in api_actions
-    assert not any(a.startswith("sagemaker:") for a in all_actions(policy_statements(plan.named("mlgov-sync-policy"))))
+    for writer in ("api", "sync"):  # decisions; registrations and set-backs of outside changes
+        assert "sagemaker:UpdateModelPackage" in set(all_actions(policy_statements(plan.named(f"mlgov-{writer}-policy"))))
+    assert not any(a.startswith("sagemaker:") for a in all_actions(policy_statements(plan.named("mlgov-metrics-policy"))))
 
 
 def test_functions_read_the_table_name_and_approvers_from_the_environment(plan) -> None:
@@ -173,6 +173,7 @@ def test_functions_read_the_table_name_and_approvers_from_the_environment(plan) 
         assert fn["runtime"] == "python3.12" and fn["handler"] == f"governance.handlers.{handler}.handler"
         env = fn["environment"]["variables"]
         assert env["GOVERNANCE_TABLE"] == "mlgov-governance"
+        assert env["REGISTRY_WRITERS"] == "arn:aws:iam::111111111111:role/mlgov-api-role,arn:aws:iam::111111111111:role/mlgov-sync-role"
         approvers = json.loads(env["APPROVERS"])
         assert approvers["officers"] == ["arn:aws:iam::111111111111:role/mlgov-governance-officer",
                                          "arn:aws:iam::111111111111:role/mlgov-risk-officer"]

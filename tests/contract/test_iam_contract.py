@@ -7,7 +7,7 @@ paths for every stage deployment. Operations become IAM actions as AWS authorise
 `TransactWriteItems` is authorised per item: Put → PutItem, Update → UpdateItem, ...).
 
 The walkthrough never changes a recorded version from the registry side, so a third scenario does (a
-registry rejection and an approval made outside governance): the sync handler's update path.
+registry rejection and an approval made outside governance): the sync handler's update and set-back path.
 
 Not handler calls, so left out of the comparison — exactly these statements, each required where the
 function's configuration needs it (`expected_minimum`) and refused where it does not:
@@ -225,10 +225,12 @@ def registry_changes_outside_governance(world) -> None:
     world.onboard("credit-risk", groups=("credit-risk-xgb",))
     assert world.sync(world.package_event("credit-risk-xgb", 1))["result"] == "written"
     rejected = world.package_event("credit-risk-xgb", 1, status="Rejected", modified_ms=1_724_904_700_000)
-    assert world.sync(rejected)["result"] == "written"
-    assert world.sync(rejected)["result"] == "duplicate"
+    assert world.sync(rejected)["result"] == "written"  # recorded as an outside change, the registry set back
+    assert world.sync(rejected)["result"] == "stale"
     approved = world.package_event("credit-risk-xgb", 1, status="Approved", modified_ms=1_724_904_800_000)
     assert world.sync(approved)["result"] == "written"
+    schedule = {"id": "repair-1", "source": "aws.events", "detail-type": "Scheduled Event", "time": "2024-09-02T10:00:00Z", "detail": {}}
+    assert world.sync(schedule)["result"] == "ignored"  # the scheduled registry repair: nothing failed
 
 
 def hub_functions() -> list[tuple[str, offline.DeclaredResource, list[dict[str, Any]]]]:

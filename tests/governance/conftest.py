@@ -170,11 +170,26 @@ class World:
         )["ModelPackageArn"]
         return self.sm.describe_model_package(ModelPackageName=arn)
 
+    def _ensure_package(self, group: str, version: int) -> None:
+        """Versions up to `version` exist in moto's registry (if the group does), so the handlers' registry writes land."""
+        sm = getattr(self, "sm", None)  # absent when a test only builds events
+        if sm is None:
+            return
+        try:
+            sm.describe_model_package_group(ModelPackageGroupName=group)
+        except sm.exceptions.ClientError:
+            return
+        have = len(sm.list_model_packages(ModelPackageGroupName=group, MaxResults=100)["ModelPackageSummaryList"])
+        for _ in range(have, version):
+            self.register_package(group)
+
     def package_event(self, group: str, version: int, *, status: str = "PendingManualApproval", created_ms: int = 1_724_904_598_000,
                       modified_ms: int | None = None, epoch: bool = False, lifecycle: dict[str, str] | None = None,
                       created_by: str | None = DS_SESSION, modified_by: str | None = None, event_id: str | None = None,
                       arn: str | None = None) -> dict[str, Any]:
-        """A `SageMaker Model Package State Change` event as EventBridge delivers it."""
+        """A `SageMaker Model Package State Change` event as EventBridge delivers it (of a package moto's registry holds)."""
+        if arn is None:
+            self._ensure_package(group, version)
         modified_ms = created_ms if modified_ms is None else modified_ms
         fmt = (lambda ms: ms) if epoch else iso
         detail = events.model_package_detail(group, version, account=ACCOUNT, region=REGION, status=status,

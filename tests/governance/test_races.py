@@ -44,7 +44,7 @@ def distinct_events(world, groups: tuple[str, ...], versions: int) -> list[dict[
         for v in range(1, versions + 1):
             t1 = base + (g_index * versions + v) * 60_000
             events.append(world.package_event(group, v, created_ms=t1, epoch=v % 3 == 0,
-                                              lifecycle={"Stage": "Development", "StageStatus": "PendingApproval"} if v % 4 == 0 else None))
+                                              lifecycle={"Stage": "development", "StageStatus": "pending"} if v % 4 == 0 else None))
             if v % 2 == 0:
                 events.append(world.package_event(group, v, status="Rejected", created_ms=t1, modified_ms=t1 + 5_000,
                                                   modified_by=OFFICER_SESSION, epoch=v % 3 == 1))

@@ -50,7 +50,7 @@ class GovernanceMachine(RuleBasedStateMachine):
         self.next_version[group] += 1
         version = self.next_version[group]
         event = self.world.package_event(group, version, created_ms=self.tick(), epoch=encoding == "epoch",
-                                         lifecycle={"Stage": "Development", "StageStatus": "PendingApproval"} if encoding == "lifecycle" else None)
+                                         lifecycle={"Stage": "development", "StageStatus": "pending"} if encoding == "lifecycle" else None)
         assert self.world.sync(event)["result"] == "written"
         self.sent.append(event)
         self.versions.append((group, version))
@@ -69,7 +69,7 @@ class GovernanceMachine(RuleBasedStateMachine):
         group, version = self.pick(index)
         t = self.tick()
         event = self.world.package_event(group, version, status="Rejected", created_ms=t - 500_000, modified_ms=t, modified_by=OFFICER_SESSION)
-        assert self.world.sync(event)["result"] in ("written", "duplicate")
+        assert self.world.sync(event)["result"] in ("written", "duplicate", "stale")
         self.sent.append(event)
 
     @precondition(lambda self: self.versions)
@@ -181,6 +181,6 @@ def test_state_machine_reaches_production(world):
         m.decide(i, "production", "approve", 1)
         m.table_is_consistent()
     assert world.state(UC)["stage"] == "PRODUCTION"
-    m.registry_rejects(0)
+    m.registry_rejects(0)  # made outside governance: recorded, not applied
     m.table_is_consistent()
-    assert world.record(GROUPS[0], 1, "production")["modelStatus"] == "rejected"
+    assert world.record(GROUPS[0], 1, "production")["modelStatus"] == "approved"

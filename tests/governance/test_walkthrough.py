@@ -103,7 +103,8 @@ def test_walkthrough_credit_risk_reaches_production(world):
     assert world.state()["stage"] == "PRODUCTION" and world.state()["stageStatus"] == "approved"
 
     # The registry's own event for that approval is recognised as already recorded.
-    echo = world.package_event(XGB, 1, status="Approved", created_ms=1_724_904_598_000, modified_ms=1_999_999_999_000)
+    echo = world.package_event(XGB, 1, status="Approved", created_ms=1_724_904_598_000, modified_ms=1_999_999_999_000,
+                               lifecycle={"Stage": "production", "StageStatus": "approved"})
     before = world.snapshot()
     assert world.sync(echo)["result"] == "duplicate"
     assert world.snapshot() == before
@@ -134,7 +135,8 @@ def test_rejection_sends_the_version_back_to_development(world):
     code, body = decide(world, XGB, version, "test", "approve", OFFICER_SESSION)
     assert code == 409 and "auc = 0.71 is below the minimum 0.8" in body["message"]
     code, body = decide(world, XGB, version, "test", "reject", OFFICER_SESSION, reason="AUC below the credit policy floor")
-    assert code == 200 and body["registry"] == {"status": "Rejected", "updated": True}
+    assert code == 200 and body["registry"] == {"status": "Rejected", "lifecycle": {"Stage": "test", "StageStatus": "rejected"},
+                                               "updated": True}
 
     assert status(world, XGB, version, "test") == "rejected"
     dev = world.record(XGB, version, "development")

@@ -47,9 +47,9 @@ def test_removing_a_use_case_from_config_deletes_nothing(plans) -> None:
         "customer-churn-model-deploy-333333333333", "customer-churn-model-deploy-444444444444",
     ])
     assert {r.type for r in changes["retained"]} == KEPT_TYPES
-    # In place: the handlers stop matching the group's events, the api role stops mirroring to it, the hub item drops it.
+    # In place: the handlers stop matching the group's events, the api and sync roles stop mirroring to it, the hub item drops it.
     assert sorted(r.name for r in changes["updated"]) == ["mlgov-api-policy", "mlgov-forwarded-registry-events",
-                                                          "mlgov-hub-config", "mlgov-registry-events"]
+                                                          "mlgov-hub-config", "mlgov-registry-events", "mlgov-sync-policy"]
 
 
 def test_the_hub_item_lists_the_use_cases_still_in_config(plans) -> None:

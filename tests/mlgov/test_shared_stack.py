@@ -75,10 +75,10 @@ def test_onboarding_a_use_case_adds_exactly_its_resources_and_replaces_nothing(p
     assert set(before) <= set(now)
     updated = {r.name: sorted(k for k in r.inputs if comparable(now[u].inputs.get(k)) != comparable(r.inputs[k]))
                for u, r in before.items() if comparable(now[u].inputs) != comparable(r.inputs)}
-    # In-place updates only: the sync rules now match the new group, the api role may mirror its approvals, and the
-    # hub's item lists the new use case.
+    # In-place updates only: the sync rules now match the new group, the api and sync roles may mirror its decisions, and
+    # the hub's item lists the new use case.
     assert updated == {"mlgov-registry-events": ["eventPattern"], "mlgov-forwarded-registry-events": ["eventPattern"],
-                       "mlgov-api-policy": ["policy"], "mlgov-hub-config": ["item"]}
+                       "mlgov-api-policy": ["policy"], "mlgov-sync-policy": ["policy"], "mlgov-hub-config": ["item"]}
     added = sorted(now[u].name for u in set(now) - set(before))
     assert added == sorted([
         "claims-triage-bert", "claims-triage-bert-group", "claims-triage-bert-config",

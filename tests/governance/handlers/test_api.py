@@ -35,7 +35,8 @@ def test_version_view_and_paginated_audit(world):
 
 def test_a_registry_mirror_failure_is_reported_but_the_decision_stands(world):
     world.onboard(groups=(G,), risk_tier="minimal", thresholds=())
-    world.sync(world.package_event(G, 1))  # the registry (moto) has no such package: the mirror call fails
+    arn = f"arn:aws:sagemaker:us-east-1:123456789012:model-package/{G}/1"
+    world.sync(world.package_event(G, 1, arn=arn))  # the registry (moto) has no such package: the mirror call fails
     code, body = world.api("POST", f"/use-cases/credit-risk/models/{G}/versions/1/decision",
                            {"stage": "development", "action": "reject", "reason": "leaky features"}, caller=OFFICER_SESSION)
     assert code == 200 and body["registry"]["updated"] is False and "error" in body["registry"]

@@ -20,22 +20,23 @@ def test_epoch_and_iso_creation_times_make_the_same_record(world):
 
 def test_lifecycle_is_kept_when_present(world):
     world.onboard(groups=(G,))
-    world.sync(world.package_event(G, 1, lifecycle={"Stage": "Development", "StageStatus": "PendingApproval"}))
-    assert '"Stage":"Development"' in world.record(G, 1, "development")["registryLifeCycle"]
+    world.sync(world.package_event(G, 1, lifecycle={"Stage": "development", "StageStatus": "pending"}))
+    assert world.record(G, 1, "development")["registryLifeCycle"] == '{"Stage":"development","StageStatus":"pending"}'
+    assert not [i for i in world.items() if i["sk"].startswith("AUDIT#") and i["action"] == "registry-outside-change"]
 
 
 def test_out_of_order_registry_events_converge_and_say_why(world):
     world.onboard(groups=(G,))
     rejected = world.package_event(G, 1, status="Rejected", modified_ms=1_724_905_000_000, modified_by=OFFICER_SESSION)
-    assert world.sync(rejected)["result"] == "written"  # arrives first: registers and applies the rejection
+    assert world.sync(rejected)["result"] == "written"  # arrives first: registers, records the outside change, sets it back
     before = world.snapshot()
     late = world.sync(world.package_event(G, 1))
-    assert late["result"] == "stale" and "older than the recorded registry change" in late["message"]
+    assert late["result"] == "duplicate" and "the registry shows the record's state" in late["message"]
     again = world.sync(rejected)
-    assert again["result"] == "duplicate" and "already recorded" in again["message"]
+    assert again["result"] == "stale" and "older than the recorded registry change" in again["message"]
     assert world.snapshot() == before
     dev = world.record(G, 1, "development")
-    assert dev["registryStatus"] == "Rejected" and dev["modelStatus"] == "pending" and "model registry" in dev["lastRejection"]
+    assert dev["registryStatus"] == "PendingManualApproval" and dev["modelStatus"] == "pending" and "lastRejection" not in dev
 
 
 def test_registry_approval_outside_governance_is_recorded_not_honoured(world):
@@ -45,7 +46,7 @@ def test_registry_approval_outside_governance_is_recorded_not_honoured(world):
     assert result["result"] == "written"
     assert world.record(G, 1, "development")["modelStatus"] == "pending" and world.record(G, 1, "test") is None
     actions = [i["action"] for i in world.items() if i["sk"].startswith("AUDIT#")]
-    assert "registry-approval-ignored" in actions
+    assert "registry-outside-change" in actions
 
 
 def test_failed_or_deleting_packages_are_ignored(world):
