@@ -6,7 +6,6 @@ the hub's model artifacts and decrypt them. In front of the endpoint, an IAM-aut
 a small invoke Lambda; behind it, alarms and a reporter that tells the hub bus what was deployed and
 how it performs. High-risk use cases always capture every request and response.
 """
-import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
@@ -25,7 +24,7 @@ from components.policy_documents import service_role, statement
 from components.private_network import FunctionNetwork
 from governance.contract import (
     CAPTURE_PREFIX, DETAIL_TYPE_ENDPOINT, MODELS_PREFIX, SOURCE_SAGEMAKER, STAGE_OF_ACCOUNT_ROLE, InvokeSettings,
-    ReporterSettings, ReporterVariant, capture_prefix,
+    ReporterSettings, ReporterVariant, capture_prefix, endpoint_name,
 )
 
 TYPE = "mlgov:index:StageDeployment"
@@ -39,15 +38,6 @@ RESERVED_CONCURRENCY = {"invoke": 20, "reporter": 2}
 """Reserved executions: invoke answers the API (throttled at the stage), the reporter runs on a schedule and one event."""
 ENDPOINT_SERVICES = ("events", "monitoring", "sagemaker.runtime", "xray")
 """What the member Lambdas call from private subnets: the endpoint, the hub bus, the endpoint's metrics, and their traces."""
-
-
-def endpoint_name(stage: str, group: str, version: int) -> str:
-    """A SageMaker endpoint name (≤ 63 characters), stable for a stage/group/version."""
-    name = f"mlgov-{stage}-{group}-v{version}"
-    if len(name) <= 63:
-        return name
-    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
-    return f"{name[:54].rstrip('-')}-{digest}"
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from botocore.config import Config
 
 from .contract import GovernanceSettings, SettingsError
 from .domain import Approvers
+from .evidence import Evidence, Hub, StageAccounts, Validators
 from .service import Governance
 from .store import Store
 
@@ -48,10 +49,25 @@ def approvers() -> Approvers:
     return _approvers(settings().approvers_json)
 
 
+@lru_cache(maxsize=4)
+def _evidence(s: GovernanceSettings) -> Evidence:
+    try:
+        return Evidence(Hub(s.hub_account, s.hub_region, s.hub_partition), Validators.from_mapping(json.loads(s.validators_json)),
+                        StageAccounts.from_mapping(json.loads(s.stage_accounts_json)), s.max_event_skew_seconds * 1000)
+    except (ValueError, TypeError) as exc:
+        raise ConfigurationError(f"{GovernanceSettings.VALIDATORS} or {GovernanceSettings.STAGE_ACCOUNTS} is invalid: {exc}") from None
+
+
+def evidence() -> Evidence:
+    """Who may give evidence and which registry is the hub's, re-parsed only when the environment changes."""
+    return _evidence(settings())
+
+
 @lru_cache(maxsize=None)
 def governance(with_registry: bool = False) -> Governance:
     table = settings().table_name
-    return Governance(Store(client("dynamodb"), table), client("sagemaker") if with_registry else None, approvers)
+    return Governance(Store(client("dynamodb"), table), client("sagemaker") if with_registry else None, approvers,
+                      evidence=evidence)
 
 
 def reset() -> None:
@@ -59,3 +75,4 @@ def reset() -> None:
     client.cache_clear()
     governance.cache_clear()
     _approvers.cache_clear()
+    _evidence.cache_clear()

@@ -47,6 +47,7 @@ REGISTRY_STATUS = "registryStatus"
 REGISTRY_MODIFIED_AT = "registryModifiedAt"
 REGISTRY_LIFECYCLE = "registryLifeCycle"
 MLFLOW_RUN_ID = "mlflowRunId"  # the MLflow run the version was registered from (development record only)
+APPROVAL_RULE = "approvalRule"  # why a version needs more approvers than usual (development record only)
 CHAIN_SEQ = "chainSeq"
 CHAIN_HASH = "chainHash"
 

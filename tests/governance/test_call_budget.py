@@ -1,6 +1,8 @@
 """AWS call budget, counted with botocore's event hooks; and the IAM contract derived from the same recordings."""
 from __future__ import annotations
 
+import time
+
 from governance.permissions import HANDLER_ACTIONS, HANDLER_OPERATIONS, iam_actions
 
 from .conftest import DEV_SESSION, OFFICER_SESSION, PROD_SESSION
@@ -90,7 +92,7 @@ def test_recorded_calls_match_the_declared_iam_actions(world, monkeypatch):
     walkthrough.test_walkthrough_credit_risk_reaches_production(world)
     world.api("GET", "/use-cases")
     # a registry change to a known version (sync updates records, not only creates them)
-    revoke = world.package_event(FRAUD, 1, status="Rejected", modified_ms=4_000_000_000_000, modified_by=OFFICER_SESSION)
+    revoke = world.package_event(FRAUD, 1, status="Rejected", modified_ms=int(time.time() * 1000) + 1000, modified_by=OFFICER_SESSION)
     assert world.sync(revoke)["result"] == "written"
     assert world.record(FRAUD, 1, "production")["modelStatus"] == "rejected"
     for name in operations:

@@ -1,6 +1,8 @@
 """sync handler: registration, registry changes, duplicates, out-of-order delivery, failures that retry."""
 from __future__ import annotations
 
+import time
+
 import pytest
 from botocore.exceptions import ClientError
 
@@ -66,7 +68,7 @@ def test_storage_failures_raise_so_eventbridge_retries(world):
 def test_a_replayed_registration_after_a_decision_is_stale_even_if_the_registry_clock_runs_ahead(world):
     """Found by the state machine: the decision's registry mark must come after every registry change seen."""
     world.onboard(groups=(G,), risk_tier="minimal", thresholds=())
-    future = world.package_event(G, 1, created_ms=4_000_000_000_000)
+    future = world.package_event(G, 1, created_ms=int(time.time() * 1000) + 240_000)  # ahead, within the allowed skew
     world.sync(future)
     code, _ = world.api("POST", f"/use-cases/credit-risk/models/{G}/versions/1/decision",
                         {"stage": "development", "action": "reject", "reason": "rework"}, caller=OFFICER_SESSION)
