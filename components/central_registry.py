@@ -61,6 +61,10 @@ class CentralRegistryArgs(ComponentArgs):
     """Days the artifact bucket's S3 server access logs are kept."""
     network: Optional[NetworkArgs] = None
     """Private subnets for the handlers, with the VPC endpoints they need; None: Lambda's own network."""
+    validators: Optional[Mapping[str, Sequence[str]]] = None
+    """Principals who may record validation metrics, by stage; nobody when unset."""
+    max_event_skew_seconds: Optional[int] = None
+    """How far in the future an event's timestamps may be before it is refused (default 300)."""
 
     @property
     def stage_accounts(self) -> tuple[str, ...]:
@@ -162,6 +166,8 @@ class CentralRegistry(pulumi.ComponentResource):
             log_retention_days=args.log_retention_days, powertools_layer_version=args.powertools_layer_version,
             alarm_actions=args.alarm_actions, tags=tags, moved_from_parent=True,
             reserved_concurrency=args.lambda_concurrency, network=self.network.placement if self.network is not None else None,
+            validators=args.validators, max_event_skew_seconds=args.max_event_skew_seconds,
+            accounts_by_stage={"test": list(args.test_accounts), "production": list(args.prod_accounts)},
         ), opts=child)
         self.functions = self.handlers.functions
         self.api = self.handlers.api

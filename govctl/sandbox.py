@@ -23,7 +23,7 @@ import shutil
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -64,6 +64,8 @@ class HubConfig:
     groups: list[str]
     use_cases: list[str]
     organization: Organization
+    validators: dict[str, list[str]] = field(default_factory=dict)
+    stage_accounts: dict[str, list[str]] = field(default_factory=dict)
 
 
 def hub_config(root: Path = ROOT, stack: str = "shared") -> HubConfig:
@@ -82,14 +84,14 @@ def hub_config(root: Path = ROOT, stack: str = "shared") -> HubConfig:
                 "prod": org.accounts.prod[0]}
     members = Organization.of(org.id, (org.accounts.shared, *org.accounts.dev, *org.accounts.test, *org.accounts.prod))
     return HubConfig(str(raw.get("aws:region") or SANDBOX_REGION), accounts, approvers, items, groups,
-                     [uc.id for uc in config.use_cases], members)
+                     [uc.id for uc in config.use_cases], members, catalog.validators(config), catalog.stage_accounts(config))
 
 
 # --- the sandbox ---
 
 _ENV_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE",
              "AWS_DEFAULT_PROFILE", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ENDPOINT_URL", "AWS_ACCOUNT_ID_ENDPOINT_MODE",
-             "MOTO_ACCOUNT_ID", "GOVERNANCE_TABLE", "APPROVERS", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL",
+             "MOTO_ACCOUNT_ID", "GOVERNANCE_TABLE", "APPROVERS", "HUB_ACCOUNT_ID", "HUB_REGION", "VALIDATORS", "STAGE_ACCOUNTS", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL",
              "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_EC2_METADATA_DISABLED", FILE_STORE_OPT_IN)
 
 
@@ -155,6 +157,8 @@ class Sandbox:
             "AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region, "AWS_ENDPOINT_URL": self.moto_url,
             "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled", "MOTO_ACCOUNT_ID": self.account, "GOVERNANCE_TABLE": self.table,
             "APPROVERS": json.dumps(self.hub.approvers, sort_keys=True), "POWERTOOLS_SERVICE_NAME": "mlgov-governance",
+            "HUB_ACCOUNT_ID": self.account, "HUB_REGION": self.region, "VALIDATORS": json.dumps(self.hub.validators, sort_keys=True),
+            "STAGE_ACCOUNTS": json.dumps(self.hub.stage_accounts, sort_keys=True),
             "POWERTOOLS_LOG_LEVEL": "ERROR" if self.quiet else "INFO", "AWS_CONFIG_FILE": os.devnull,
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "AWS_EC2_METADATA_DISABLED": "true", FILE_STORE_OPT_IN: "true",
         })

@@ -29,6 +29,18 @@ def config_items(config: StackConfig) -> list[tuple[str, str, dict[str, Any]]]:
     return [(item[schema.PK], item[schema.SK], item) for use_case in config.use_cases for item in use_case_items(use_case)]
 
 
+def validators(config: StackConfig) -> dict[str, list[str]]:
+    """Who may record validation metrics, by stage: what the handlers read from their environment (`VALIDATORS`)."""
+    v = config.validators
+    return {"development": list(v.development), "test": list(v.test), "production": list(v.production)}
+
+
+def stage_accounts(config: StackConfig) -> dict[str, list[str]]:
+    """Which member accounts report deployments and monitoring metrics for each stage (`STAGE_ACCOUNTS`)."""
+    accounts = config.organization.accounts
+    return {"test": list(accounts.test), "production": list(accounts.prod)}
+
+
 def approvers(config: StackConfig) -> dict[str, list[str]]:
     """Who may decide, by stage and `officers`: what the handlers read from their environment."""
     a = config.approvers

@@ -183,8 +183,8 @@ def hub_calls() -> Recorder:
             return recorder.run("api", super().api, *args, **kwargs)
 
     saved = dict(os.environ)
-    os.environ.update({"AWS_DEFAULT_REGION": gov.REGION, "AWS_REGION": gov.REGION, "GOVERNANCE_TABLE": gov.TABLE,
-                       "APPROVERS": json.dumps(gov.APPROVERS), "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+    os.environ.update({"AWS_DEFAULT_REGION": gov.REGION, "AWS_REGION": gov.REGION, **gov.SETTINGS.to_env(),
+                       "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled", "POWERTOOLS_LOG_LEVEL": "WARNING"})
     try:
         for scenario in (walkthrough.test_walkthrough_credit_risk_reaches_production,
