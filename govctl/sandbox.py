@@ -66,6 +66,7 @@ class HubConfig:
     organization: Organization
     validators: dict[str, list[str]] = field(default_factory=dict)
     stage_accounts: dict[str, list[str]] = field(default_factory=dict)
+    group_use_cases: dict[str, str] = field(default_factory=dict)
 
 
 def hub_config(root: Path = ROOT, stack: str = "shared") -> HubConfig:
@@ -84,7 +85,8 @@ def hub_config(root: Path = ROOT, stack: str = "shared") -> HubConfig:
                 "prod": org.accounts.prod[0]}
     members = Organization.of(org.id, (org.accounts.shared, *org.accounts.dev, *org.accounts.test, *org.accounts.prod))
     return HubConfig(str(raw.get("aws:region") or SANDBOX_REGION), accounts, approvers, items, groups,
-                     [uc.id for uc in config.use_cases], members, catalog.validators(config), catalog.stage_accounts(config))
+                     [uc.id for uc in config.use_cases], members, catalog.validators(config), catalog.stage_accounts(config),
+                     {m.group: uc.id for uc in config.use_cases for m in uc.models})
 
 
 # --- the sandbox ---
@@ -299,7 +301,7 @@ class Sandbox:
                      metrics: Mapping[str, Any] | None = None, variant: str | None = None) -> dict[str, Any]:
         reported_at = events.iso(self._next_ms())
         detail = events.member_detail(group, version, stage, endpoint=endpoint, reported_at=reported_at, variant=variant,
-                                      metrics=metrics)
+                                      metrics=metrics, use_case=self.hub.group_use_cases[group])
         return events.member_event(kind, detail, account=self.hub.accounts["test" if stage == "test" else "prod"],
                                    region=self.region, time=reported_at[:19] + "Z")
 

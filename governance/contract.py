@@ -85,6 +85,38 @@ STAGE_OF_ACCOUNT_ROLE: Mapping[str, str] = {"test": "test", "prod": "production"
 DEPLOYMENT_STAGES = tuple(STAGE_OF_ACCOUNT_ROLE.values())
 ACCOUNT_ROLE_OF_STAGE: Mapping[str, str] = {stage: role for role, stage in STAGE_OF_ACCOUNT_ROLE.items()}
 
+# --- the registry's view of governance (SageMaker ModelApprovalStatus and ModelLifeCycle) ------------
+#
+# Governance is the only writer of both (the hub's API role; the data scientists' role is denied them).
+# ModelLifeCycle mirrors the governance record: Stage is a model stage (MODEL_STAGES), StageStatus a record
+# status (LIFECYCLE_STATUSES), both within SageMaker's pattern [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}
+# (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ModelLifeCycle.html).
+# A test or prod stack deploys a version only while the registry shows it APPROVED and its lifecycle is one
+# of DEPLOYABLE_LIFECYCLES[stage]: approved in the stage before, or live at this stage or a later one.
+
+REGISTRY_APPROVED = "Approved"
+REGISTRY_REJECTED = "Rejected"
+REGISTRY_PENDING = "PendingManualApproval"
+LIFECYCLE_STATUSES = ("pending", "approved", "rejected", "deployed", "retired")
+LIVE_LIFECYCLE_STATUSES = ("pending", "deployed", "approved")
+
+
+def lifecycle(stage: str, status: str, description: str | None = None) -> dict[str, str]:
+    """A `ModelLifeCycle` as governance writes it and the gate reads it."""
+    out = {"Stage": stage, "StageStatus": status}
+    if description is not None:
+        out["StageDescription"] = description
+    return out
+
+
+def _deployable(stage: str) -> frozenset[tuple[str, str]]:
+    at = MODEL_STAGES.index(stage)
+    return frozenset({(MODEL_STAGES[at - 1], "approved")} | {(s, st) for s in MODEL_STAGES[at:] for st in LIVE_LIFECYCLE_STATUSES})
+
+
+DEPLOYABLE_LIFECYCLES: Mapping[str, frozenset[tuple[str, str]]] = {s: _deployable(s) for s in ("test", "production")}
+"""Model stage deployed to → the (Stage, StageStatus) pairs of `ModelLifeCycle` that allow it."""
+
 # --- S3 prefixes of the hub's artifact bucket ----------------------------------------------------
 
 MODELS_PREFIX = "models/"
@@ -103,16 +135,16 @@ def forwarded_model_package_pattern(account: str, region: str, partition: str = 
             "detail": {"ModelPackageArn": [{"prefix": model_package_arn_prefix(account, region, partition)}]}}
 
 
-def endpoint_name(account_role: str, group: str, version: int) -> str:
-    """The SageMaker endpoint a `test`/`prod` stack creates for a pinned version (≤ 63 characters, stable).
+def endpoint_name(stage: str, use_case: str, group: str) -> str:
+    """The endpoint a `test`/`prod` stack (account role `stage`) serves a group with (≤ 63 characters): one per use
+    case, group and stage, kept across versions; a long name ends in a hash.
 
-    The hub derives which endpoints a stage may report about from this same function (`governance.evidence`).
+    The hub checks a member report's endpoint against this same function (`governance.evidence`).
     """
-    name = f"mlgov-{account_role}-{group}-v{version}"
+    name = f"mlgov-{stage}-{use_case}-{group}"
     if len(name) <= 63:
         return name
-    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
-    return f"{name[:54].rstrip('-')}-{digest}"
+    return f"{name[:54].rstrip('-')}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
 def hub_bucket_name(registry_name: str, shared_account: str, region: str) -> str:

@@ -6,24 +6,21 @@
   fault: refused, logged and counted (`contract.PROVENANCE_FAULT_METRIC`).
 - Validation metrics (approval evidence) come only from the stage's configured validators, never from
   whoever registered the version.
-- Member reports come only from the accounts configured for their stage, about endpoints that stage's
-  stacks create for the group: names from `contract.endpoint_name` (the hub does not see the member
-  stacks' pins, so it derives the names a test/prod stack can give an endpoint of that group).
+- Member reports come only from the accounts configured for their stage, about the endpoint that stage's
+  stack serves the group with: `contract.endpoint_name(stage, use case, group)` (the hub does not see the
+  member stacks' pins, but the name depends only on what it knows).
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Mapping
 
-from .contract import ACCOUNT_ID_RE, ACCOUNT_ROLE_OF_STAGE, DEFAULT_MAX_EVENT_SKEW_SECONDS, DEPLOYMENT_STAGES, MAX_MODEL_VERSION
+from .contract import ACCOUNT_ID_RE, ACCOUNT_ROLE_OF_STAGE, DEFAULT_MAX_EVENT_SKEW_SECONDS, DEPLOYMENT_STAGES
 from .contract import MODEL_STAGES
 from .contract import endpoint_name, model_package_arn_prefix
 from .domain import Forbidden, Stage, principal_key
 from .events import MemberEvent, RegistryEvent
 
-_HASHED = re.compile(r"-[0-9a-f]{8}")
 PROVENANCE = "provenance"
 """The fault name of an event refused for where it comes from (metric `contract.PROVENANCE_FAULT_METRIC`)."""
 
@@ -117,32 +114,15 @@ class StageAccounts:
         if ev.account not in allowed:
             return (f"account {ev.account} is not a {ev.stage.value} account (configured: {', '.join(sorted(allowed)) or 'none'}); "
                     f"only the {ev.stage.value} account reports on {ev.stage.value} records")
-        if not is_stage_endpoint(ev.stage.value, ev.group, ev.endpoint):
-            return (f"endpoint {ev.endpoint!r} is not one the {ev.stage.value} stage declares for {ev.group} "
-                    f"(mlgov endpoints are named like {endpoint_name(ACCOUNT_ROLE_OF_STAGE[ev.stage.value], ev.group, 1)!r})")
         return None
 
 
-@lru_cache(maxsize=512)
-def is_stage_endpoint(stage: str, group: str, endpoint: str) -> bool:
-    """Whether a test/prod stack names an endpoint of `group` `endpoint` (for some pinned version).
-
-    Short names carry the version (`mlgov-prod-g-v3`); a long name is cut and hashed, so its version is found
-    by trying each one (bounded by MAX_MODEL_VERSION; cached, and only reached by an account of the stage).
-    """
-    role = ACCOUNT_ROLE_OF_STAGE.get(stage)
-    if role is None:
-        return False
-    prefix = f"mlgov-{role}-{group}-v"
-    if endpoint.startswith(prefix):
-        digits = endpoint[len(prefix):]
-        if digits.isascii() and digits.isdigit() and not digits.startswith("0") and int(digits) <= MAX_MODEL_VERSION:
-            return endpoint_name(role, group, int(digits)) == endpoint
-    head, digest = endpoint[:-9], endpoint[-9:]
-    if not (_HASHED.fullmatch(digest) and head and head == (prefix + head[len(prefix):])[:len(head)]
-            and head.startswith(prefix[:54].rstrip("-")[:len(head)])):
-        return False
-    return any(endpoint_name(role, group, n) == endpoint for n in range(1, MAX_MODEL_VERSION + 1))
+def endpoint_refusal(ev: MemberEvent, use_case_id: str | None) -> str | None:
+    """Why a report's endpoint is not the one the stage's stack serves the group with (None: it is)."""
+    expected = endpoint_name(ACCOUNT_ROLE_OF_STAGE[ev.stage.value], use_case_id or "", ev.group)
+    if ev.endpoint != expected:
+        return f"endpoint {ev.endpoint!r} is not one the {ev.stage.value} stage declares for {ev.group} (it serves it from {expected!r})"
+    return None
 
 
 @dataclass(frozen=True)

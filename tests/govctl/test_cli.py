@@ -123,9 +123,9 @@ def test_metrics_shows_validation_and_monitoring_per_stage(govctl):
     shown = govctl.json("metrics", XGB, "1")
     by_stage = {s["stage"]: s for s in shown["stages"]}
     assert by_stage["test"]["validationMetrics"] == {"ks": 0.41, "validation-auc": 0.87}
-    assert by_stage["production"]["monitoringMetrics"]["endpointName"] == f"mlgov-prod-{XGB}-v1"
+    assert by_stage["production"]["monitoringMetrics"]["endpointName"] == f"mlgov-prod-credit-risk-{XGB}"
     table = govctl("metrics", XGB, "1")
-    assert table.exit_code == 0 and f"(mlgov-test-{XGB}-v1)" in table.stdout
+    assert table.exit_code == 0 and f"(mlgov-test-credit-risk-{XGB})" in table.stdout
 
 
 def test_metrics_records_validation_metrics(govctl, sandbox):
@@ -244,7 +244,8 @@ def test_gate_refuses_unapproved_pins_naming_each(govctl, project):
     line = one_line_error(result)
     assert line == ("error: gate prod: 2 pinned version(s) not approved for production: "
                     "customer-churn-model v1, customer-churn-model v2 (shadow)")
-    assert "REFUSED  customer-churn-model v1: not approved in test (development approved, test pending)" in result.stdout
+    assert ("REFUSED  customer-churn-model v1: governance shows ModelApprovalStatus Approved, ModelLifeCycle test/pending; "
+            "production needs test/approved or production/approved|deployed|pending") in result.stdout
     assert "ok       credit-risk-xgb v2 (challenger): approved for production" in result.stdout
     data = json.loads(govctl("gate", "--stack", "prod", "-o", "json", root=project).stdout)
     assert [(o["group"], o["version"]) for o in data["offenders"]] == [(CHURN, 1), (CHURN, 2)]
@@ -300,7 +301,8 @@ def test_promote_refuses_an_unapproved_version_and_leaves_the_file(govctl, proje
     path = project / "Pulumi.test.yaml"
     before = path.read_text()
     line = one_line_error(govctl("promote", CHURN, "2", "--to", "test", root=project))
-    assert line == "error: refused: customer-churn-model v2 is not approved for test: not approved in development (development pending)"
+    assert line == ("error: refused: customer-churn-model v2 is not approved for test: governance shows ModelApprovalStatus "
+                    "PendingManualApproval, ModelLifeCycle development/pending; a version is deployed only once it is Approved")
     assert path.read_text() == before
     assert "is not registered" in one_line_error(govctl("promote", CHURN, "77", "--to", "prod", root=project))
     assert path.read_text() == before

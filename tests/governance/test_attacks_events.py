@@ -88,8 +88,8 @@ FIELDS: dict[str, Callable[[dict[str, Any], Any], None]] = {
 }
 FUTURE = {
     "year-3000": "3000-01-01T00:00:00Z",
-    "ten-minutes-ahead-ms": NOW_MS + 600_000,
-    "ten-minutes-ahead-iso": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW_MS / 1000 + 600)),
+    "a-day-ahead-ms": NOW_MS + 86_400_000,
+    "a-day-ahead-iso": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW_MS / 1000 + 86_400)),
     "year-9999": "9999-12-31T23:59:59Z",
 }
 MALFORMED = {

@@ -92,7 +92,7 @@ def test_walkthrough_credit_risk_reaches_production(world):
                                          metrics={"auc": 0.88, "invocations": 12000}))
     assert ab["result"] == "written"
     monitoring = world.api("GET", vpath(XGB, 1))[1]["records"][2]["monitoringMetrics"]
-    assert monitoring["endpointName"] == f"mlgov-prod-{XGB}-v1" and monitoring["variantName"] == "challenger"
+    assert monitoring["endpointName"] == f"mlgov-prod-credit-risk-{XGB}" and monitoring["variantName"] == "challenger"
     for g in (XGB, FRAUD):
         code, body = decide(world, g, 1, "production", "approve", PROD_SESSION)
         assert code == 200 and body["status"] == "deployed" and "1 more approval" in body["pending"]
