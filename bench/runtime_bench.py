@@ -35,7 +35,7 @@ def _env() -> None:
         "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": REGION,
         "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled", "GOVERNANCE_TABLE": TABLE, "AUDIT_SIGNING_KEY": "alias/mlgov-bench-signing",
         "POWERTOOLS_SERVICE_NAME": "mlgov-bench",
-        "POWERTOOLS_LOG_LEVEL": "ERROR", "APPROVERS": json.dumps({"development": [OWNER]}),
+        "POWERTOOLS_LOG_LEVEL": "ERROR", "APPROVERS": json.dumps({"development": [OWNER]}), "HUB_ACCOUNT_ID": ACCOUNT, "HUB_REGION": REGION,
     })
 
 

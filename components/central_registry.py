@@ -76,6 +76,10 @@ class CentralRegistryArgs(ComponentArgs):
     """A use case removed from config keeps its groups, shares and `CONFIG` items in AWS (`retain_on_delete`)."""
     audit_retention_days: Optional[int] = 2557
     """Days each audit checkpoint is kept under S3 Object Lock in COMPLIANCE mode (default 7 years)."""
+    validators: Optional[Mapping[str, Sequence[str]]] = None
+    """Principals who may record validation metrics, by stage; nobody when unset."""
+    max_event_skew_seconds: Optional[int] = None
+    """How far in the future an event's timestamps may be before it is refused (default 300)."""
 
     @property
     def stage_accounts(self) -> tuple[str, ...]:
@@ -193,6 +197,8 @@ class CentralRegistry(pulumi.ComponentResource):
             reserved_concurrency=args.lambda_concurrency, network=self.network.placement if self.network is not None else None,
             signing_key_arn=self.signing_key.arn, checkpoint_bucket_arn=self.checkpoints.bucket_arn,
             checkpoint_bucket_name=self.checkpoints.bucket_name,
+            validators=args.validators, max_event_skew_seconds=args.max_event_skew_seconds,
+            accounts_by_stage={"test": list(args.test_accounts), "production": list(args.prod_accounts)},
         ), opts=child)
         self.functions = self.handlers.functions
         self.api = self.handlers.api

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
+import pulumi_aws as aws
 
 from components.args import MovedArgs
 from components.event_route import EventRoute, EventRouteArgs
@@ -46,6 +47,10 @@ REGISTRY_WRITERS = ("api", "sync")
 
 def role_name(prefix: str, handler: str) -> str:
     return f"{prefix}-{handler}-role"
+
+
+def _json(value: Mapping[str, Sequence[str]]) -> str:
+    return json.dumps({k: list(v) for k, v in value.items()}, sort_keys=True)
 
 
 def endpoint_services() -> list[str]:
@@ -86,6 +91,12 @@ class GovernanceHandlersArgs(MovedArgs):
     checkpoint_bucket_arn: Optional[pulumi.Input[str]] = None
     """The audit checkpoint bucket (`AuditCheckpoints`): api reads the latest checkpoint when it verifies a trail."""
     checkpoint_bucket_name: Optional[pulumi.Input[str]] = None
+    validators: Optional[Mapping[str, Sequence[str]]] = None
+    """Principals who may record validation metrics, by stage; nobody when unset."""
+    max_event_skew_seconds: Optional[int] = None
+    """How far in the future an event's timestamps may be (default `contract.DEFAULT_MAX_EVENT_SKEW_SECONDS`)."""
+    accounts_by_stage: Optional[Mapping[str, Sequence[str]]] = None
+    """The member accounts that report for `test` and `production`; None: none may."""
 
 
 class GovernanceHandlers(pulumi.ComponentResource):
@@ -97,15 +108,19 @@ class GovernanceHandlers(pulumi.ComponentResource):
         self._args = args
         p = args.prefix
         writers = ",".join(f"arn:{args.partition}:iam::{args.account_id}:role/{role_name(p, h)}" for h in REGISTRY_WRITERS)
-        settings = contract.GovernanceSettings(args.table_name, json.dumps({k: list(v) for k, v in args.approvers.items()}, sort_keys=True),
-                                               signing_key_id=args.signing_key_arn, checkpoint_bucket=args.checkpoint_bucket_name,
-                                               registry_writers=writers)
+        settings = contract.GovernanceSettings(
+            args.table_name, _json(args.approvers), hub_account=args.account_id, hub_region=args.region, hub_partition=args.partition,
+            validators_json=_json(args.validators or {}), stage_accounts_json=_json(args.accounts_by_stage or {}),
+            max_event_skew_seconds=contract.DEFAULT_MAX_EVENT_SKEW_SECONDS if args.max_event_skew_seconds is None
+            else args.max_event_skew_seconds,
+            signing_key_id=args.signing_key_arn, checkpoint_bucket=args.checkpoint_bucket_name, registry_writers=writers)
         self.functions = {handler: self._function(handler, settings.to_env()) for handler in HANDLERS}
         sync, metrics, api = (self.functions[h] for h in ("sync", "metrics", "api"))
         registry_pattern = {
             "source": [contract.SOURCE_SAGEMAKER],
             "detail-type": [contract.DETAIL_TYPE_MODEL_PACKAGE],
-            "detail": {"ModelPackageGroupName": sorted(args.groups)},
+            "detail": {"ModelPackageGroupName": sorted(args.groups),
+                       "ModelPackageArn": [{"prefix": contract.model_package_arn_prefix(args.account_id, args.region, args.partition)}]},
         }
         member_pattern = {
             "source": [contract.SOURCE_MEMBER],
@@ -153,7 +168,21 @@ class GovernanceHandlers(pulumi.ComponentResource):
             ),
             opts=self._api_moved(f"{p}-governance-api"),
         )
+        self.provenance_alarm = self._provenance_alarm()
         self.register_outputs({"api_url": self.api.url})
+
+    def _provenance_alarm(self) -> aws.cloudwatch.MetricAlarm:
+        """Any registry event about a package that is not the hub's (or re-naming a recorded version) alerts at once."""
+        a = self._args
+        return aws.cloudwatch.MetricAlarm(
+            f"{a.prefix}-provenance-faults",
+            alarm_description="mlgov: a registry event named a model package outside the hub registry, or another ARN for a "
+                              "recorded version; it was refused (see the sync function's error log)",
+            namespace=contract.METRICS_NAMESPACE, metric_name=contract.PROVENANCE_FAULT_METRIC,
+            dimensions={"service": contract.SYNC_SERVICE_NAME}, statistic="Sum", period=60, evaluation_periods=1,
+            threshold=1, comparison_operator="GreaterThanOrEqualToThreshold", treat_missing_data="notBreaching",
+            alarm_actions=list(a.alarm_actions), tags=a.tags, opts=pulumi.ResourceOptions(parent=self),
+        )
 
     def _former_rule(self, route: str) -> dict[str, list[Any]]:
         """The route's rule was `<route>-rule` when the routes were the hub's own children."""

@@ -15,6 +15,7 @@ from botocore.config import Config
 from .checkpoints import CheckpointReader
 from .contract import CheckpointSettings, GovernanceSettings, SettingsError
 from .domain import Approvers
+from .evidence import Evidence, Hub, StageAccounts, Validators
 from .service import Governance
 from .signing import KmsSigner, SigningStore
 from .store import Store
@@ -50,6 +51,20 @@ def approvers() -> Approvers:
     return _approvers(settings().approvers_json)
 
 
+@lru_cache(maxsize=4)
+def _evidence(s: GovernanceSettings) -> Evidence:
+    try:
+        return Evidence(Hub(s.hub_account, s.hub_region, s.hub_partition), Validators.from_mapping(json.loads(s.validators_json)),
+                        StageAccounts.from_mapping(json.loads(s.stage_accounts_json)), s.max_event_skew_seconds * 1000)
+    except (ValueError, TypeError) as exc:
+        raise ConfigurationError(f"{GovernanceSettings.VALIDATORS} or {GovernanceSettings.STAGE_ACCOUNTS} is invalid: {exc}") from None
+
+
+def evidence() -> Evidence:
+    """Who may give evidence and which registry is the hub's, re-parsed only when the environment changes."""
+    return _evidence(settings())
+
+
 @lru_cache(maxsize=None)
 def _signer(key_id: str) -> KmsSigner:
     """One per container: its public key is fetched once (cold start) and kept."""
@@ -64,7 +79,7 @@ def governance(with_registry: bool = False) -> Governance:
     if config.checkpoint_bucket:
         store.checkpoints = CheckpointReader(client("s3"), config.checkpoint_bucket)
     return Governance(store, client("sagemaker") if with_registry else None, approvers,
-                      registry_writers=config.writers())
+                      registry_writers=config.writers(), evidence=evidence)
 
 
 @lru_cache(maxsize=None)
@@ -85,3 +100,4 @@ def reset() -> None:
     checkpoint_consumer.cache_clear()
     _signer.cache_clear()
     _approvers.cache_clear()
+    _evidence.cache_clear()

@@ -49,6 +49,7 @@ REGISTRY_LIFECYCLE = "registryLifeCycle"
 MLFLOW_RUN_ID = "mlflowRunId"  # the MLflow run the version was registered from (development record only)
 DECISION_LOG = "decisionLog"  # the version's decisions (who, when, why) the registry's model card shows (development record)
 COMPLIANCE = "compliance"  # JSON: where the registration's artifacts and images are, and what is wrong with them
+APPROVAL_RULE = "approvalRule"  # why a version needs more approvers than usual (development record only)
 CHAIN_SEQ = "chainSeq"
 CHAIN_HASH = "chainHash"
 

@@ -18,7 +18,8 @@ from . import mirror as registry
 from . import compliance, rules, schema, views
 from .domain import Action, Approvers, Conflict, Forbidden, GroupConfig, RegistryStatus, Stage, Status, UseCaseStage
 from .domain import check_group, check_use_case_id, check_version
-from .events import DEPLOYED, IGNORED_PACKAGE_STATUSES, iso_millis, parse_member_event, parse_registry_event
+from .events import DEPLOYED, IGNORED_PACKAGE_STATUSES, Clock, iso_millis, parse_member_event, parse_registry_event
+from .evidence import PROVENANCE, Evidence, endpoint_refusal
 from .records import dump_json, group_config_key, group_of_use_case, hub_key, mirror_key, new_record, parse_group_config
 from .records import parse_record, parse_records, parse_state, parse_use_case_config, registered_items, uc_config_key
 from .records import uc_state_key, use_case_config, version_items, version_keys
@@ -34,10 +35,14 @@ REGISTRY = "registry"
 
 @dataclass(frozen=True)
 class Outcome:
-    """What an event did: `written`, or why it wrote nothing (`duplicate`, `stale`, `ignored`, `rejected`)."""
+    """What an event did: `written`, or why it wrote nothing (`duplicate`, `stale`, `ignored`, `rejected`).
+
+    `fault` names a refusal operators are alerted to (`provenance`), beyond the event being malformed.
+    """
 
     result: str
     message: str
+    fault: str | None = None
 
     @property
     def wrote(self) -> bool:
@@ -56,12 +61,21 @@ def _registry_fields(ev: Any, shown: Any) -> dict[str, Any]:
 
 class Governance:
     def __init__(self, store: Store, sagemaker: Any = None, approvers: Callable[[], Approvers] | Approvers = Approvers(),
-                 clock: Callable[[], int] = _now_ms, registry_writers: tuple[str, ...] = ()):
+                 clock: Callable[[], int] = _now_ms, registry_writers: tuple[str, ...] = (),
+                 evidence: Callable[[], Evidence] | Evidence = Evidence()):
         self.store = store
         self.sagemaker = sagemaker
         self._approvers = approvers
         self.clock = clock
         self.registry_writers = registry_writers
+        self._evidence = evidence
+
+    @property
+    def evidence(self) -> Evidence:
+        return self._evidence() if callable(self._evidence) else self._evidence
+
+    def _event_clock(self) -> Clock:
+        return Clock(self.clock(), self.evidence.max_skew_ms)
 
     @property
     def approvers(self) -> Approvers:
@@ -74,7 +88,10 @@ class Governance:
 
     def sync_registry_event(self, event: Any) -> Outcome:
         """Apply one `SageMaker Model Package State Change`; BadInput for a malformed event (nothing read or written)."""
-        ev = parse_registry_event(event)
+        ev = parse_registry_event(event, self._event_clock())
+        hub = self.evidence.hub
+        if fault := hub.provenance_fault(ev, None):
+            return Outcome("rejected", f"provenance fault: {fault}", PROVENANCE)
         if ev.package_status in IGNORED_PACKAGE_STATUSES:
             return Outcome("ignored", f"{ev.group}/{ev.version}: package status {ev.package_status} is not a registered version")
 
@@ -88,6 +105,9 @@ class Governance:
             items = version_items(raw, ev.group, ev.version)
             vw = VersionWrite(ev.group, ev.version, items)
             dev = items[Stage.development]
+            if dev is not None and (fault := hub.provenance_fault(ev, dev.get(schema.MODEL_PACKAGE_ARN))):
+                return None, Outcome("rejected", f"provenance fault: {fault}", PROVENANCE)
+
             # The registry write (lifecycle, card, or setting an outside change back) is queued in the same transaction
             # for the repair pass: a sync event stays at one read, one signature and one write.
             def queued(why: str) -> Any:
@@ -148,9 +168,12 @@ class Governance:
             item[schema.COMPLIANCE], detail[schema.COMPLIANCE] = dump_json(found), found
             if not found["compliant"]:
                 log.warning("%s/%s registered non-compliant: %s", ev.group, ev.version, "; ".join(found["problems"]))
+        why = rules.unidentified_registrant(ev.created_by)
+        if why:
+            item[schema.APPROVAL_RULE] = detail[schema.APPROVAL_RULE] = why
         vw.create(Stage.development, item)
         vw.audit(at=at, event_id=f"registered-v{ev.version:06d}", action="register", actor=actor, source=REGISTRY,
-                 stage=Stage.development.value, from_state="", to_state=Status.pending.value, detail=detail)
+                 stage=Stage.development.value, from_state="", to_state=Status.pending.value, detail=detail, reason=why)
 
     def _registry_effect(self, vw: VersionWrite, ev: Any, want: Any) -> None:
         """A registry approval-status or lifecycle change not made by governance: recorded, never applied."""
@@ -167,12 +190,16 @@ class Governance:
 
     def member_report(self, event: Any) -> Outcome:
         """Apply a `Model Deployed` / `Model Metrics` report from a member account; BadInput if malformed."""
-        ev = parse_member_event(event)
+        ev = parse_member_event(event, self._event_clock())
+        if refusal := self.evidence.stage_accounts.refusal(ev):
+            return Outcome("rejected", f"{ev.group}/{ev.version} {ev.stage.value}: report refused: {refusal}")
 
         def attempt(_: int) -> tuple[list | None, Outcome]:
             items = version_items(self.store.batch_get(version_keys(ev.group, ev.version)), ev.group, ev.version)
             if items[ev.stage] is None:
                 return None, Outcome("rejected", f"{ev.group}/{ev.version} has no {ev.stage.value} record to report on")
+            if refusal := endpoint_refusal(ev, items[ev.stage].get(schema.USE_CASE_ID)):
+                return None, Outcome("rejected", f"{ev.group}/{ev.version} {ev.stage.value}: report refused: {refusal}")
             records = parse_records(items)
             record = records[ev.stage]
             vw = VersionWrite(ev.group, ev.version, items)
@@ -232,8 +259,9 @@ class Governance:
             elif rev != base_rev:
                 raise Conflict(f"stale: the {stage.value} record changed while this decision was being made")
             high = rules.is_high_risk(uc.risk_tier, gc.risk)
+            registered_by = records[Stage.development].registered_by
             rules.check_decider(approvers=self.approvers, stage=stage, action=action, caller=caller,
-                                registered_by=records[Stage.development].registered_by, high_risk=high,
+                                registered_by=registered_by, high_risk=high,
                                 prior_approvals=record.approvals if record else ())
             tr = rules.transition(records, stage, action)
             compliance.check_approval(action=action, stage=stage, use_case_id=use_case_id, use_case_item=use_case_config(raw, use_case_id),
@@ -247,7 +275,7 @@ class Governance:
             vw = VersionWrite(group, version, items)
             ucw = UseCaseWrite(uc, state)
             approvals = [*record.approvals, caller] if record else [caller]
-            required = rules.required_approvers(stage, high)
+            required = rules.required_approvers(stage, high, registered_by=registered_by)
             partial = action is Action.approve and len(approvals) < required
             if partial:
                 vw.change(stage, **{schema.APPROVALS: approvals}, **stamp(at, caller))
@@ -337,6 +365,8 @@ class Governance:
             raw = self.store.batch_get([group_config_key(group), *version_keys(group, version)])
             group_of_use_case(raw, use_case_id, group)
             items = registered_items(raw, group, version)
+            if kind == VALIDATION:
+                self.evidence.validators.check(stage, caller, items[Stage.development].get(schema.REGISTERED_BY))
             if items[stage] is None:
                 raise Conflict(f"{group}/{version} has no {stage.value} record yet")
             record = parse_record(items[stage])

@@ -40,6 +40,18 @@ def hub_item(config: StackConfig, region: str, registry_name: str = "mlgov") -> 
     )
 
 
+def validators(config: StackConfig) -> dict[str, list[str]]:
+    """Who may record validation metrics, by stage: what the handlers read from their environment (`VALIDATORS`)."""
+    v = config.validators
+    return {"development": list(v.development), "test": list(v.test), "production": list(v.production)}
+
+
+def stage_accounts(config: StackConfig) -> dict[str, list[str]]:
+    """Which member accounts report deployments and monitoring metrics for each stage (`STAGE_ACCOUNTS`)."""
+    accounts = config.organization.accounts
+    return {"test": list(accounts.test), "production": list(accounts.prod)}
+
+
 def approvers(config: StackConfig) -> dict[str, list[str]]:
     """Who may decide, by stage and `officers`: what the handlers read from their environment."""
     a = config.approvers

@@ -73,6 +73,8 @@ def registry_args(config: StackConfig, region: str, **overrides: Any) -> Central
     """The hub's `CentralRegistry` from the shared stack's config."""
     accounts = config.organization.accounts
     overrides.setdefault("approvers", catalog.approvers(config))
+    overrides.setdefault("validators", catalog.validators(config))
+    overrides.setdefault("max_event_skew_seconds", config.max_event_skew_seconds)
     overrides.setdefault("log_retention_days", config.log_retention_days)
     overrides.setdefault("lambda_concurrency", dict(config.lambda_concurrency) or None)
     overrides.setdefault("access_log_retention_days", config.access_log_retention_days)

@@ -80,10 +80,11 @@ def identity(arn: str, principal_id: str) -> dict[str, Any]:
 
 
 def member_detail(group: str, version: int, stage: str, *, endpoint: str | None = None, reported_at: str | None = None,
-                  variant: str | None = None, metrics: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """What a member account reports about a deployed version (see `governance.events`)."""
-    detail: dict[str, Any] = {"modelGroup": group, "modelVersion": version, "stage": stage,
-                              "endpointName": endpoint or f"{group}-{stage}"}
+                  variant: str | None = None, metrics: Mapping[str, Any] | None = None, use_case: str = "credit-risk") -> dict[str, Any]:
+    """What a member account reports about a deployed version (see `governance.events`); by default from the
+    endpoint the stage's stack serves the group with (`contract.endpoint_name`)."""
+    default = contract.endpoint_name(contract.ACCOUNT_ROLE_OF_STAGE.get(stage, stage), use_case, group)
+    detail: dict[str, Any] = {"modelGroup": group, "modelVersion": version, "stage": stage, "endpointName": endpoint or default}
     if reported_at is not None:
         detail["reportedAt"] = reported_at
     if variant:

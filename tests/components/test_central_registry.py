@@ -186,7 +186,8 @@ def test_registry_events_of_the_hubs_groups_go_to_sync_and_member_reports_to_met
     assert json.loads(registry["eventPattern"]) == {
         "source": ["aws.sagemaker"],
         "detail-type": ["SageMaker Model Package State Change"],
-        "detail": {"ModelPackageGroupName": ["credit-risk-xgb", "customer-churn-model", "fraud-detection"]},
+        "detail": {"ModelPackageGroupName": ["credit-risk-xgb", "customer-churn-model", "fraud-detection"],
+                   "ModelPackageArn": [{"prefix": "arn:aws:sagemaker:eu-west-1:111111111111:model-package/"}]},
     }
     assert plan.named("mlgov-registry-events-target").inputs["arn"].endswith(":function:mlgov-sync")
     forwarded = plan.named("mlgov-forwarded-registry-events").inputs

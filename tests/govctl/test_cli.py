@@ -123,9 +123,9 @@ def test_metrics_shows_validation_and_monitoring_per_stage(govctl):
     shown = govctl.json("metrics", XGB, "1")
     by_stage = {s["stage"]: s for s in shown["stages"]}
     assert by_stage["test"]["validationMetrics"] == {"ks": 0.41, "validation-auc": 0.87}
-    assert by_stage["production"]["monitoringMetrics"]["endpointName"] == f"{XGB}-production"
+    assert by_stage["production"]["monitoringMetrics"]["endpointName"] == f"mlgov-prod-credit-risk-{XGB}"
     table = govctl("metrics", XGB, "1")
-    assert table.exit_code == 0 and f"({XGB}-test)" in table.stdout
+    assert table.exit_code == 0 and f"(mlgov-test-credit-risk-{XGB})" in table.stdout
 
 
 def test_metrics_records_validation_metrics(govctl, sandbox):

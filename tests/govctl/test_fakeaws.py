@@ -36,7 +36,7 @@ def test_a_member_report_is_what_the_metrics_handler_parses():
     parsed = parse_member_event(events.member_event("Model Metrics", detail, account="333333333333", region=REGION,
                                                     time="2024-08-30T06:40:00Z"))
     assert (parsed.kind, parsed.account, parsed.endpoint, parsed.variant) == (
-        "Model Metrics", "333333333333", "credit-risk-xgb-production", "challenger")
+        "Model Metrics", "333333333333", "mlgov-prod-credit-risk-credit-risk-xgb", "challenger")
     assert (parsed.reported_ms, dict(parsed.metrics)) == (1_725_000_000_000, {"auc": 0.88})
     with pytest.raises(ValueError):
         events.member_event("Model Retired", detail, account="333333333333", region=REGION, time="2024-08-30T06:40:00Z")

@@ -55,6 +55,13 @@ APPROVERS = {
     "officers": [OFFICER],
 }
 
+# Who records validation metrics (never the registrant), and which account reports for which stage.
+VALIDATORS = {"development": [TEST_APPROVER], "test": [TEST_APPROVER], "production": [TEST_APPROVER]}
+STAGE_ACCOUNTS = {"test": [TEST_ACCOUNT], "production": [PROD_ACCOUNT]}
+SETTINGS = contract.GovernanceSettings(table_name=TABLE, approvers_json=json.dumps(APPROVERS), hub_account=ACCOUNT, hub_region=REGION,
+                                       signing_key_id=SIGNING_KEY, checkpoint_bucket=CHECKPOINT_BUCKET,
+                                       validators_json=json.dumps(VALIDATORS), stage_accounts_json=json.dumps(STAGE_ACCOUNTS))
+
 # moto made to behave like the service under concurrency (and affordably): see govctl.fakeaws.moto.
 from govctl.fakeaws.moto import install as _install_moto_patches
 
@@ -101,8 +108,7 @@ def _environment(monkeypatch):
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
         "POWERTOOLS_SERVICE_NAME": "mlgov-governance", "POWERTOOLS_LOG_LEVEL": "WARNING",
-        **contract.GovernanceSettings(table_name=TABLE, approvers_json=json.dumps(APPROVERS), signing_key_id=SIGNING_KEY,
-                                      checkpoint_bucket=CHECKPOINT_BUCKET).to_env(),
+        **SETTINGS.to_env(),
     }.items():
         monkeypatch.setenv(key, value)
     runtime.reset()

@@ -1,6 +1,8 @@
 """AWS call budget, counted with botocore's event hooks; and the IAM contract derived from the same recordings."""
 from __future__ import annotations
 
+import time
+
 from governance.permissions import HANDLER_ACTIONS, HANDLER_OPERATIONS, iam_actions
 
 from .conftest import DEV_SESSION, OFFICER_SESSION, PROD_SESSION
@@ -113,14 +115,15 @@ def test_recorded_calls_match_the_declared_iam_actions(world, monkeypatch):
     walkthrough.test_walkthrough_credit_risk_reaches_production(world)
     world.api("GET", "/use-cases")
     # a registry change to a known version (sync updates records, not only creates them)
-    revoke = world.package_event(FRAUD, 1, status="Rejected", modified_ms=4_000_000_000_000, modified_by=OFFICER_SESSION)
+    revoke = world.package_event(FRAUD, 1, status="Rejected", modified_ms=int(time.time() * 1000) + 1000, modified_by=OFFICER_SESSION)
     assert world.sync(revoke)["result"] == "written"
     assert world.record(FRAUD, 1, "production")["modelStatus"] == "approved"  # an outside change: recorded, set back
     schedule = {"id": "repair-1", "source": "aws.events", "detail-type": "Scheduled Event", "time": "2024-09-02T10:00:00Z", "detail": {}}
     assert world.sync(schedule)["result"] == "written"  # the repair pass writes what sync queued (the set-back among them)
     assert world.sync({**schedule, "id": "repair-2"})["result"] == "ignored"  # and then finds nothing left
     assert world.checkpoint()["checkpoints"] > 0  # the stream consumer checkpoints the heads it verified
-    back = world.package_event(FRAUD, 1, status="Rejected", modified_ms=4_000_000_100_000, modified_by=OFFICER_SESSION)
+    back = world.package_event(FRAUD, 1, status="PendingManualApproval", modified_ms=int(time.time() * 1000) + 2000,
+                               modified_by=OFFICER_SESSION)
     assert world.sync(back)["result"] == "written"  # another outside change, set back again
     assert world.checkpoint() == {"checkpoints": 1, "unsignedChanges": 0, "refused": 0}  # reads the last checkpoint first
     assert world.api("GET", f"/use-cases/{UC}/models/{FRAUD}/versions/1/audit/verify")[1]["checkpoint"] is not None

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -21,6 +22,11 @@ API_SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/mlgov-api-role/mlgov-api"
 def _governance_roles(monkeypatch):
     monkeypatch.setenv(contract.GovernanceSettings.REGISTRY_WRITERS, f"{API_ROLE},{SYNC_ROLE}")
     runtime.reset()
+
+
+def now_ms() -> int:
+    """Registry events are judged against the clock: a timestamp past the allowed skew is refused."""
+    return int(time.time() * 1000)
 
 
 def updates(world) -> list[dict]:
@@ -134,7 +140,7 @@ def test_a_data_scientists_approval_in_the_registry_is_recorded_not_applied_and_
     world.sm.update_model_package(ModelPackageArn=package(world)["ModelPackageArn"], ModelApprovalStatus="Approved")
     assert package(world)["ModelApprovalStatus"] == "Approved"
     world.calls.clear()
-    event = world.package_event(XGB, version, status="Approved", modified_ms=1_999_999_000_000, modified_by=DS_SESSION,
+    event = world.package_event(XGB, version, status="Approved", modified_ms=now_ms(), modified_by=DS_SESSION,
                                 lifecycle={"Stage": "production", "StageStatus": "approved"})
     result = world.sync(event)
     assert result["result"] == "written" and "outside governance" in result["message"]
@@ -151,7 +157,7 @@ def test_a_data_scientists_approval_in_the_registry_is_recorded_not_applied_and_
     assert world.api("GET", vpath(XGB, version, "/audit/verify"))[1]["ok"] is True
     # the set-back's own event shows the record's state: nothing more to do
     world.calls.clear()
-    back = world.package_event(XGB, version, modified_ms=1_999_999_100_000, modified_by=API_SESSION,
+    back = world.package_event(XGB, version, modified_ms=now_ms() + 1000, modified_by=API_SESSION,
                                lifecycle={"Stage": "development", "StageStatus": "pending"})
     assert world.sync(back)["result"] == "duplicate" and world.calls.names() == ["dynamodb:BatchGetItem"]
 
@@ -161,7 +167,7 @@ def test_a_lifecycle_changed_outside_governance_is_set_back_too(world):
     version = register(world, XGB)
     assert decide(world, XGB, version, "development", "approve", DEV_SESSION)[0] == 200
     world.calls.clear()
-    event = world.package_event(XGB, version, status="Approved", modified_ms=1_999_999_000_000, modified_by=DS_SESSION,
+    event = world.package_event(XGB, version, status="Approved", modified_ms=now_ms(), modified_by=DS_SESSION,
                                 lifecycle={"Stage": "production", "StageStatus": "approved"})
     assert world.sync(event)["result"] == "written"
     [params] = repair(world)
@@ -174,12 +180,12 @@ def test_governances_own_writes_change_nothing(world):
     version = register(world, XGB)
     assert decide(world, XGB, version, "development", "approve", DEV_SESSION)[0] == 200
     before = world.snapshot()
-    own = world.package_event(XGB, version, status="Approved", modified_ms=1_999_999_000_000, modified_by=API_SESSION,
+    own = world.package_event(XGB, version, status="Approved", modified_ms=now_ms(), modified_by=API_SESSION,
                               lifecycle={"Stage": "development", "StageStatus": "approved"})
     world.calls.clear()
     assert world.sync(own)["result"] == "duplicate" and world.calls.names() == ["dynamodb:BatchGetItem"]
     # an earlier write of governance's arriving late (registry since moved on): no audit, no record change; rewritten
-    late = world.package_event(XGB, version, modified_ms=1_999_999_100_000, modified_by=API_SESSION,
+    late = world.package_event(XGB, version, modified_ms=now_ms() + 1000, modified_by=API_SESSION,
                                lifecycle={"Stage": "development", "StageStatus": "pending"})
     world.calls.clear()
     assert world.sync(late)["result"] == "duplicate"
@@ -226,7 +232,7 @@ def test_a_failed_mirror_is_repaired_after_the_next_registry_event_of_the_packag
     assert decide(world, XGB, version, "development", "approve", DEV_SESSION)[0] == 200
     heal()
     # the registry still shows registration; its next event (here: a description edit by someone) disagrees with the record
-    stale_view = world.package_event(XGB, version, modified_ms=1_999_999_000_000, modified_by=DS_SESSION,
+    stale_view = world.package_event(XGB, version, modified_ms=now_ms(), modified_by=DS_SESSION,
                                      lifecycle={"Stage": "development", "StageStatus": "pending"})
     world.calls.clear()
     assert world.sync(stale_view)["result"] == "written"

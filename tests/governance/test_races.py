@@ -7,7 +7,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from governance import audit, schema
+from governance import mirror, audit, schema
 
 from .conftest import ACCOUNT, DEV_SESSION, OFFICER_SESSION, OFFICER2_SESSION, TABLE, iso
 
@@ -102,6 +102,8 @@ def unsigned(snapshot: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]
     depends on delivery order (a rejection that arrives before its registration is written with it)."""
     out = []
     for pk, sk, raw in snapshot:
+        if sk.startswith(mirror.MARKER_PREFIX):
+            continue  # the queued registry write's marker carries the time it was queued
         data = {k: v for k, v in json.loads(raw).items() if k not in schema.ENTRY_SIGNATURE_FIELDS}
         out.append((pk, sk, json.dumps(data, sort_keys=True)))
     return out

@@ -1,6 +1,7 @@
 """The source design's walkthrough (steps 1-10) end to end for `credit-risk`, and a rejection path."""
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import timezone
 
@@ -91,7 +92,7 @@ def test_walkthrough_credit_risk_reaches_production(world):
                                          metrics={"auc": 0.88, "invocations": 12000}))
     assert ab["result"] == "written"
     monitoring = world.api("GET", vpath(XGB, 1))[1]["records"][2]["monitoringMetrics"]
-    assert monitoring["endpointName"] == f"{XGB}-production" and monitoring["variantName"] == "challenger"
+    assert monitoring["endpointName"] == f"mlgov-prod-credit-risk-{XGB}" and monitoring["variantName"] == "challenger"
     for g in (XGB, FRAUD):
         code, body = decide(world, g, 1, "production", "approve", PROD_SESSION)
         assert code == 200 and body["status"] == "deployed" and "1 more approval" in body["pending"]
@@ -103,7 +104,7 @@ def test_walkthrough_credit_risk_reaches_production(world):
     assert world.state()["stage"] == "PRODUCTION" and world.state()["stageStatus"] == "approved"
 
     # The registry's own event for that approval is recognised as already recorded.
-    echo = world.package_event(XGB, 1, status="Approved", created_ms=1_724_904_598_000, modified_ms=1_999_999_999_000,
+    echo = world.package_event(XGB, 1, status="Approved", created_ms=1_724_904_598_000, modified_ms=int(time.time() * 1000),
                                lifecycle={"Stage": "production", "StageStatus": "approved"})
     before = world.snapshot()
     assert world.sync(echo)["result"] == "duplicate"

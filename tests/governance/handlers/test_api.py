@@ -135,7 +135,7 @@ def test_a_non_approver_may_read_but_not_write(world):
     before = world.snapshot()
     code, body = world.api("POST", f"/use-cases/credit-risk/models/{G}/versions/1/metrics",
                            {"kind": "validation", "stage": "development", "metrics": {"auc": 0.9}}, caller=STRANGER_SESSION)
-    assert code == 403 and "not an approver" in body["message"]
+    assert code == 403 and "not a validator for the development stage" in body["message"]
     assert world.snapshot() == before
 
 

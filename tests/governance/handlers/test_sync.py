@@ -1,10 +1,12 @@
 """sync handler: registration, registry changes, duplicates, out-of-order delivery, failures that retry."""
 from __future__ import annotations
 
+import time
+
 import pytest
 from botocore.exceptions import ClientError
 
-from ..conftest import DS_SESSION, OFFICER_SESSION, TABLE
+from ..conftest import DEV_SESSION, DS_SESSION, OFFICER_SESSION, TABLE
 
 G = "credit-risk-xgb"
 
@@ -67,7 +69,7 @@ def test_storage_failures_raise_so_eventbridge_retries(world):
 def test_a_replayed_registration_after_a_decision_is_stale_even_if_the_registry_clock_runs_ahead(world):
     """Found by the state machine: the decision's registry mark must come after every registry change seen."""
     world.onboard(groups=(G,), risk_tier="minimal", thresholds=())
-    future = world.package_event(G, 1, created_ms=4_000_000_000_000)
+    future = world.package_event(G, 1, created_ms=int(time.time() * 1000) + 240_000)  # ahead, within the allowed skew
     world.sync(future)
     code, _ = world.api("POST", f"/use-cases/credit-risk/models/{G}/versions/1/decision",
                         {"stage": "development", "action": "reject", "reason": "rework"}, caller=OFFICER_SESSION)
@@ -75,3 +77,36 @@ def test_a_replayed_registration_after_a_decision_is_stale_even_if_the_registry_
     before = world.snapshot()
     assert world.sync(future)["result"] in ("stale", "duplicate")
     assert world.snapshot() == before
+
+
+def test_a_version_whose_registrant_is_unknown_needs_two_distinct_approvers_and_says_why(world):
+    world.onboard(groups=(G,), risk_tier="minimal", thresholds=())
+    world.sync(world.package_event(G, 1, created_by=None))
+    dev = world.record(G, 1, "development")
+    assert dev.get("registeredBy") is None and "two distinct approvers" in dev["approvalRule"]
+    [audit] = [i for i in world.items() if i["sk"].startswith("AUDIT#")]
+    assert "no IAM identity" in audit["reason"]
+    path = f"/use-cases/credit-risk/models/{G}/versions/1/decision"
+    code, body = world.api("POST", path, {"stage": "development", "action": "approve"}, caller=DEV_SESSION)
+    assert code == 200 and body["status"] == "pending" and body["pending"] == "1 more approval(s) needed"
+    code, body = world.api("POST", path, {"stage": "development", "action": "approve"}, caller=DEV_SESSION)
+    assert code == 403 and "second, different approver" in body["message"] and "no IAM identity" in body["message"]
+    code, body = world.api("POST", path, {"stage": "development", "action": "approve"}, caller=OFFICER_SESSION)
+    assert code == 200 and body["status"] == "approved"
+
+
+def test_replays_from_an_archive_in_any_order_leave_the_table_as_the_sequential_run_did(world):
+    """EventBridge archives replay events late and in any order: every one is a duplicate or stale by then."""
+    import itertools
+
+    world.onboard(groups=(G,), risk_tier="minimal", thresholds=())
+    events = [world.package_event(G, 1), world.package_event(G, 2, created_ms=1_724_904_700_000),
+              world.package_event(G, 1, status="Rejected", modified_ms=1_724_905_000_000, modified_by=OFFICER_SESSION),
+              world.package_event(G, 2, status="Rejected", modified_ms=1_724_906_000_000, modified_by=OFFICER_SESSION)]
+    for event in events:
+        assert world.sync(event)["result"] == "written"
+    sequential = world.snapshot()
+    for order in itertools.permutations(events):
+        for event in order:
+            assert world.sync(event)["result"] in ("duplicate", "stale")
+        assert world.snapshot() == sequential
