@@ -82,4 +82,4 @@ def test_the_caller_may_turn_both_off_for_a_stack_meant_to_be_destroyed() -> Non
         config, "eu-west-1", protect_data=False, retain_removed_use_cases=False, table_deletion_protection=False)).exports())
     # The checkpoint bucket stays protected: under Object Lock in compliance mode its objects outlive any stack.
     kept = [r.name for r in plan.custom_resources if r.protect or r.retain_on_delete]
-    assert "mlgov-audit-checkpoints-bucket" in kept and all(n.startswith("mlgov-audit-checkpoints-bucket") for n in kept)
+    assert "mlgov-audit-checkpoints-bucket" in kept and all(n.startswith("mlgov-audit-checkpoints-") for n in kept)
