@@ -49,6 +49,14 @@ REGISTRY_LIFECYCLE = "registryLifeCycle"
 MLFLOW_RUN_ID = "mlflowRunId"  # the MLflow run the version was registered from (development record only)
 CHAIN_SEQ = "chainSeq"
 CHAIN_HASH = "chainHash"
+# Monitoring history: the count of reports a stage record has taken (its latest is MONITORING_METRICS), and
+# the ring of `MON#<version>#<stage>#<slot>` items in the model partition holding the last reports.
+MONITORING_SEQ = "monitoringSeq"
+MONITORING_PREFIX = "MON#"
+# `USECASE#<id>/CONFIG`: the use case's monitoring policy (staleness window, metric limits).
+CONFIG_MONITORING = "monitoring"
+MONITORING_STALE_AFTER_HOURS = "staleAfterHours"
+MONITORING_LIMITS = "limits"
 
 # `USECASE#<id>/STATE` (with USE_CASE_ID, REV, the chain head and the audit stamp).
 STATE_STAGE = "stage"
@@ -163,6 +171,11 @@ def version_prefix(version: int) -> str:
     return f"V#{version:06d}#"
 
 
+def monitoring_slot_sk(version: int, stage: str, slot: int) -> str:
+    """One slot of a stage record's monitoring history ring (no index key: never listed by a query)."""
+    return f"{MONITORING_PREFIX}{version:06d}#{stage}#{slot:03d}"
+
+
 def audit_sk(iso_time: str, event_id: str) -> str:
     return f"{AUDIT_PREFIX}{iso_time}#{event_id}"
 
@@ -221,9 +234,10 @@ def use_case_config_item(
     project: str,
     groups: Iterable[str],
     thresholds: Iterable[Mapping[str, Any]],
+    monitoring: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The `USECASE#<id>/CONFIG` item: declared in stack config, written by Pulumi only."""
-    return {
+    item = {
         PK: use_case_pk(use_case_id),
         SK: CONFIG_SK,
         USE_CASE_ID: use_case_id,
@@ -238,6 +252,9 @@ def use_case_config_item(
         BY_STAGE_STATUS.partition_key: USE_CASE_CATALOG,
         BY_STAGE_STATUS.sort_key: use_case_pk(use_case_id),
     }
+    if monitoring is not None:
+        item[CONFIG_MONITORING] = dict(monitoring)
+    return item
 
 
 def group_config_item(

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from . import audit, rules, schema
+from . import audit, monitoring, rules, schema
 from .domain import Stage, UseCaseState, check_group, check_stage, check_status, check_use_case_id, check_version
 from .records import group_config_key, group_of_use_case, load_json, parse_records, parse_state, record_key, registered_items
 from .records import uc_config_key, uc_state_key, use_case_config, version_keys
@@ -22,8 +22,10 @@ def use_case_view(item: Mapping[str, Any], state: UseCaseState) -> dict[str, Any
             schema.STATE_STAGE_STATUS: rules.stage_status(state.stage)}
 
 
-def record_view(item: Mapping[str, Any], use_case_stage: str | None = None) -> dict[str, Any]:
-    """A stage record as the API shows it: the 15 governance attributes (metrics as JSON), ARN, rev."""
+def record_view(item: Mapping[str, Any], use_case_stage: str | None = None,
+                policy: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A stage record as the API shows it: the 15 governance attributes (metrics as JSON), ARN, rev; with the
+    use case's monitoring `policy`, whether a deployed record's reports are stale or beyond limits."""
     out: dict[str, Any] = {k: item.get(k) for k in schema.GOVERNANCE_ATTRIBUTES}
     out[schema.VALIDATION_METRICS] = load_json(item.get(schema.VALIDATION_METRICS))
     out[schema.MONITORING_METRICS] = load_json(item.get(schema.MONITORING_METRICS))
@@ -36,11 +38,14 @@ def record_view(item: Mapping[str, Any], use_case_stage: str | None = None) -> d
         out[schema.LAST_REJECTION] = load_json(item[schema.LAST_REJECTION])
     if item.get(schema.MLFLOW_RUN_ID):
         out[schema.MLFLOW_RUN_ID] = item[schema.MLFLOW_RUN_ID]
+    if policy is not None and (flags := monitoring.assess(item, policy)) is not None:
+        out["monitoring"] = flags
     return out
 
 
 def version_view(use_case_id: str, group: str, version: int, state: UseCaseState,
-                 items: Mapping[Stage, Mapping[str, Any] | None]) -> dict[str, Any]:
+                 items: Mapping[Stage, Mapping[str, Any] | None], policy: Mapping[str, Any] | None = None,
+                 reports: Mapping[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
     """A registered version with every stage record it has, the stage it is at, and the MLflow run it came from (or None)."""
     present = [i for i in items.values() if i is not None]
     return {
@@ -48,7 +53,8 @@ def version_view(use_case_id: str, group: str, version: int, state: UseCaseState
         schema.USE_CASE_STAGE: state.stage.value, "currentStage": rules.current_stage(parse_records(items)).value,
         schema.REGISTRY_STATUS: items[Stage.development].get(schema.REGISTRY_STATUS),
         schema.MLFLOW_RUN_ID: items[Stage.development].get(schema.MLFLOW_RUN_ID),
-        "records": [record_view(i, state.stage.value) for i in present],
+        "records": [record_view(i, state.stage.value, policy) for i in present],
+        "monitoringHistory": dict(reports or {}),
     }
 
 
@@ -82,8 +88,9 @@ def get_use_case(store: Store, use_case_id: str, *, limit: Any = None, token: st
     state = parse_state(raw.get(uc_state_key(use_case_id)))
     items, nxt = _page(store, (schema.BY_USE_CASE.partition_key, schema.use_case_pk(use_case_id)), limit, token,
                        index=schema.BY_USE_CASE, sort_prefix=schema.model_pk(""))
+    policy = monitoring.policy_of(uc_item)
     return {**use_case_view(uc_item, state), schema.STATE_APPROVED: {k: list(v) for k, v in state.approved.items()},
-            "models": [record_view(i, state.stage.value) for i in items], "next": nxt}
+            "models": [record_view(i, state.stage.value, policy) for i in items], "next": nxt}
 
 
 def queue(store: Store, *, stage: Any, status: Any, limit: Any = None, token: str | None = None) -> dict[str, Any]:
@@ -95,10 +102,12 @@ def queue(store: Store, *, stage: Any, status: Any, limit: Any = None, token: st
 
 def get_version(store: Store, use_case_id: str, group: str, version: Any) -> dict[str, Any]:
     use_case_id, group, version = check_use_case_id(use_case_id), check_group(group), check_version(version)
-    raw = store.batch_get([group_config_key(group), uc_state_key(use_case_id), *version_keys(group, version)])
+    raw = store.batch_get([group_config_key(group), uc_state_key(use_case_id), uc_config_key(use_case_id),
+                           *version_keys(group, version)])
     group_of_use_case(raw, use_case_id, group)
     items = registered_items(raw, group, version)
-    return version_view(use_case_id, group, version, parse_state(raw.get(uc_state_key(use_case_id))), items)
+    return version_view(use_case_id, group, version, parse_state(raw.get(uc_state_key(use_case_id))), items,
+                        monitoring.policy_of(raw.get(uc_config_key(use_case_id))), monitoring.history(store, group, version, items))
 
 
 def audit_page(store: Store, use_case_id: str, group: str | None = None, version: Any = None, *, limit: Any = None,
