@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from . import schema
+from .contract import PREDICTION_PSI_METRIC
 from .domain import Stage, Status
 from .records import dump_json, load_json
 from .store import Key, Op, Store, put
@@ -28,10 +29,9 @@ HISTORY_SLOTS = 96
 """Reports kept per version and stage: a day of the reporter's default 15-minute windows."""
 VIEW_REPORTS = 20
 """Reports the version view shows per stage, newest first."""
-DEFAULT_STALE_AFTER_HOURS = 24
-PSI_METRIC = "predictionPsi"
-DEFAULT_PSI_MAX = 0.2
-"""The usual rule of thumb: a PSI above 0.2 is a significant shift of the prediction distribution."""
+DEFAULT_STALE_AFTER_HOURS = schema.DEFAULT_STALE_AFTER_HOURS
+PSI_METRIC = PREDICTION_PSI_METRIC
+DEFAULT_PSI_MAX = schema.DEFAULT_PSI_MAX
 DEFAULT_POLICY: dict[str, Any] = {
     schema.MONITORING_STALE_AFTER_HOURS: DEFAULT_STALE_AFTER_HOURS,
     schema.MONITORING_LIMITS: [{schema.THRESHOLD_METRIC: PSI_METRIC, schema.THRESHOLD_MAX: DEFAULT_PSI_MAX}],

@@ -57,6 +57,10 @@ MONITORING_PREFIX = "MON#"
 CONFIG_MONITORING = "monitoring"
 MONITORING_STALE_AFTER_HOURS = "staleAfterHours"
 MONITORING_LIMITS = "limits"
+# Its defaults where `mlgov:monitoring` says nothing: a day without a report is stale; a PSI above 0.2 (the
+# usual rule of thumb) is a significant shift of the prediction distribution.
+DEFAULT_STALE_AFTER_HOURS = 24
+DEFAULT_PSI_MAX = 0.2
 
 # `USECASE#<id>/STATE` (with USE_CASE_ID, REV, the chain head and the audit stamp).
 STATE_STAGE = "stage"

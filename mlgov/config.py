@@ -26,6 +26,7 @@ from components.errors import ConfigError  # noqa: F401 - one class for the conf
 from governance.contract import ACCOUNT_ID_RE, GROUP_RE, ORG_ID_RE, PRINCIPAL_ARN_RE, USE_CASE_ID_RE
 from governance.domain import ModelRisk, RiskTier  # one definition for the stack config and the runtime
 from mlgov.experimentation import Experimentation
+from mlgov.monitoring import Monitoring
 
 NAMESPACE = "mlgov"
 
@@ -327,6 +328,8 @@ class StackConfig(_Strict):
     network: Network | None = None
     notifications: tuple[Notification, ...] = ()
     """Who the account's alarms reach: subscriptions to its alarm topic."""
+    monitoring: Monitoring | None = None
+    """The hub's monitoring policy (shared stack): staleness window and metric limits per use case."""
 
     @field_validator("hub_stack")
     @classmethod
@@ -373,6 +376,19 @@ class StackConfig(_Strict):
         if role is not AccountRole.shared and self.hub_stack is None:
             raise ValueError(f"the {role.value} stack needs hubStack: the shared stack it reads, e.g. acme/mlgov/shared")
         return self
+
+    @model_validator(mode="after")
+    def _monitoring(self) -> "StackConfig":
+        if self.monitoring is not None:
+            if self.account_role is not AccountRole.shared:
+                raise ValueError(f"monitoring belongs in the shared stack's config (the hub flags versions), "
+                                 f"not in the {self.account_role.value} stack's")
+            self.monitoring.check_use_cases({u.id for u in self.use_cases})
+        return self
+
+    def monitoring_policy(self, use_case_id: str) -> dict[str, Any]:
+        """The use case's monitoring policy as its CONFIG item carries it (the defaults without `mlgov:monitoring`)."""
+        return (self.monitoring or Monitoring()).policy(use_case_id)
 
     def use_case(self, use_case_id: str) -> UseCase:
         for use_case in self.use_cases:
