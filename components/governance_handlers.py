@@ -24,6 +24,8 @@ from governance import contract, routes
 from governance.permissions import HANDLER_ACTIONS
 
 HANDLERS = ("sync", "api", "metrics")
+SIGNERS = ("sync", "api", "metrics")
+"""The handlers that append audit entries, and so sign them."""
 FORMER_FUNCTION_TYPE = "mlgov:governance_function:GovernanceFunction"
 """What each handler was declared as before `Function`; its parts keep their URNs through aliases."""
 ROUTE_TYPE = "mlgov:event_route:EventRoute"
@@ -32,7 +34,7 @@ FORMER_API_TYPE = "mlgov:http_api:IamHttpApi"
 RESERVED_CONCURRENCY = {"sync": 20, "api": 50, "metrics": 20}
 """Each handler's reserved executions: api serves people (the API stage throttles it at 50 burst), sync and metrics events."""
 # The VPC endpoint service of each AWS service the handlers call (governance.permissions), and X-Ray for their traces.
-ENDPOINT_SERVICES = {"dynamodb": "dynamodb", "sagemaker": "sagemaker.api", "events": "events"}
+ENDPOINT_SERVICES = {"dynamodb": "dynamodb", "sagemaker": "sagemaker.api", "events": "events", "kms": "kms", "s3": "s3"}
 TRACING_SERVICE = "xray"
 
 
@@ -69,6 +71,11 @@ class GovernanceHandlersArgs(MovedArgs):
     """Reserved executions by handler (`sync`, `api`, `metrics`) over `RESERVED_CONCURRENCY`."""
     network: Optional[FunctionNetwork] = None
     """Private subnets the handlers run in; None: Lambda's own network."""
+    signing_key_arn: Optional[pulumi.Input[str]] = None
+    """The audit signing key (`SigningKey`): the writing handlers sign with it, api reads its public key."""
+    checkpoint_bucket_arn: Optional[pulumi.Input[str]] = None
+    """The audit checkpoint bucket (`AuditCheckpoints`): api reads the latest checkpoint when it verifies a trail."""
+    checkpoint_bucket_name: Optional[pulumi.Input[str]] = None
 
 
 class GovernanceHandlers(pulumi.ComponentResource):
@@ -79,7 +86,8 @@ class GovernanceHandlers(pulumi.ComponentResource):
         super().__init__("mlgov:governance_handlers:GovernanceHandlers", name, None, opts)
         self._args = args
         p = args.prefix
-        settings = contract.GovernanceSettings(args.table_name, json.dumps({k: list(v) for k, v in args.approvers.items()}, sort_keys=True))
+        settings = contract.GovernanceSettings(args.table_name, json.dumps({k: list(v) for k, v in args.approvers.items()}, sort_keys=True),
+                                               signing_key_id=args.signing_key_arn, checkpoint_bucket=args.checkpoint_bucket_name)
         self.functions = {handler: self._function(handler, settings.to_env()) for handler in HANDLERS}
         sync, metrics, api = (self.functions[h] for h in ("sync", "metrics", "api"))
         registry_pattern = {
@@ -169,7 +177,7 @@ class GovernanceHandlers(pulumi.ComponentResource):
                 role_name=f"{name}-role",
                 asynchronous=True,
                 dead_letter_queue_name=f"{name}-dlq",
-                key_services=["dynamodb"],
+                key_services=["dynamodb", "s3"] if handler == "api" else ["dynamodb"],
                 log_retention_days=a.log_retention_days,
                 powertools_layer_version=a.powertools_layer_version,
                 partition=a.partition,
@@ -191,6 +199,11 @@ class GovernanceHandlers(pulumi.ComponentResource):
             "sagemaker": [f"arn:{a.partition}:sagemaker:{a.region}:{a.account_id}:model-package/{g.lower()}/*" for g in sorted(a.groups)],
             "events": [a.bus_arn],
         }
+        if a.signing_key_arn is not None:
+            scopes["kms"] = [a.signing_key_arn]
+        if a.checkpoint_bucket_arn is not None:
+            bucket = pulumi.Output.from_input(a.checkpoint_bucket_arn)
+            scopes["s3"] = [bucket, bucket.apply(lambda arn: f"{arn}/{contract.CHECKPOINTS_PREFIX}*")]
         by_service: dict[str, list[str]] = {}
         for action in sorted(HANDLER_ACTIONS[handler]):
             service = action.split(":")[0]

@@ -17,7 +17,7 @@ from typer.exceptions import TyperException
 
 from govctl.client import GovctlError
 from govctl import discovery, register
-from govctl.commands import decisions, local, reads
+from govctl.commands import decisions, local, reads, trail
 from govctl.formatting import one_line
 from govctl.options import Options
 from govctl.personas import PERSONAS
@@ -75,5 +75,5 @@ def main_options(
                       source_identity=source_identity, root=root)
 
 
-for _name, _command in (*reads.COMMANDS, *decisions.COMMANDS, *local.COMMANDS, *register.COMMANDS, *discovery.COMMANDS):
+for _name, _command in (*reads.COMMANDS, *trail.COMMANDS, *decisions.COMMANDS, *local.COMMANDS, *register.COMMANDS, *discovery.COMMANDS):
     app.command(_name)(_command)

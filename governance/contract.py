@@ -174,22 +174,72 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} is {raw!r}; a whole number is required") from None
 
 
+# --- tamper evidence: the audit signing key and the checkpoints kept outside the table ----------------
+
+# The S3 prefix of chain-head checkpoints, one object per chain head: `checkpoints/<subject path>/<seq>.json`.
+CHECKPOINTS_PREFIX = "checkpoints/"
+CHECKPOINT_SEQ_DIGITS = 10
+# Where the checkpoint consumer reports a change that arrived without a valid signed entry.
+AUDIT_METRICS_NAMESPACE = "mlgov/audit"
+UNSIGNED_CHANGE_METRIC = "UnsignedChanges"
+DEFAULT_AUDIT_RETENTION_DAYS = 2557  # 7 years
+
+
+def checkpoint_prefix(subject: str) -> str:
+    """A chain's checkpoint folder: the subject's `#`-separated parts as path segments."""
+    return CHECKPOINTS_PREFIX + "/".join(subject.split("#")) + "/"
+
+
+def checkpoint_key(subject: str, seq: int) -> str:
+    return f"{checkpoint_prefix(subject)}{seq:0{CHECKPOINT_SEQ_DIGITS}d}.json"
+
+
 @dataclass(frozen=True)
 class GovernanceSettings:
-    """The hub handlers (sync, api, metrics): the table and who may decide."""
+    """The hub handlers (sync, api, metrics): the table, who may decide, the audit signing key, the checkpoints."""
 
     TABLE = "GOVERNANCE_TABLE"
     APPROVERS = "APPROVERS"
+    SIGNING_KEY = "AUDIT_SIGNING_KEY"
+    CHECKPOINT_BUCKET = "AUDIT_CHECKPOINT_BUCKET"
 
     table_name: Any
     approvers_json: Any = "{}"
+    signing_key_id: Any = ""
+    checkpoint_bucket: Any = ""
 
     def to_env(self) -> dict[str, Any]:
-        return {self.TABLE: self.table_name, self.APPROVERS: self.approvers_json}
+        env = {self.TABLE: self.table_name, self.APPROVERS: self.approvers_json, self.SIGNING_KEY: self.signing_key_id}
+        if self.checkpoint_bucket:
+            env[self.CHECKPOINT_BUCKET] = self.checkpoint_bucket
+        return env
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "GovernanceSettings":
-        return cls(table_name=_require(env, cls.TABLE), approvers_json=env.get(cls.APPROVERS) or "{}")
+        """The signing key is required: a handler never writes an unsigned entry."""
+        return cls(table_name=_require(env, cls.TABLE), approvers_json=env.get(cls.APPROVERS) or "{}",
+                   signing_key_id=_require(env, cls.SIGNING_KEY), checkpoint_bucket=env.get(cls.CHECKPOINT_BUCKET) or "")
+
+
+@dataclass(frozen=True)
+class CheckpointSettings:
+    """The checkpoint consumer: the table it re-reads, the key it verifies with, the bucket it writes to."""
+
+    TABLE = GovernanceSettings.TABLE
+    SIGNING_KEY = GovernanceSettings.SIGNING_KEY
+    CHECKPOINT_BUCKET = GovernanceSettings.CHECKPOINT_BUCKET
+
+    table_name: Any
+    signing_key_id: Any
+    checkpoint_bucket: Any
+
+    def to_env(self) -> dict[str, Any]:
+        return {self.TABLE: self.table_name, self.SIGNING_KEY: self.signing_key_id, self.CHECKPOINT_BUCKET: self.checkpoint_bucket}
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> "CheckpointSettings":
+        return cls(table_name=_require(env, cls.TABLE), signing_key_id=_require(env, cls.SIGNING_KEY),
+                   checkpoint_bucket=_require(env, cls.CHECKPOINT_BUCKET))
 
 
 @dataclass(frozen=True)

@@ -95,11 +95,19 @@ ENTRY_REASON = "reason"
 ENTRY_SOURCE = "source"
 ENTRY_DETAIL = "detail"
 ENTRY_PREV_HASH = "prevHash"
+# What the record(s) the chain governs look like once the entry is applied (JSON), so a record can be checked
+# against its trail.
+ENTRY_STATE = "recordState"
 ENTRY_HASH = "hash"
 ENTRY_HASHED_FIELDS: tuple[str, ...] = (
     ENTRY_SUBJECT, ENTRY_SEQ, ENTRY_AT, ENTRY_ACTION, ENTRY_STAGE, ENTRY_FROM, ENTRY_TO, ENTRY_ACTOR, ENTRY_REASON,
-    ENTRY_SOURCE, ENTRY_DETAIL, ENTRY_PREV_HASH,
+    ENTRY_SOURCE, ENTRY_DETAIL, ENTRY_PREV_HASH, ENTRY_STATE,
 )
+# The signature over the hashes of every entry one transaction appended (`cosigned`), with the KMS key that made it.
+ENTRY_SIGNATURE = "sig"
+ENTRY_SIGNING_KEY = "sigKey"
+ENTRY_COSIGNED = "cosigned"
+ENTRY_SIGNATURE_FIELDS: tuple[str, ...] = (ENTRY_SIGNATURE, ENTRY_SIGNING_KEY, ENTRY_COSIGNED)
 
 GOVERNANCE_ATTRIBUTES: tuple[str, ...] = (
     USE_CASE_ID, USE_CASE_NAME, USE_CASE_STAGE, MODEL_GROUP, MODEL_VERSION, MODEL_OWNER,

@@ -21,8 +21,8 @@ from .events import DEPLOYED, IGNORED_PACKAGE_STATUSES, iso_millis, parse_member
 from .records import dump_json, group_config_key, group_of_use_case, hub_key, mirror_key, new_record, parse_group_config
 from .records import parse_record, parse_records, parse_state, parse_use_case_config, registered_items, uc_config_key
 from .records import uc_state_key, use_case_config, version_items, version_keys
-from .requests import VALIDATION, parse_decision, parse_metrics
-from .requests import parse_use_case_decision, require_caller
+from .api_models import VALIDATION, MetricsReport, ModelDecision, UseCaseDecision
+from .requests import require_caller
 from .store import Store
 from .writes import UseCaseWrite, VersionWrite, stamp, with_retries
 
@@ -199,10 +199,10 @@ class Governance:
 
     # ------------------------------------------------------------------ decisions
 
-    def decide(self, use_case_id: str, group: str, version: Any, body: Any, caller: str | None) -> dict[str, Any]:
+    def decide(self, use_case_id: str, group: str, version: Any, decision: ModelDecision, caller: str | None) -> dict[str, Any]:
         """Approve, reject or retire a version at a stage (API); raises the GovernanceError the caller gets."""
         use_case_id, group, version = check_use_case_id(use_case_id), check_group(group), check_version(version)
-        stage, action, reason, expected_rev = parse_decision(body)
+        stage, action, reason, expected_rev = decision.stage, Action(decision.action), decision.reason or "", decision.expected_rev
         caller = require_caller(caller)
         base_rev: int | None = None
 
@@ -300,10 +300,10 @@ class Governance:
             log.error("registry mirror of %s to %s failed: %s", arn, status, exc)
             return {"status": status, "updated": False, "error": str(exc)[:300]}
 
-    def decide_use_case(self, use_case_id: str, body: Any, caller: str | None) -> dict[str, Any]:
+    def decide_use_case(self, use_case_id: str, decision: UseCaseDecision, caller: str | None) -> dict[str, Any]:
         """The explicit use case decisions: approve a POC into DEVELOPMENT (approvers), retire (officers)."""
         use_case_id = check_use_case_id(use_case_id)
-        action, reason = parse_use_case_decision(body)
+        action, reason = decision.action, decision.reason or ""
         caller = require_caller(caller)
 
         def attempt(_: int) -> tuple[list, dict[str, Any]]:
@@ -329,10 +329,9 @@ class Governance:
 
     # ------------------------------------------------------------------ metrics through the API
 
-    def record_metrics(self, use_case_id: str, group: str, version: Any, body: Any, caller: str | None) -> dict[str, Any]:
+    def record_metrics(self, use_case_id: str, group: str, version: Any, report: MetricsReport, caller: str | None) -> dict[str, Any]:
         """Validation metrics (approval evidence) or monitoring metrics (with their endpoint) for a stage record."""
         use_case_id, group, version = check_use_case_id(use_case_id), check_group(group), check_version(version)
-        report = parse_metrics(body)
         caller = require_caller(caller)
         stage, kind = report.stage, report.kind
 
@@ -367,19 +366,19 @@ class Governance:
 
     # ------------------------------------------------------------------ reads (views)
 
-    def list_use_cases(self, *, limit: Any = None, token: str | None = None) -> dict[str, Any]:
+    def list_use_cases(self, *, limit: int | None = None, token: str | None = None) -> dict[str, Any]:
         return views.list_use_cases(self.store, limit=limit, token=token)
 
-    def get_use_case(self, use_case_id: str, *, limit: Any = None, token: str | None = None) -> dict[str, Any]:
+    def get_use_case(self, use_case_id: str, *, limit: int | None = None, token: str | None = None) -> dict[str, Any]:
         return views.get_use_case(self.store, use_case_id, limit=limit, token=token)
 
-    def queue(self, *, stage: Any, status: Any, limit: Any = None, token: str | None = None) -> dict[str, Any]:
+    def queue(self, *, stage: Any, status: Any, limit: int | None = None, token: str | None = None) -> dict[str, Any]:
         return views.queue(self.store, stage=stage, status=status, limit=limit, token=token)
 
     def get_version(self, use_case_id: str, group: str, version: Any) -> dict[str, Any]:
         return views.get_version(self.store, use_case_id, group, version)
 
-    def audit_page(self, use_case_id: str, group: str | None = None, version: Any = None, *, limit: Any = None,
+    def audit_page(self, use_case_id: str, group: str | None = None, version: Any = None, *, limit: int | None = None,
                    token: str | None = None) -> dict[str, Any]:
         return views.audit_page(self.store, use_case_id, group, version, limit=limit, token=token)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from . import audit, compliance, monitoring, obligations, rules, schema
+from . import audit, compliance, monitoring, obligations, rules, schema, trails
 from .domain import Stage, UseCaseStage, UseCaseState, check_group, check_stage, check_status, check_use_case_id, check_version
 from .records import group_config_key, group_of_use_case, hub_key, load_json, parse_records, parse_state, record_key, registered_items
 from .records import uc_config_key, uc_state_key, use_case_config, version_keys
@@ -73,6 +73,8 @@ def audit_view(item: Mapping[str, Any]) -> dict[str, Any]:
     out = {k: item.get(k) for k in audit.HASHED_FIELDS}
     out[schema.ENTRY_DETAIL] = load_json(item.get(schema.ENTRY_DETAIL))
     out[schema.ENTRY_HASH] = item.get(schema.ENTRY_HASH)
+    out.update({k: item.get(k) for k in schema.ENTRY_SIGNATURE_FIELDS})
+    out[schema.SK] = item.get(schema.SK)
     return out
 
 
@@ -130,14 +132,9 @@ def audit_page(store: Store, use_case_id: str, group: str | None = None, version
 
 
 def verify_trail(store: Store, use_case_id: str, group: str | None = None, version: Any = None) -> dict[str, Any]:
-    """Walk a trail and check it against the head stored on the item it belongs to."""
-    entries = store.query_all(**_audit_query(store, use_case_id, group, version))
-    if group is None:
-        head = parse_state(store.batch_get([uc_state_key(use_case_id)]).get(uc_state_key(use_case_id)))
-        return audit.verify(entries, head_seq=head.chain_seq, head_hash=head.chain_hash).as_dict()
-    key = record_key(group, int(version), Stage.development)
-    dev = store.batch_get([key]).get(key) or {}
-    return audit.verify(entries, head_seq=int(dev.get(schema.CHAIN_SEQ, 0)), head_hash=dev.get(schema.CHAIN_HASH)).as_dict()
+    """Check a trail (links, signatures, head, record state, checkpoint) after the same id checks as its audit page."""
+    _audit_query(store, use_case_id, group, version)
+    return trails.verify_online(store, use_case_id, group, None if version is None else check_version(version))
 
 
 def _audit_query(store: Store, use_case_id: str, group: str | None, version: Any) -> dict[str, Any]:

@@ -330,6 +330,8 @@ class StackConfig(_Strict):
     lambda_concurrency: dict[str, Concurrency] = Field(default_factory=dict, alias="lambdaConcurrency")
     """Reserved concurrent executions by Lambda: `sync`, `api`, `metrics` (shared), `invoke`, `reporter` (test, prod)."""
     access_log_retention_days: Annotated[StrictInt, Field(ge=1, le=3653)] = Field(default=365, alias="accessLogRetentionDays")
+    audit_retention_days: Annotated[StrictInt, Field(ge=365, le=36500)] = Field(default=2557, alias="auditRetentionDays")
+    """Days each audit checkpoint is kept under S3 Object Lock (COMPLIANCE): at least a year, default 7 years."""
     network: Network | None = None
     notifications: tuple[Notification, ...] = ()
     """Who the account's alarms reach: subscriptions to its alarm topic."""

@@ -10,7 +10,7 @@ from .test_walkthrough import FRAUD, UC, register
 G = "credit-risk-xgb"
 
 
-def test_sync_makes_at_most_two_calls_per_event(world):
+def test_sync_makes_at_most_three_calls_per_event_signing_included(world):
     world.onboard(UC, groups=(G,))
     cases = [
         world.package_event(G, 1),                                     # registration
@@ -24,11 +24,12 @@ def test_sync_makes_at_most_two_calls_per_event(world):
     for event in cases:
         world.calls.clear()
         world.sync(event)
-        assert world.calls.count() <= 2, world.calls.names()
+        assert world.calls.count() <= 3, world.calls.names()
         assert world.calls.count("dynamodb:BatchGetItem") == 1
+        assert world.calls.count("kms:Sign") == world.calls.count("dynamodb:TransactWriteItems") <= 1
 
 
-def test_a_decision_makes_at_most_three_calls(world):
+def test_a_decision_makes_at_most_four_calls_signing_and_registry_mirror_included(world):
     world.onboard(UC, groups=(G,), risk_tier="minimal", thresholds=())
     version = register(world, G)
     path = f"/use-cases/{UC}/models/{G}/versions/{version}/decision"
@@ -37,14 +38,16 @@ def test_a_decision_makes_at_most_three_calls(world):
         world.calls.clear()
         code, body = world.api("POST", path, {"stage": stage, "action": "approve"}, caller=caller)
         assert code == 200, body
-        assert world.calls.count() <= 3, world.calls.names()
+        assert world.calls.count() <= 4, world.calls.names()
         return world.calls.names()
 
-    assert decide("development", DEV_SESSION) == ["dynamodb:BatchGetItem", "dynamodb:TransactWriteItems"]
+    assert decide("development", DEV_SESSION) == ["dynamodb:BatchGetItem", "kms:Sign", "dynamodb:TransactWriteItems"]
     world.report(world.member_event("Model Deployed", G, version, "test"))
     decide("test", OFFICER_SESSION)
     world.report(world.member_event("Model Deployed", G, version, "production"))
-    assert decide("production", PROD_SESSION) == ["dynamodb:BatchGetItem", "dynamodb:TransactWriteItems", "sagemaker:UpdateModelPackage"]
+    # the use case advances to PRODUCTION in the same transaction: its entry is co-signed, still one kms:Sign
+    assert decide("production", PROD_SESSION) == ["dynamodb:BatchGetItem", "kms:Sign", "dynamodb:TransactWriteItems",
+                                                  "sagemaker:UpdateModelPackage"]
 
 
 def test_one_query_per_queue_page(world):
@@ -68,8 +71,8 @@ def test_one_query_per_queue_page(world):
 def test_recorded_calls_match_the_declared_iam_actions(world, monkeypatch):
     """Every call each handler makes is declared, and every declared action is used: the roles get exactly these."""
     from .conftest import World
-    operations = {"sync": set(), "api": set(), "metrics": set()}
-    kinds = {"sync": set(), "api": set(), "metrics": set()}
+    operations = {"sync": set(), "api": set(), "metrics": set(), "checkpoint": set()}
+    kinds = {"sync": set(), "api": set(), "metrics": set(), "checkpoint": set()}
 
     def recording(name, original):
         def call(self, *args, **kwargs):
@@ -87,12 +90,18 @@ def test_recorded_calls_match_the_declared_iam_actions(world, monkeypatch):
     monkeypatch.setattr(World, "sync", recording("sync", World.sync))
     monkeypatch.setattr(World, "report", recording("metrics", World.report))
     monkeypatch.setattr(World, "api", recording("api", World.api))
+    monkeypatch.setattr(World, "checkpoint", recording("checkpoint", World.checkpoint))
     walkthrough.test_walkthrough_credit_risk_reaches_production(world)
     world.api("GET", "/use-cases")
     # a registry change to a known version (sync updates records, not only creates them)
     revoke = world.package_event(FRAUD, 1, status="Rejected", modified_ms=4_000_000_000_000, modified_by=OFFICER_SESSION)
     assert world.sync(revoke)["result"] == "written"
     assert world.record(FRAUD, 1, "production")["modelStatus"] == "rejected"
+    assert world.checkpoint()["checkpoints"] > 0  # the stream consumer checkpoints the heads it verified
+    back = world.package_event(FRAUD, 1, status="PendingManualApproval", modified_ms=4_000_000_100_000)
+    assert world.sync(back)["result"] == "written"
+    assert world.checkpoint() == {"checkpoints": 1, "unsignedChanges": 0, "refused": 0}  # reads the last checkpoint first
+    assert world.api("GET", f"/use-cases/{UC}/models/{FRAUD}/versions/1/audit/verify")[1]["checkpoint"] is not None
     for name in operations:
         assert operations[name] == set(HANDLER_OPERATIONS[name]), name
         assert iam_actions(operations[name], kinds[name]) == HANDLER_ACTIONS[name], name

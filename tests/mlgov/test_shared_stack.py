@@ -34,7 +34,7 @@ def test_declares_the_hub_for_the_sample_config(plan) -> None:
     assert counts["aws:dynamodb/table:Table"] == 1
     assert counts["aws:dynamodb/tableItem:TableItem"] == 6  # 2 use cases, 3 groups, the hub's own item
     assert counts["aws:ecr/repository:Repository"] == 1
-    assert counts["aws:kms/key:Key"] == 1 and counts["aws:cloudwatch/eventBus:EventBus"] == 1
+    assert counts["aws:kms/key:Key"] == 2 and counts["aws:cloudwatch/eventBus:EventBus"] == 1
     assert sorted(r.name for r in plan.resources if r.parent is None or r.parent.endswith("pulumi:pulumi:Stack::mlgov-shared")) == ["mlgov", "mlgov-alarms"]
 
 
