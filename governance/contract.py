@@ -121,6 +121,8 @@ DEPLOYABLE_LIFECYCLES: Mapping[str, frozenset[tuple[str, str]]] = {s: _deployabl
 
 MODELS_PREFIX = "models/"
 CAPTURE_PREFIX = "capture/"
+# The prediction-drift metric the member reporter computes from data capture and the hub checks against its limit.
+PREDICTION_PSI_METRIC = "predictionPsi"
 MLFLOW_PREFIX = "mlflow/"
 
 

@@ -96,7 +96,12 @@ def collect(gov: Any, *, viewer: str | None = None, max_versions: int = 200, max
         queues[f"{stage}/{status}"] = {"stage": stage, "status": status, "items": items, "more": more}
 
     entries.sort(key=lambda e: (str(e.get(schema.ENTRY_AT) or ""), str(e.get(schema.ENTRY_SUBJECT) or "")), reverse=True)
+    flags = [{schema.USE_CASE_ID: v[schema.USE_CASE_ID], schema.MODEL_GROUP: v[schema.MODEL_GROUP], schema.MODEL_VERSION: v[schema.MODEL_VERSION],
+              "stage": stage, **r["monitoring"]}
+             for v in ordered for stage, r in sorted(v["records"].items())
+             if (r.get("monitoring") or {}).get("stale") or (r.get("monitoring") or {}).get("breaches")]
     return {
+        "monitoringFlags": flags,
         "generatedAt": (now or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "viewer": viewer,
         "useCases": use_cases,
@@ -186,6 +191,21 @@ def _monitoring(value: Any) -> str:
             f'<br><span class="dim">reported {_e(_time(value.get("reportedAt")))}</span>')
 
 
+def _monitoring_flags(flags: Mapping[str, Any]) -> str:
+    """A deployed record's monitoring flags in words: no recent report, metrics beyond the use case's limits."""
+    out = []
+    if flags.get("stale"):
+        out.append(f'<div class="alert-inline" data-flag="stale"><span aria-hidden="true">⚠</span> STALE: no report for over '
+                   f'{_e(flags.get("staleAfterHours"))} h (last {_e(_time(flags.get("lastReportAt")) or "never")})</div>')
+    for b in flags.get("breaches") or []:
+        bound = " or ".join(f"{sign} {_e(b[k])}" for sign, k in (("below", schema.THRESHOLD_MIN), ("above", schema.THRESHOLD_MAX))
+                            if k in b)
+        out.append(f'<div class="alert-inline" data-flag="breach" data-metric="{_e(b.get(schema.THRESHOLD_METRIC))}">'
+                   f'<span aria-hidden="true">⚠</span> BEYOND LIMIT: {_e(b.get(schema.THRESHOLD_METRIC))} {_e(b.get("value"))} '
+                   f'(allowed: not {bound})</div>')
+    return "".join(out)
+
+
 def _run(records: Mapping[str, Any]) -> str:
     """The MLflow run a version was registered from (on its development record), if any."""
     run_id = (records.get("development") or {}).get(schema.MLFLOW_RUN_ID)
@@ -227,6 +247,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .st-approved { background: #dcf2dc; } .st-rejected { background: #f9d9d9; }
 .st-pending { background: #fff2c2; } .st-deployed { background: #d9e8fb; } .st-retired { background: #e4e4e4; }
 .alert { border: 3px double #000; background: #fde4e4; padding: 8px 12px; margin: 12px 0; font-weight: 600; }
+.alert-inline { border-left: 3px solid #000; background: #fde4e4; padding: 0 4px; margin: 2px 0; font-weight: 600; }
 .allok { border: 1px solid #000; padding: 6px 12px; margin: 12px 0; }
 .chain-broken { background: #fde4e4; outline: 2px solid #000; padding: 0 3px; }
 .metrics, .small { font-size: 12.5px; } .dim { color: #555; font-size: 12px; }
@@ -271,6 +292,8 @@ def render(data: Mapping[str, Any]) -> str:
     w(f'<div><dt>model versions</dt><dd id="version-count" data-count="{data.get("versionCount", 0)}">{data.get("versionCount", 0)}</dd></div>')
     for stage in STAGES:
         w(f'<div><dt>waiting in {stage}</dt><dd id="waiting-{stage}" data-count="{decisions[stage]}">{decisions[stage]}</dd></div>')
+    flagged = len(data.get("monitoringFlags") or [])
+    w(f'<div><dt>monitoring flags</dt><dd id="monitoring-flags" data-count="{flagged}">{flagged}</dd></div>')
     w(f'<div><dt>broken audit chains</dt><dd id="broken-chains" data-count="{len(broken)}">{len(broken)}</dd></div>')
     w("</dl>")
 
@@ -352,6 +375,8 @@ def render(data: Mapping[str, Any]) -> str:
                 parts.append(f'<div><span class="dim">validation:</span> {_metrics(r.get(schema.VALIDATION_METRICS))}</div>')
             if r.get(schema.MONITORING_METRICS):
                 parts.append(f'<div><span class="dim">monitoring:</span> {_monitoring(r.get(schema.MONITORING_METRICS))}</div>')
+            if r.get("monitoring"):
+                parts.append(_monitoring_flags(r["monitoring"]))
             if r.get(schema.APPROVALS):
                 parts.append(f'<div class="dim">approved by {", ".join(_e(_short_arn(a)) for a in r[schema.APPROVALS])}</div>')
             if r.get(schema.LAST_REJECTION):

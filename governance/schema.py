@@ -52,6 +52,18 @@ COMPLIANCE = "compliance"  # JSON: where the registration's artifacts and images
 APPROVAL_RULE = "approvalRule"  # why a version needs more approvers than usual (development record only)
 CHAIN_SEQ = "chainSeq"
 CHAIN_HASH = "chainHash"
+# Monitoring history: the count of reports a stage record has taken (its latest is MONITORING_METRICS), and
+# the ring of `MON#<version>#<stage>#<slot>` items in the model partition holding the last reports.
+MONITORING_SEQ = "monitoringSeq"
+MONITORING_PREFIX = "MON#"
+# `USECASE#<id>/CONFIG`: the use case's monitoring policy (staleness window, metric limits).
+CONFIG_MONITORING = "monitoring"
+MONITORING_STALE_AFTER_HOURS = "staleAfterHours"
+MONITORING_LIMITS = "limits"
+# Its defaults where `mlgov:monitoring` says nothing: a day without a report is stale; a PSI above 0.2 (the
+# usual rule of thumb) is a significant shift of the prediction distribution.
+DEFAULT_STALE_AFTER_HOURS = 24
+DEFAULT_PSI_MAX = 0.2
 
 # `USECASE#<id>/STATE` (with USE_CASE_ID, REV, the chain head and the audit stamp).
 STATE_STAGE = "stage"
@@ -175,6 +187,11 @@ def version_prefix(version: int) -> str:
     return f"V#{version:06d}#"
 
 
+def monitoring_slot_sk(version: int, stage: str, slot: int) -> str:
+    """One slot of a stage record's monitoring history ring (no index key: never listed by a query)."""
+    return f"{MONITORING_PREFIX}{version:06d}#{stage}#{slot:03d}"
+
+
 def audit_sk(iso_time: str, event_id: str) -> str:
     return f"{AUDIT_PREFIX}{iso_time}#{event_id}"
 
@@ -242,6 +259,7 @@ def use_case_config_item(
     groups: Iterable[str],
     thresholds: Iterable[Mapping[str, Any]],
     transparency_statement: str | None = None,
+    monitoring: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The `USECASE#<id>/CONFIG` item: declared in stack config, written by Pulumi only."""
     item = {
@@ -261,6 +279,8 @@ def use_case_config_item(
     }
     if transparency_statement is not None:
         item[CONFIG_TRANSPARENCY_STATEMENT] = transparency_statement
+    if monitoring is not None:
+        item[CONFIG_MONITORING] = dict(monitoring)
     return item
 
 

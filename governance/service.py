@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from . import mirror as registry
-from . import compliance, rules, schema, views
+from . import compliance, monitoring, rules, schema, views
 from .domain import Action, Approvers, Conflict, Forbidden, GroupConfig, RegistryStatus, Stage, Status, UseCaseStage
 from .domain import check_group, check_use_case_id, check_version
 from .events import DEPLOYED, IGNORED_PACKAGE_STATUSES, Clock, iso_millis, parse_member_event, parse_registry_event
@@ -206,6 +206,7 @@ class Governance:
             at = iso_millis(ev.reported_ms)
             actor = f"account:{ev.account}"
             where = {schema.ENDPOINT_NAME: ev.endpoint, "account": ev.account, **({"variantName": ev.variant} if ev.variant else {})}
+            kept: list = []
             if ev.kind == DEPLOYED:
                 if record.status in (Status.deployed, Status.approved, Status.retired):
                     return None, Outcome("duplicate", f"{ev.group}/{ev.version} is already {record.status.value} in {ev.stage.value}")
@@ -222,12 +223,11 @@ class Governance:
                                                      "monitoring metrics are for deployed versions")
                 if record.monitoring_reported_at is not None and ev.reported_ms <= int(record.monitoring_reported_at):
                     return None, Outcome("stale", f"{ev.group}/{ev.version}: metrics of {at} are not newer than the ones recorded")
-                monitoring = {**where, "metrics": ev.metrics, "reportedAt": at}
-                vw.change(ev.stage, **{schema.MONITORING_METRICS: dump_json(monitoring), schema.MONITORING_REPORTED_AT: ev.reported_ms},
-                          **stamp(at, actor))
+                kept = monitoring.record_report(vw, ev.stage, {**where, "metrics": ev.metrics, "reportedAt": at}, ev.reported_ms,
+                                                **stamp(at, actor))
                 vw.audit(at=at, event_id=ev.event_id, action="monitoring-metrics", actor=actor, source="member",
                          stage=ev.stage.value, from_state=record.status.value, to_state=record.status.value, detail=where)
-            return vw.ops(), Outcome("written", f"{ev.group}/{ev.version} {ev.stage.value}: {ev.kind} recorded")
+            return [*vw.ops(), *kept], Outcome("written", f"{ev.group}/{ev.version} {ev.stage.value}: {ev.kind} recorded")
 
         return with_retries(self.store, attempt,
                             lambda: RuntimeError(f"{ev.group}/{ev.version}: kept losing write races; EventBridge will retry"))
@@ -376,18 +376,18 @@ class Governance:
                                f"it is {record.status.value}")
             at = self._now()
             vw = VersionWrite(group, version, items)
+            kept: list = []
             if kind == VALIDATION:
                 vw.change(stage, **{schema.VALIDATION_METRICS: dump_json(report.metrics)}, **stamp(at, caller))
                 detail: dict[str, Any] = {"metrics": sorted(report.metrics)}
             else:
-                monitoring = {schema.ENDPOINT_NAME: report.endpoint, "metrics": report.metrics, "reportedAt": at,
-                              **({"variantName": report.variant} if report.variant else {})}
-                vw.change(stage, **{schema.MONITORING_METRICS: dump_json(monitoring), schema.MONITORING_REPORTED_AT: self.clock()},
-                          **stamp(at, caller))
+                kept = monitoring.record_report(vw, stage, {schema.ENDPOINT_NAME: report.endpoint, "metrics": report.metrics,
+                                                            "reportedAt": at, **({"variantName": report.variant} if report.variant else {})},
+                                                self.clock(), **stamp(at, caller))
                 detail = {schema.ENDPOINT_NAME: report.endpoint, "metrics": sorted(report.metrics)}
             vw.audit(at=at, event_id=uuid.uuid4().hex, action=f"{kind}-metrics", actor=caller, source="api", stage=stage.value,
                      from_state=record.status.value, to_state=record.status.value, detail=detail)
-            return vw.ops(), {schema.MODEL_GROUP: group, schema.MODEL_VERSION: version, "stage": stage.value, "kind": kind,
+            return [*vw.ops(), *kept], {schema.MODEL_GROUP: group, schema.MODEL_VERSION: version, "stage": stage.value, "kind": kind,
                               "recorded": True}
 
         return with_retries(self.store, attempt, lambda: Conflict("the version kept changing; retry"))

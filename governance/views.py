@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from . import audit, compliance, mirror, obligations, rules, schema, trails
+from . import audit, compliance, mirror, monitoring, obligations, rules, schema, trails
 from .domain import Stage, UseCaseStage, UseCaseState, check_group, check_stage, check_status, check_use_case_id, check_version
 from .records import group_config_key, group_of_use_case, hub_key, load_json, parse_records, parse_state, record_key, registered_items
 from .records import uc_config_key, uc_state_key, use_case_config, version_keys
@@ -31,8 +31,10 @@ def use_case_view(item: Mapping[str, Any], state: UseCaseState, hub: Mapping[str
     return view
 
 
-def record_view(item: Mapping[str, Any], use_case_stage: str | None = None) -> dict[str, Any]:
-    """A stage record as the API shows it: the 15 governance attributes (metrics as JSON), ARN, rev."""
+def record_view(item: Mapping[str, Any], use_case_stage: str | None = None,
+                policy: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A stage record as the API shows it: the 15 governance attributes (metrics as JSON), ARN, rev; with the
+    use case's monitoring `policy`, whether a deployed record's reports are stale or beyond limits."""
     out: dict[str, Any] = {k: item.get(k) for k in schema.GOVERNANCE_ATTRIBUTES}
     out[schema.VALIDATION_METRICS] = load_json(item.get(schema.VALIDATION_METRICS))
     out[schema.MONITORING_METRICS] = load_json(item.get(schema.MONITORING_METRICS))
@@ -47,13 +49,16 @@ def record_view(item: Mapping[str, Any], use_case_stage: str | None = None) -> d
         out[schema.MLFLOW_RUN_ID] = item[schema.MLFLOW_RUN_ID]
     if item.get(schema.COMPLIANCE):
         out[schema.COMPLIANCE] = load_json(item[schema.COMPLIANCE])
+    if policy is not None and (flags := monitoring.assess(item, policy)) is not None:
+        out["monitoring"] = flags
     return out
 
 
 def version_view(use_case_id: str, group: str, version: int, state: UseCaseState,
-                 items: Mapping[Stage, Mapping[str, Any] | None], marker: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """A registered version with every stage record it has, the stage it is at, the MLflow run it came from (or None), and
-    `registryMirror`: None while the registry shows the record, else the failed write (state, error, at) awaiting repair."""
+                 items: Mapping[Stage, Mapping[str, Any] | None], marker: Mapping[str, Any] | None = None,
+                 policy: Mapping[str, Any] | None = None, reports: Mapping[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
+    """A registered version with every stage record it has, the stage it is at, the MLflow run it came from (or None),
+    its monitoring history, and `registryMirror`: None while the registry shows the record, else the waiting write."""
     present = [i for i in items.values() if i is not None]
     return {
         schema.MODEL_GROUP: group, schema.MODEL_VERSION: version, schema.USE_CASE_ID: use_case_id,
@@ -61,7 +66,8 @@ def version_view(use_case_id: str, group: str, version: int, state: UseCaseState
         schema.REGISTRY_STATUS: items[Stage.development].get(schema.REGISTRY_STATUS),
         schema.MLFLOW_RUN_ID: items[Stage.development].get(schema.MLFLOW_RUN_ID),
         mirror.STATE: mirror.view(marker),
-        "records": [record_view(i, state.stage.value) for i in present],
+        "records": [record_view(i, state.stage.value, policy) for i in present],
+        "monitoringHistory": dict(reports or {}),
     }
 
 
@@ -98,8 +104,9 @@ def get_use_case(store: Store, use_case_id: str, *, limit: Any = None, token: st
     state = parse_state(raw.get(uc_state_key(use_case_id)))
     items, nxt = _page(store, (schema.BY_USE_CASE.partition_key, schema.use_case_pk(use_case_id)), limit, token,
                        index=schema.BY_USE_CASE, sort_prefix=schema.model_pk(""))
+    policy = monitoring.policy_of(uc_item)
     return {**use_case_view(uc_item, state, raw.get(hub_key())), schema.STATE_APPROVED: {k: list(v) for k, v in state.approved.items()},
-            "models": [record_view(i, state.stage.value) for i in items], "next": nxt}
+            "models": [record_view(i, state.stage.value, policy) for i in items], "next": nxt}
 
 
 def queue(store: Store, *, stage: Any, status: Any, limit: Any = None, token: str | None = None) -> dict[str, Any]:
@@ -111,12 +118,13 @@ def queue(store: Store, *, stage: Any, status: Any, limit: Any = None, token: st
 
 def get_version(store: Store, use_case_id: str, group: str, version: Any) -> dict[str, Any]:
     use_case_id, group, version = check_use_case_id(use_case_id), check_group(group), check_version(version)
-    raw = store.batch_get([group_config_key(group), uc_state_key(use_case_id), *version_keys(group, version),
-                           mirror.marker_key(group, version)])
+    raw = store.batch_get([group_config_key(group), uc_state_key(use_case_id), uc_config_key(use_case_id),
+                           *version_keys(group, version), mirror.marker_key(group, version)])
     group_of_use_case(raw, use_case_id, group)
     items = registered_items(raw, group, version)
     return version_view(use_case_id, group, version, parse_state(raw.get(uc_state_key(use_case_id))), items,
-                        raw.get(mirror.marker_key(group, version)))
+                        raw.get(mirror.marker_key(group, version)), monitoring.policy_of(raw.get(uc_config_key(use_case_id))),
+                        monitoring.history(store, group, version, items))
 
 
 def audit_page(store: Store, use_case_id: str, group: str | None = None, version: Any = None, *, limit: Any = None,

@@ -29,6 +29,7 @@ from governance import obligations
 from governance.domain import ModelRisk, RiskTier  # one definition for the stack config and the runtime
 from governance.obligations import Obligation
 from mlgov.experimentation import Experimentation
+from mlgov.monitoring import Monitoring
 
 NAMESPACE = "mlgov"
 
@@ -357,6 +358,8 @@ class StackConfig(_Strict):
     max_event_skew_seconds: Annotated[StrictInt, Field(ge=0, le=MAX_EVENT_SKEW_SECONDS_LIMIT)] = Field(
         default=DEFAULT_MAX_EVENT_SKEW_SECONDS, alias="maxEventSkewSeconds")
     """How far in the future an event's timestamps may be before the hub refuses it (shared stack)."""
+    monitoring: Monitoring | None = None
+    """The hub's monitoring policy (shared stack): staleness window and metric limits per use case."""
 
     @field_validator("hub_stack")
     @classmethod
@@ -406,6 +409,19 @@ class StackConfig(_Strict):
         if role is not AccountRole.shared and self.hub_stack is None:
             raise ValueError(f"the {role.value} stack needs hubStack: the shared stack it reads, e.g. acme/mlgov/shared")
         return self
+
+    @model_validator(mode="after")
+    def _monitoring(self) -> "StackConfig":
+        if self.monitoring is not None:
+            if self.account_role is not AccountRole.shared:
+                raise ValueError(f"monitoring belongs in the shared stack's config (the hub flags versions), "
+                                 f"not in the {self.account_role.value} stack's")
+            self.monitoring.check_use_cases({u.id for u in self.use_cases})
+        return self
+
+    def monitoring_policy(self, use_case_id: str) -> dict[str, Any]:
+        """The use case's monitoring policy as its CONFIG item carries it (the defaults without `mlgov:monitoring`)."""
+        return (self.monitoring or Monitoring()).policy(use_case_id)
 
     def use_case(self, use_case_id: str) -> UseCase:
         for use_case in self.use_cases:
