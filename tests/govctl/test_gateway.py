@@ -278,5 +278,3 @@ def test_64_concurrent_clients_are_all_answered(bare):
           f"errors={len(errors)}")
     assert errors == [] and results == [(200, 2)] * (CLIENTS * REQUESTS_EACH)
     assert len(connects) == CLIENTS
-    # A backlog shorter than the burst drops SYNs, which clients only survive by retrying late.
-    assert bare.gateway.request_queue_size >= CLIENTS
