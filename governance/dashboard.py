@@ -30,7 +30,7 @@ PAGE = 100
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 
-def _pages(fetch: Callable[[str | None], Mapping[str, Any]], key: str, cap: int | None = None) -> tuple[list[Any], bool]:
+def pages(fetch: Callable[[str | None], Mapping[str, Any]], key: str, cap: int | None = None) -> tuple[list[Any], bool]:
     """Every item of a paginated service query (up to `cap`); also whether items were left unread."""
     out: list[Any] = []
     token = None
@@ -47,7 +47,7 @@ def _pages(fetch: Callable[[str | None], Mapping[str, Any]], key: str, cap: int 
 def collect(gov: Any, *, viewer: str | None = None, max_versions: int = 200, max_queue: int = 500, recent: int = 25,
             now: datetime | None = None) -> dict[str, Any]:
     """Everything the page shows, as plain data (also what the tests compare with the table)."""
-    use_cases, _ = _pages(lambda t: gov.list_use_cases(limit=PAGE, token=t), "useCases")
+    use_cases, _ = pages(lambda t: gov.list_use_cases(limit=PAGE, token=t), "useCases")
     versions: dict[tuple[str, str, int], dict[str, Any]] = {}
     matrix = {s: {t: 0 for t in RISK_TIERS} for s in USE_CASE_STAGES}
     trails: list[dict[str, Any]] = []
@@ -70,7 +70,7 @@ def collect(gov: Any, *, viewer: str | None = None, max_versions: int = 200, max
                                       schema.CONFIG_RISK_TIER: uc.get(schema.CONFIG_RISK_TIER), schema.MODEL_GROUP: key[1],
                                       schema.MODEL_VERSION: key[2], "records": {}})
             versions[key]["records"][record[schema.MODEL_STAGE]] = record
-        uc_entries, _ = _pages(lambda t: gov.audit_page(uc[schema.USE_CASE_ID], limit=PAGE, token=t), "entries")
+        uc_entries, _ = pages(lambda t: gov.audit_page(uc[schema.USE_CASE_ID], limit=PAGE, token=t), "entries")
         verdict = gov.verify_trail(uc[schema.USE_CASE_ID])
         uc["chain"] = verdict
         trails.append({schema.ENTRY_SUBJECT: f"use case {uc[schema.USE_CASE_ID]}", schema.USE_CASE_ID: uc[schema.USE_CASE_ID],
@@ -81,7 +81,7 @@ def collect(gov: Any, *, viewer: str | None = None, max_versions: int = 200, max
     shown = ordered[:max_versions]
     for v in shown:
         uc_id, group, version = v[schema.USE_CASE_ID], v[schema.MODEL_GROUP], v[schema.MODEL_VERSION]
-        trail, _ = _pages(lambda t: gov.audit_page(uc_id, group, version, limit=PAGE, token=t), "entries")
+        trail, _ = pages(lambda t: gov.audit_page(uc_id, group, version, limit=PAGE, token=t), "entries")
         verdict = gov.verify_trail(uc_id, group, version)
         v["chain"] = verdict
         v["auditEntries"] = len(trail)
@@ -92,7 +92,7 @@ def collect(gov: Any, *, viewer: str | None = None, max_versions: int = 200, max
 
     queues: dict[str, dict[str, Any]] = {}
     for stage, status in QUEUES:
-        items, more = _pages(lambda t: gov.queue(stage=stage, status=status, limit=PAGE, token=t), "items", cap=max_queue)
+        items, more = pages(lambda t: gov.queue(stage=stage, status=status, limit=PAGE, token=t), "items", cap=max_queue)
         queues[f"{stage}/{status}"] = {"stage": stage, "status": status, "items": items, "more": more}
 
     entries.sort(key=lambda e: (str(e.get(schema.ENTRY_AT) or ""), str(e.get(schema.ENTRY_SUBJECT) or "")), reverse=True)

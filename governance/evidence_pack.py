@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any, Callable, Iterable, Mapping
 
 from . import audit, obligations, rules, schema
+from .dashboard import pages
 from .domain import ModelRisk, RiskTier, Threshold
 
 FORMAT = "mlgov-evidence-pack/1"
@@ -38,17 +39,6 @@ def plain(value: Any) -> Any:
     return value
 
 
-def _all(fetch: Callable[[str | None], Mapping[str, Any]], key: str) -> list[Any]:
-    out: list[Any] = []
-    token = None
-    while True:
-        page = fetch(token)
-        out.extend(page.get(key) or [])
-        token = page.get("next")
-        if not token:
-            return out
-
-
 def _ordered(entries: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     def seq(e: Mapping[str, Any]) -> tuple[int, str]:
         s = e.get(schema.ENTRY_SEQ)
@@ -65,7 +55,7 @@ def verification(verdict: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _trail(gov: Any, use_case_id: str, group: str | None = None, version: int | None = None) -> dict[str, Any]:
-    entries = _all(lambda t: gov.audit_page(use_case_id, group, version, limit=PAGE, token=t), "entries")
+    entries, _ = pages(lambda t: gov.audit_page(use_case_id, group, version, limit=PAGE, token=t), "entries")
     return {"entries": _ordered(entries), "verification": verification(gov.verify_trail(use_case_id, group, version))}
 
 
