@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
 import re
 import unicodedata
 from collections import Counter
@@ -19,7 +18,7 @@ import pytest
 from governance import evidence_html
 from govctl.sandbox import ROOT
 
-from .test_dashboard_browser import CHROMEDRIVER, CHROMIUM, FLAGS, _require_browser
+from .test_dashboard_browser import start_chromium
 
 UC = "credit-risk"
 ARTIFACTS = ROOT / "artifacts"
@@ -37,18 +36,7 @@ def written(govctl, tmp_path_factory) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    _require_browser()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    os.environ.setdefault("SE_AVOID_STATS", "true")
-    options = Options()
-    options.binary_location = str(CHROMIUM)
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-evidence')}")
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver = start_chromium(tmp_path_factory.mktemp("chromium-evidence"))
     try:
         yield driver
     finally:
