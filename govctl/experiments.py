@@ -3,7 +3,8 @@ become versions through the same code as `govctl register`.
 
 The experiment's artifact location is the hub bucket's `models/<dev account>/mlflow/` prefix, as on the
 dev account's tracking server; runs record a logged model there without uploading anything (the sandbox
-deploys no model), so the registration's checks and its one CreateModelPackage are the real ones.
+deploys no model), so the registration's checks, its metrics report (written to the sandbox's hub bucket) and
+its one CreateModelPackage are the real ones.
 """
 from __future__ import annotations
 
@@ -48,6 +49,6 @@ class LocalExperiment:
         self.client.set_terminated(run_id)
         return run_id
 
-    def register(self, group: str, run_id: str, sagemaker: Any, description: str | None = None) -> Registration:
+    def register(self, group: str, run_id: str, sagemaker: Any, s3: Any, description: str | None = None) -> Registration:
         return register_from_run(group=group, run_id=run_id, hub=self.hub, mlflow_client=self.client, sagemaker=sagemaker,
-                                 description=description)
+                                 s3=s3, description=description)

@@ -4,9 +4,10 @@ The dev account's tracking server keeps artifacts in the hub bucket (`models/<de
 a run's logged model is already where the stage accounts read models from: registration is one
 `CreateModelPackage` pointing at it, after reading the run. The version carries the run's metrics and
 the run id (under `MLFLOW_RUN_ID_KEY`) as `CustomerMetadataProperties`, which the registry event hands to the
-governance record, so version and run stay linked.
+governance record, so version and run stay linked, and the metrics again as its `ModelMetrics`: a report among the
+run's artifacts in the hub bucket (`govctl.model_metrics`), written with one PutObject before the package is created.
 
-Each refusal is a `RegistrationError` (one line) raised before anything is created.
+Each refusal is a `RegistrationError` (one line) raised before anything is written or created.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import typer
 
 from governance.contract import MAX_METADATA_VALUE_LENGTH, MLFLOW_RUN_ID_KEY, MODEL_PACKAGE_ARN_RE, InvokeSettings
 from governance.contract import hub_bucket_name, mlflow_prefix
+from govctl import model_metrics
 from govctl.client import GovctlError
 
 IMAGE_TAG = "mlgov.inferenceImage"
@@ -53,6 +55,14 @@ class ArtifactsOutsideHub(RegistrationError):
 
 
 class NoInferenceImage(RegistrationError):
+    pass
+
+
+class BadRunTag(RegistrationError):
+    pass
+
+
+class ReportNotWritten(RegistrationError):
     pass
 
 
@@ -95,6 +105,8 @@ class Registration:
     metadata: Mapping[str, str]
     dropped_metrics: tuple[str, ...] = ()
     """Metrics left out because CustomerMetadataProperties holds at most 50 entries."""
+    metrics_report: Optional[str] = None
+    """The S3 URI of the package's ModelMetrics report (None when the run logged no metric)."""
 
 
 def register_from_run(
@@ -104,22 +116,36 @@ def register_from_run(
     hub: Hub,
     mlflow_client: Any,
     sagemaker: Any,
+    s3: Any,
     model_id: Optional[str] = None,
     image: Optional[str] = None,
     description: Optional[str] = None,
 ) -> Registration:
-    """Read the run and its logged model, check them, then exactly one CreateModelPackage (PendingManualApproval)."""
+    """Read the run and its logged model and check them; then the metrics report's one PutObject (`s3`, when the run
+    logged metrics) and exactly one CreateModelPackage (PendingManualApproval)."""
     if group not in hub.groups:
         raise GroupNotOnboarded(f"model group {group!r} is not onboarded; onboarded groups: {', '.join(sorted(hub.groups)) or 'none'}")
     run = _read_run(mlflow_client, run_id)
     location = _model_location(mlflow_client, run, model_id)
-    if not any(location.startswith(prefix) for prefix in hub.artifact_prefixes()):
+    prefix = next((p for p in hub.artifact_prefixes() if location.startswith(p)), None)
+    if prefix is None:
         raise ArtifactsOutsideHub(f"run {run_id}'s model is at {location}, outside the hub bucket's MLflow prefixes "
                                   f"({', '.join(hub.artifact_prefixes())}): log it from the dev account's tracking server")
     image = image or run.data.tags.get(IMAGE_TAG)
     if not image:
         raise NoInferenceImage(f"run {run_id} names no inference image: set the run tag {IMAGE_TAG} or pass --image")
+    try:
+        report = model_metrics.metrics_report(run)
+    except ValueError as exc:
+        raise BadRunTag(f"run {run_id}'s tag {exc}") from None
+    if report is not None and not report.uri.startswith(prefix):
+        raise ArtifactsOutsideHub(f"run {run_id}'s artifacts are at {run.info.artifact_uri}, outside {prefix} where its model is: "
+                                  "its metrics report would not be in the central account")
     metadata, dropped = customer_metadata(run_id, run.data.metrics)
+    extra: dict[str, Any] = {}
+    if report is not None:
+        _write_report(s3, report, run_id)
+        extra["ModelMetrics"] = report.model_metrics()
     response = sagemaker.create_model_package(
         ModelPackageGroupName=hub.groups[group],
         ModelPackageDescription=(description or f"MLflow run {run.info.run_name or run_id} ({run_id})")[:1024],
@@ -130,11 +156,28 @@ def register_from_run(
             "SupportedResponseMIMETypes": ["application/json"],
         },
         CustomerMetadataProperties=metadata,
+        **extra,
     )
     arn = response["ModelPackageArn"]
     match = MODEL_PACKAGE_ARN_RE.match(arn)
     return Registration(group=group, version=int(match.group(5)) if match else 0, model_package_arn=arn, run_id=run_id,
-                        model_artifacts=location, metadata=metadata, dropped_metrics=dropped)
+                        model_artifacts=location, metadata=metadata, dropped_metrics=dropped,
+                        metrics_report=report.uri if report else None)
+
+
+def _write_report(s3: Any, report: model_metrics.MetricsReport, run_id: str) -> None:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        model_metrics.write(s3, report)
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        reason = f"{error.get('Code', 'error')}: {error.get('Message', '')}".rstrip(": ")
+        raise ReportNotWritten(f"run {run_id}'s metrics report could not be written to {report.uri} ({reason}); "
+                               "nothing was registered") from None
+    except BotoCoreError as exc:
+        raise ReportNotWritten(f"run {run_id}'s metrics report could not be written to {report.uri} "
+                               f"({str(exc).splitlines()[0]}); nothing was registered") from None
 
 
 def model_data_source(prefix: str) -> dict[str, Any]:
@@ -241,7 +284,8 @@ def register_command(
     region = opts.region or _region_of(next(iter(hub.groups.values()), ""))
     registration = register_from_run(
         group=group, run_id=run_id, hub=hub, mlflow_client=tracking_client(tracking_server),
-        sagemaker=session.client("sagemaker", region_name=region), model_id=model_id, image=image,
+        sagemaker=session.client("sagemaker", region_name=region), s3=session.client("s3", region_name=region),
+        model_id=model_id, image=image,
     )
     typer.echo(f"registered {registration.group} v{registration.version} from run {registration.run_id} "
                f"({registration.model_package_arn}), pending approval in development")

@@ -30,7 +30,7 @@ from typing import Any, Mapping
 import boto3
 from botocore.credentials import Credentials
 
-from governance.contract import ecr_repository_uri, hub_image_repository_name
+from governance.contract import ecr_repository_uri, hub_bucket_name, hub_image_repository_name
 from govctl.client import Api, Target
 from govctl.experiments import FILE_STORE_OPT_IN
 from govctl.fakeaws import events, moto
@@ -178,7 +178,9 @@ class Sandbox:
         self.setup = boto3.session.Session(region_name=self.region)
         self.ddb = self.setup.client("dynamodb")
         self.sm = self.setup.client("sagemaker")
+        self.s3 = self.setup.client("s3")
         self._create_table()
+        self._create_artifact_bucket()
         self._create_signing_key()
         for item in self.hub.config_items:
             self.put_item(item)
@@ -199,6 +201,7 @@ class Sandbox:
             self.moto.stop()
             self.moto = None
             moto.reset(self.account, self.region, SERVICES)
+            moto.reset(self.account, "global", ("s3",))  # S3's state is global, not regional
         runtime.reset()
         self._experiments.clear()
         if self._mlflow_dir is not None:
@@ -237,6 +240,11 @@ class Sandbox:
         from governance import schema
 
         self.ddb.create_table(**schema.TABLE.create_table_request(self.table))
+
+    def _create_artifact_bucket(self) -> None:
+        """The hub's artifact bucket, where registrations write their runs' metrics reports."""
+        where = {} if self.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": self.region}}
+        self.s3.create_bucket(Bucket=hub_bucket_name("mlgov", self.account, self.region), **where)
 
     def _create_signing_key(self) -> None:
         """The audit signing key CentralRegistry creates (ECC_NIST_P256, SIGN_VERIFY), under the alias the handlers use."""
@@ -295,7 +303,7 @@ class Sandbox:
         experiment = self.experiment(group)
         image = f"{ecr_repository_uri(self.account, self.region, hub_image_repository_name('mlgov'))}:{group}-1"
         run_id = experiment.run(group, RUN_METRICS if metrics is None else metrics, image=image)
-        registration = experiment.register(group, run_id, self.sm, description=description)
+        registration = experiment.register(group, run_id, self.sm, self.s3, description=description)
         described = self.sm.describe_model_package(ModelPackageName=registration.model_package_arn)
         result = self.sync(self.registry_event(described, created_by=PERSONAS[persona_name].arn))
         if result["result"] != "written":

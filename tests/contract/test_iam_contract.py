@@ -404,6 +404,29 @@ def test_data_scientists_register_as_pending_and_never_decide(action, resource, 
     assert decision(data_scientist_statements(), action, resource, context) == expected
 
 
+DEV_ROOT = "arn:aws:iam::222222222222:root"
+
+
+def _report_object(dev_account: str) -> str:
+    """Where `govctl register` writes a run's metrics report: among the run's artifacts, under the tracking server's store."""
+    from components.mlflow_offer import artifact_store_uri
+    from governance.contract import hub_bucket_name
+    from govctl.model_metrics import REPORT_PATH
+
+    uri = f"{artifact_store_uri(hub_bucket_name('mlgov', '111111111111', REGION), dev_account)}3/{'a' * 32}/artifacts/{REPORT_PATH}"
+    return "arn:aws:s3:::" + uri[len("s3://"):]
+
+
+@pytest.mark.parametrize("dev_account,expected", [("222222222222", "allow"), ("333333333333", "implicit deny")])
+def test_data_scientists_may_write_a_runs_metrics_report_where_registration_writes_it(dev_account, expected) -> None:
+    """Both halves of a cross-account PutObject: the dev role's own policy and the hub bucket's policy for the dev account."""
+    report = _report_object(dev_account)
+    assert decision(data_scientist_statements(), "s3:PutObject", report, {}) == expected
+    bucket_policy = [s for s in statements_of(planned("shared").plan.named("mlgov-artifacts-policy"))
+                     if s["Effect"] == "Allow" and DEV_ROOT in json.dumps(s.get("Principal"))]
+    assert decision(bucket_policy, "s3:PutObject", report, {}) == expected
+
+
 def test_only_the_hubs_governance_handlers_may_update_a_model_package() -> None:
     """Approval status and lifecycle have one writer, governance on the hub: no member role, no other hub role."""
     writers = {(stack, policy.inputs["role"]) for stack in ("shared", "dev", "test", "prod")

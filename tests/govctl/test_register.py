@@ -1,11 +1,13 @@
 """Registration from an MLflow run: a local MLflow tracking store (file backend) stands in for the dev account's
 tracking server, its experiments' artifact location an s3:// URI under the hub bucket; moto plays SageMaker.
 
-Every AWS call is counted: a registration is the run's reads plus exactly one CreateModelPackage, and each
-refusal creates nothing.
+Every AWS call is counted with a botocore event hook: a registration is the run's reads (GetRun, GetLoggedModel on
+the tracking server), one PutObject (the run's metrics report, when it logged metrics) and exactly one
+CreateModelPackage; each refusal writes and creates nothing.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from pathlib import Path
@@ -17,15 +19,18 @@ from moto import mock_aws
 from typer.testing import CliRunner
 
 from governance.contract import MLFLOW_RUN_ID_KEY
+from govctl.model_metrics import PROBLEM_TYPE_TAG, REPORT_PATH
 from govctl.register import (
     IMAGE_TAG,
     LOG_MODEL_HISTORY_TAG,
     MAX_METADATA_ENTRIES,
     ArtifactsOutsideHub,
+    BadRunTag,
     GroupNotOnboarded,
     Hub,
     LoggedModelNotFound,
     NoInferenceImage,
+    ReportNotWritten,
     RunNotFound,
     customer_metadata,
     register_command,
@@ -73,7 +78,7 @@ class Experiment:
         self.id = self.client.create_experiment(f"credit-risk-{abs(hash(artifact_location))}", artifact_location=artifact_location)
 
     def run(self, metrics: dict[str, float] | None = None, *, models: int = 1, image: str | None = IMAGE,
-            mlflow2: bool = False) -> str:
+            mlflow2: bool = False, tags: dict[str, str] | None = None) -> str:
         from mlflow.entities import LoggedModelOutput
 
         run = self.client.create_run(self.id, run_name="xgb-depth-6")
@@ -82,6 +87,8 @@ class Experiment:
             self.client.log_metric(run_id, name, value)
         if image:
             self.client.set_tag(run_id, IMAGE_TAG, image)
+        for name, value in (tags or {}).items():
+            self.client.set_tag(run_id, name, value)
         if mlflow2:
             history = [{"run_id": run_id, "artifact_path": f"model{i or ''}", "flavors": {}} for i in range(models)]
             self.client.set_tag(run_id, LOG_MODEL_HISTORY_TAG, json.dumps(history))
@@ -100,13 +107,17 @@ def experiment(mlflow_store) -> Experiment:
 
 @pytest.fixture
 def sagemaker():
-    """moto's SageMaker with the hub's groups; every call made through the client is counted by operation."""
+    """moto's SageMaker with the hub's groups and moto's S3 with the hub bucket; `calls` counts every AWS call the two
+    clients make, by operation (a botocore `before-call` hook)."""
     with mock_aws():
         client = boto3.client("sagemaker", region_name="eu-west-1")
         for group in GROUPS:
             client.create_model_package_group(ModelPackageGroupName=group)
+        client.s3 = boto3.client("s3", region_name="eu-west-1")
+        client.s3.create_bucket(Bucket=HUB_BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
         client.calls = Counter()
-        client.meta.events.register("before-call.sagemaker", lambda model, **_: client.calls.update([model.name]))
+        for c in (client, client.s3):
+            c.meta.events.register("before-call", lambda model, **_: client.calls.update([model.name]))
         yield client
 
 
@@ -118,7 +129,8 @@ def hub() -> Hub:
 def register(experiment: Experiment, sagemaker, run_id: str, group: str = "credit-risk-xgb", **kwargs: Any):
     client = Recorded(experiment.client)
     try:
-        return register_from_run(group=group, run_id=run_id, hub=hub(), mlflow_client=client, sagemaker=sagemaker, **kwargs), client
+        return register_from_run(group=group, run_id=run_id, hub=hub(), mlflow_client=client, sagemaker=sagemaker, s3=sagemaker.s3,
+                                 **kwargs), client
     finally:
         register.mlflow_calls = client.calls
 
@@ -135,7 +147,7 @@ def test_a_run_becomes_a_pending_version_linked_to_the_run(experiment, sagemaker
     run_id = experiment.run({"validation-auc": 0.87, "ks": 0.41})
     registration, mlflow = register(experiment, sagemaker, run_id)
 
-    assert sagemaker.calls == Counter({"CreateModelPackage": 1})
+    assert sagemaker.calls == Counter({"CreateModelPackage": 1, "PutObject": 1})
     assert mlflow.calls == ["get_run", "get_logged_model"]
     assert (registration.group, registration.version, registration.run_id) == ("credit-risk-xgb", 1, run_id)
     (described,) = packages(sagemaker)
@@ -150,11 +162,57 @@ def test_a_run_becomes_a_pending_version_linked_to_the_run(experiment, sagemaker
     assert registration.model_artifacts.endswith("/artifacts/")
 
 
+def report_of(sagemaker, described: dict) -> tuple[dict, bytes]:
+    statistics = described["ModelMetrics"]["ModelQuality"]["Statistics"]
+    bucket, key = statistics["S3Uri"][len("s3://"):].split("/", 1)
+    return statistics, sagemaker.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def test_the_runs_metrics_are_the_packages_model_quality_statistics_among_the_runs_artifacts(experiment, sagemaker) -> None:
+    run_id = experiment.run({"validation-auc": 0.87, "ks": 0.41})
+    registration, _ = register(experiment, sagemaker, run_id)
+
+    (described,) = packages(sagemaker)
+    statistics, body = report_of(sagemaker, described)
+    assert statistics["S3Uri"] == registration.metrics_report == f"s3://{HUB_BUCKET}/models/{DEV}/mlflow/1/{run_id}/artifacts/{REPORT_PATH}"
+    assert statistics["ContentType"] == "application/json"
+    assert statistics["ContentDigest"] == f"sha256:{hashlib.sha256(body).hexdigest()}"
+    assert json.loads(body) == {"version": 0.0, "mlflow": {"runId": run_id, "experimentId": experiment.id},
+                                "mlflow_metrics": {"ks": {"value": 0.41, "standard_deviation": "NaN"},
+                                                   "validation-auc": {"value": 0.87, "standard_deviation": "NaN"}}}
+    assert [a.path for a in experiment.client.list_artifacts(run_id, "mlgov")] == [REPORT_PATH]  # MLflow shows it with the run
+
+
+def test_a_run_tagged_with_its_problem_type_reports_under_model_monitors_key(experiment, sagemaker) -> None:
+    run_id = experiment.run({"auc": 0.9, "loss": float("nan"), "gain": float("inf")}, tags={PROBLEM_TYPE_TAG: "binary_classification"})
+    register(experiment, sagemaker, run_id)
+    _, body = report_of(sagemaker, packages(sagemaker)[0])
+    assert json.loads(body)["binary_classification_metrics"] == {  # strict JSON: non-finite values as Model Monitor writes them
+        "auc": {"value": 0.9, "standard_deviation": "NaN"}, "gain": {"value": "Infinity", "standard_deviation": "NaN"},
+        "loss": {"value": "NaN", "standard_deviation": "NaN"}}
+
+
+def test_registering_a_run_again_writes_the_same_report(experiment, sagemaker) -> None:
+    run_id = experiment.run()
+    register(experiment, sagemaker, run_id)
+    register(experiment, sagemaker, run_id)
+    assert sagemaker.calls == Counter({"CreateModelPackage": 2, "PutObject": 2})
+    first, second = (report_of(sagemaker, d)[0] for d in packages(sagemaker))
+    assert first == second
+
+
+def test_a_run_without_metrics_is_registered_without_model_metrics_or_a_write(experiment, sagemaker) -> None:
+    registration, _ = register(experiment, sagemaker, experiment.run({}))
+    assert sagemaker.calls == Counter({"CreateModelPackage": 1})
+    (described,) = packages(sagemaker)
+    assert not described.get("ModelMetrics") and registration.metrics_report is None
+
+
 def test_an_mlflow_2_run_registers_the_model_its_history_names(experiment, sagemaker) -> None:
     run_id = experiment.run(mlflow2=True)
     registration, mlflow = register(experiment, sagemaker, run_id)
     assert mlflow.calls == ["get_run"]
-    assert sagemaker.calls == Counter({"CreateModelPackage": 1})
+    assert sagemaker.calls == Counter({"CreateModelPackage": 1, "PutObject": 1})
     assert registration.model_artifacts == f"s3://{HUB_BUCKET}/models/{DEV}/mlflow/1/{run_id}/artifacts/model/"
 
 
@@ -165,7 +223,7 @@ def test_one_of_several_logged_models_is_chosen_by_id(experiment, sagemaker) -> 
     model_id = experiment.client.get_run(run_id).outputs.model_outputs[1].model_id
     registration, _ = register(experiment, sagemaker, run_id, model_id=model_id)
     assert f"/models/{model_id}/artifacts/" in registration.model_artifacts
-    assert sagemaker.calls == Counter({"CreateModelPackage": 1})
+    assert sagemaker.calls == Counter({"CreateModelPackage": 1, "PutObject": 1})
 
 
 def test_the_image_option_overrides_the_run_tag(experiment, sagemaker) -> None:
@@ -183,6 +241,8 @@ def test_the_image_option_overrides_the_run_tag(experiment, sagemaker) -> None:
     ("outside", ArtifactsOutsideHub, f"outside the hub bucket's MLflow prefixes (s3://{HUB_BUCKET}/models/{DEV}/mlflow/)"),
     ("other-account", ArtifactsOutsideHub, "outside the hub bucket's MLflow prefixes"),
     ("not-mlflow", ArtifactsOutsideHub, "outside the hub bucket's MLflow prefixes"),
+    ("bad-tag", BadRunTag, f"'s tag {PROBLEM_TYPE_TAG} 'ranking' is not a problem type; allowed: regression, binary_classification, "
+                           "multiclass_classification"),
 ])
 def test_refusals_are_one_line_and_create_nothing(mlflow_store, experiment, sagemaker, case, error, message) -> None:
     elsewhere = {"outside": "s3://someone-elses-bucket/models/222222222222/mlflow/1",
@@ -190,7 +250,8 @@ def test_refusals_are_one_line_and_create_nothing(mlflow_store, experiment, sage
                  "not-mlflow": f"s3://{HUB_BUCKET}/models/{DEV}/elsewhere"}
     source = Experiment(mlflow_store, elsewhere[case]) if case in elsewhere else experiment
     run_id = ("0123456789abcdef0123456789abcdef" if case == "missing" else
-              source.run(models=0) if case == "no-model" else source.run(image=None) if case == "no-image" else source.run())
+              source.run(models=0) if case == "no-model" else source.run(image=None) if case == "no-image" else
+              source.run(tags={PROBLEM_TYPE_TAG: "ranking"}) if case == "bad-tag" else source.run())
     group = "unknown-model" if case == "group" else "credit-risk-xgb"
     with pytest.raises(error) as info:
         register(source, sagemaker, run_id, group=group)
@@ -200,6 +261,36 @@ def test_refusals_are_one_line_and_create_nothing(mlflow_store, experiment, sage
     assert packages(sagemaker) == []
     if case == "group":
         assert register.mlflow_calls == []  # refused before reading the run
+
+
+class ModelInTheHub(Recorded):
+    """A run whose logged model is in the hub bucket while the run's own artifacts are elsewhere."""
+
+    def get_logged_model(self, model_id: str) -> Any:
+        from types import SimpleNamespace
+
+        return SimpleNamespace(artifact_location=f"s3://{HUB_BUCKET}/models/{DEV}/mlflow/1/models/{model_id}/artifacts")
+
+
+def test_a_run_whose_report_would_land_outside_the_hub_is_refused(mlflow_store, sagemaker) -> None:
+    elsewhere = Experiment(mlflow_store, "s3://someone-elses-bucket/mlflow/1")
+    run_id = elsewhere.run()
+    with pytest.raises(ArtifactsOutsideHub, match=rf"^run {run_id}'s artifacts are at s3://someone-elses-bucket/mlflow/1/{run_id}/artifacts, "
+                                                  rf"outside s3://{HUB_BUCKET}/models/{DEV}/mlflow/ where its model is"):
+        register_from_run(group="credit-risk-xgb", run_id=run_id, hub=hub(), mlflow_client=ModelInTheHub(elsewhere.client),
+                          sagemaker=sagemaker, s3=sagemaker.s3)
+    assert sagemaker.calls == Counter() and packages(sagemaker) == []
+
+
+def test_a_report_that_cannot_be_written_is_one_line_and_nothing_is_registered(experiment, sagemaker) -> None:
+    sagemaker.s3.delete_bucket(Bucket=HUB_BUCKET)
+    sagemaker.calls.clear()
+    run_id = experiment.run()
+    with pytest.raises(ReportNotWritten) as info:
+        register(experiment, sagemaker, run_id)
+    assert str(info.value) == (f"run {run_id}'s metrics report could not be written to s3://{HUB_BUCKET}/models/{DEV}/mlflow/1/"
+                               f"{run_id}/artifacts/{REPORT_PATH} (NoSuchBucket: The specified bucket does not exist); nothing was registered")
+    assert sagemaker.calls == Counter({"PutObject": 1}) and packages(sagemaker) == []
 
 
 def test_metadata_respects_sagemakers_limits() -> None:
@@ -246,7 +337,7 @@ def test_the_command_registers_and_refuses_in_one_line(experiment, sagemaker, mo
         app.command(name)(command)
     app.command("noop")(lambda: None)
     monkeypatch.setattr("govctl.register.Hub.from_stack_config", classmethod(lambda cls, root: hub() if root == ROOT else None))
-    monkeypatch.setattr("boto3.Session.client", lambda self, *a, **k: sagemaker)
+    monkeypatch.setattr("boto3.Session.client", lambda self, service, **k: sagemaker.s3 if service == "s3" else sagemaker)
     store = experiment.client.tracking_uri
     run_id = experiment.run()
 
@@ -260,7 +351,7 @@ def test_the_command_registers_and_refuses_in_one_line(experiment, sagemaker, mo
     refused = govctl("--group", "credit-risk-xgb", "--run-id", "nope")
     assert refused.exit_code == 1
     assert refused.output.strip() == "error: MLflow run 'nope' does not exist on this tracking server"
-    assert sagemaker.calls == Counter({"CreateModelPackage": 1})
+    assert sagemaker.calls == Counter({"CreateModelPackage": 1, "PutObject": 1})
 
 
 def test_a_tracking_uri_mlflow_cannot_use_is_one_line() -> None:
