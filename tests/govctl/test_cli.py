@@ -102,6 +102,10 @@ def test_register_turns_a_run_into_a_version_that_show_links_to_it(govctl, sandb
     assert match, result.stdout
     described = sandbox.sm.describe_model_package(ModelPackageName=match.group(2))
     assert described["CustomerMetadataProperties"] == {MLFLOW_RUN_ID_KEY: run_id, "auc": "0.93"}
+    report = described["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
+    assert report.startswith(f"{experiment.hub.artifact_prefixes()[0]}{FRAUD}/{run_id}/artifacts/")
+    bucket, key = report[len("s3://"):].split("/", 1)
+    assert json.loads(sandbox.s3.get_object(Bucket=bucket, Key=key)["Body"].read())["mlflow_metrics"]["auc"]["value"] == 0.93
     assert sandbox.sync(sandbox.registry_event(described, created_by=None))["result"] == "written"
     assert govctl.json("show", FRAUD, match.group(1))["mlflowRunId"] == run_id
 
