@@ -73,12 +73,18 @@ def test_dev_stack_runs_the_tracking_server_the_sample_config_asks_for(plans, hu
     assert plan.named("mlgov-dev-mlflow-data-scientist-mlflow").inputs["role"] == "mlgov-dev-data-scientist"
 
 
-def test_dev_stack_without_experimentation_has_no_tracking_server() -> None:
+def test_dev_stack_without_experimentation_has_no_tracking_server(plans) -> None:
     config = sample("dev")
     del config["mlgov:experimentation"]
     plan = offline.plan_stack("dev", config=config)
     assert plan.by_type("aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer") == []
     assert "trackingServerArn" not in plan.outputs
+    # Experimentation on adds its component and four resources, and changes nothing else of the stack.
+    without, with_ = ({r.urn: r.inputs for r in p.resources} for p in (plan, plans["dev"]))
+    added = sorted(urn.rsplit("::", 1)[1] for urn in set(with_) - set(without))
+    assert added == ["mlgov-dev-mlflow", "mlgov-dev-mlflow-data-scientist-mlflow", "mlgov-dev-mlflow-server-role",
+                     "mlgov-dev-mlflow-server-role-policy", "mlgov-dev-mlflow-tracking-server"]
+    assert set(without) <= set(with_) and all(with_[urn] == inputs for urn, inputs in without.items())
 
 
 def test_test_stack_deploys_the_two_pinned_versions(plans, hub) -> None:
