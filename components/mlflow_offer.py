@@ -19,6 +19,15 @@ MLFLOW_CLIENT_FOR_SERVER = {"2.13": "2.13.2", "2.16": "2.16.2", "3.0": "3.0.0"}
 MLFLOW_VERSIONS = tuple(MLFLOW_CLIENT_FOR_SERVER)
 # WeeklyMaintenanceWindowStart's pattern in the same API reference: day, then UTC hour and minute.
 MAINTENANCE_WINDOW = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun):([01]\d|2[0-3]):([0-5]\d)$")
+TRACKING_SERVER_NAME = "mlgov-dev"
+"""The dev stack's tracking server name; govctl derives the server's ARN from it when not given one."""
+
+
+def tracking_server_arn(partition: str, region: str, account_id: str, name: str = TRACKING_SERVER_NAME) -> str:
+    """The ARN AWS gives a tracking server: named by account, region and TrackingServerName."""
+    return f"arn:{partition}:sagemaker:{region}:{account_id}:mlflow-tracking-server/{name}"
+
+
 def artifact_prefix(dev_account_id: str) -> str:
     """Where a dev account's tracking server keeps artifacts in the hub bucket: `models/<account>/mlflow/`."""
     return mlflow_prefix(dev_account_id)

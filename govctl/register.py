@@ -264,12 +264,28 @@ def tracking_client(tracking_uri: str) -> Any:
         raise RegistrationError(f"cannot reach MLflow at {tracking_uri}: {str(exc).splitlines()[0]}{hint}") from None
 
 
+def dev_tracking_server(root: Path, stack: str = "dev", partition: str = "aws") -> str:
+    """The tracking server `Pulumi.<stack>.yaml` declares, by the ARN AWS gives it; one line when it declares none."""
+    from components.mlflow_offer import tracking_server_arn
+    from mlgov import offline
+    from mlgov.config import parse
+    from mlgov.program import namespace_config
+
+    raw = offline.read_stack_config(stack, root)
+    config = parse(namespace_config(raw))
+    if config.experimentation is None:
+        raise RegistrationError(f"Pulumi.{stack}.yaml declares no MLflow tracking server (mlgov:experimentation): "
+                                "pass --tracking-server or set MLFLOW_TRACKING_URI")
+    return tracking_server_arn(partition, str(raw["aws:region"]), config.organization.accounts.dev[0])
+
+
 def register_command(
     ctx: typer.Context,
     group: str = typer.Option(..., "--group", help="the hub model group to register into (an onboarded group)"),
     run_id: str = typer.Option(..., "--run-id", help="the MLflow run whose logged model becomes the version"),
-    tracking_server: str = typer.Option(..., "--tracking-server", envvar="MLFLOW_TRACKING_URI",
-                                        help="the dev account's tracking server ARN (env MLFLOW_TRACKING_URI)"),
+    tracking_server: Optional[str] = typer.Option(
+        None, "--tracking-server", envvar="MLFLOW_TRACKING_URI",
+        help="the tracking server's ARN or URI (env MLFLOW_TRACKING_URI; default: the one Pulumi.dev.yaml declares)"),
     model_id: Optional[str] = typer.Option(None, "--model-id", help="which logged model, when the run logged several"),
     image: Optional[str] = typer.Option(None, "--image", help=f"inference image URI (default: the run tag {IMAGE_TAG})"),
 ) -> None:
@@ -283,7 +299,7 @@ def register_command(
     session = boto3.Session(profile_name=opts.profile) if opts.profile else boto3.Session()
     region = opts.region or _region_of(next(iter(hub.groups.values()), ""))
     registration = register_from_run(
-        group=group, run_id=run_id, hub=hub, mlflow_client=tracking_client(tracking_server),
+        group=group, run_id=run_id, hub=hub, mlflow_client=tracking_client(tracking_server or dev_tracking_server(opts.root)),
         sagemaker=session.client("sagemaker", region_name=region), s3=session.client("s3", region_name=region),
         model_id=model_id, image=image,
     )

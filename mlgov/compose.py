@@ -7,6 +7,7 @@ import pulumi
 
 from components.central_registry import CentralRegistryArgs
 from components.experimentation import ExperimentTrackingArgs
+from components.mlflow_offer import TRACKING_SERVER_NAME
 from components.hub_outputs import HubOutputs
 from components.notifications import Notifications, NotificationsArgs, Subscription, topic_arn
 from components.private_network import NetworkArgs
@@ -37,7 +38,7 @@ def experiment_tracking_args(
 ) -> ExperimentTrackingArgs:
     """The dev stack's tracking server: artifacts in the hub's bucket under the dev account's prefix, with the hub's key."""
     return ExperimentTrackingArgs(
-        name="mlgov-dev",
+        name=TRACKING_SERVER_NAME,
         hub_bucket_name=hub.bucket_name,
         hub_key_arn=hub.key_arn,
         dev_account_id=account_id,

@@ -360,3 +360,38 @@ def test_a_tracking_uri_mlflow_cannot_use_is_one_line() -> None:
     with pytest.raises(RegistrationError, match=r"^cannot reach MLflow at nosuch://server: .*unsupported URI") as info:
         tracking_client("nosuch://server")
     assert "\n" not in str(info.value)
+
+
+DEV_SERVER = "arn:aws:sagemaker:eu-west-1:222222222222:mlflow-tracking-server/mlgov-dev"
+
+
+def test_the_default_tracking_server_is_the_one_the_dev_stack_declares(tmp_path) -> None:
+    from govctl.register import RegistrationError, dev_tracking_server
+
+    assert dev_tracking_server(ROOT) == DEV_SERVER
+    text = (ROOT / "Pulumi.dev.yaml").read_text()
+    (tmp_path / "Pulumi.dev.yaml").write_text(text.split("  mlgov:experimentation:")[0] + "  mlgov:notifications: []\n")
+    with pytest.raises(RegistrationError, match=r"^Pulumi.dev.yaml declares no MLflow tracking server \(mlgov:experimentation\): "
+                                                r"pass --tracking-server or set MLFLOW_TRACKING_URI$"):
+        dev_tracking_server(tmp_path)
+
+
+def test_the_command_without_a_tracking_server_uses_the_dev_stacks(sagemaker, monkeypatch) -> None:
+    import typer
+
+    from govctl.cli import Group
+    from govctl.options import Options
+    from govctl.register import COMMANDS
+
+    app = typer.Typer(cls=Group)
+    for name, command in COMMANDS:
+        app.command(name)(command)
+    app.command("noop")(lambda: None)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setattr("boto3.Session.client", lambda self, service, **k: sagemaker.s3 if service == "s3" else sagemaker)
+    result = CliRunner().invoke(app, ["register", "--group", "credit-risk-xgb", "--run-id", "r1"], obj=Options(root=ROOT))
+    assert result.exit_code == 1
+    (line,) = result.output.strip().splitlines()  # no SageMaker plugin here: the ARN is what MLflow was asked to reach
+    assert line.startswith(f"error: cannot reach MLflow at {DEV_SERVER}: ")
+    assert line.endswith("install the SageMaker plugin: pip install 'mlgov[experimentation]'")
+    assert sagemaker.calls == Counter()
