@@ -427,6 +427,16 @@ def test_data_scientists_may_write_a_runs_metrics_report_where_registration_writ
     assert decision(bucket_policy, "s3:PutObject", report, {}) == expected
 
 
+def test_data_scientists_may_encrypt_the_report_with_the_hub_key_on_both_sides() -> None:
+    """The bucket's default encryption is the hub key: S3 asks KMS for a data key as the writer."""
+    shared = planned("shared")
+    (key,) = [k for k in shared.plan.by_type("aws:kms/key:Key") if k.name == "mlgov-key"]
+    key_arn = shared.outputs[key.urn]["arn"]
+    assert decision(data_scientist_statements(), "kms:GenerateDataKey", key_arn, {}) == "allow"
+    dev_statements = [s for s in statements_of(key) if DEV_ROOT in json.dumps(s.get("Principal"))]
+    assert decision(dev_statements, "kms:GenerateDataKey", key_arn, {}) == "allow"
+
+
 def test_only_the_hubs_governance_handlers_may_update_a_model_package() -> None:
     """Approval status and lifecycle have one writer, governance on the hub: no member role, no other hub role."""
     writers = {(stack, policy.inputs["role"]) for stack in ("shared", "dev", "test", "prod")
