@@ -305,6 +305,8 @@ def register_command(
     )
     typer.echo(f"registered {registration.group} v{registration.version} from run {registration.run_id} "
                f"({registration.model_package_arn}), pending approval in development")
+    if registration.metrics_report:
+        typer.echo(f"model metrics: the run's metrics as ModelQuality statistics at {registration.metrics_report}")
     if registration.dropped_metrics:
         typer.echo(f"note: {len(registration.dropped_metrics)} metric(s) not recorded (SageMaker keeps 50 metadata entries): "
                    f"{', '.join(registration.dropped_metrics)}", err=True)

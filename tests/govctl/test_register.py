@@ -347,6 +347,8 @@ def test_the_command_registers_and_refuses_in_one_line(experiment, sagemaker, mo
     ok = govctl("--group", "credit-risk-xgb", "--run-id", run_id)
     assert ok.exit_code == 0, ok.output
     assert f"registered credit-risk-xgb v1 from run {run_id}" in ok.output
+    assert ok.output.splitlines()[1] == ("model metrics: the run's metrics as ModelQuality statistics at "
+                                         f"s3://{HUB_BUCKET}/models/{DEV}/mlflow/1/{run_id}/artifacts/{REPORT_PATH}")
 
     refused = govctl("--group", "credit-risk-xgb", "--run-id", "nope")
     assert refused.exit_code == 1
