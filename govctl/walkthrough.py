@@ -48,7 +48,8 @@ def play(sb: "Sandbox", say: Callable[[str], None] = lambda _: None) -> Walkthro
     for group, auc in ((XGB, 0.88), (FRAUD, 0.92)):
         sb.register(group, "data-scientist", description="candidate from the MLflow experiment", metrics={"auc": auc, "ks": 0.42})
     step(f"2-5 the data scientist registers MLflow runs {sb.runs[XGB, 1]} and {sb.runs[FRAUD, 1]} as {XGB} v1 and {FRAUD} v1 "
-         "in the shared groups; sync records development/pending, linked to the runs")
+         "in the shared groups, each run's metrics as its package's model quality report; sync records development/pending, "
+         "linked to the runs")
 
     # 6. Approved in development, deployed into the test account.
     for group in (XGB, FRAUD):

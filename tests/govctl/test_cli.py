@@ -84,6 +84,19 @@ def test_show_names_the_mlflow_run_the_version_came_from(govctl, sandbox):
     assert table.exit_code == 0 and f"MLflow run {run_id}" in table.stdout.splitlines()[0]
 
 
+def test_every_registered_run_carries_its_metrics_report_as_model_metrics(sandbox):
+    import hashlib
+
+    assert sandbox.runs
+    for (group, version), run_id in sandbox.runs.items():
+        arn = f"arn:aws:sagemaker:{sandbox.region}:{sandbox.account}:model-package/{group}/{version}"
+        statistics = sandbox.sm.describe_model_package(ModelPackageName=arn)["ModelMetrics"]["ModelQuality"]["Statistics"]
+        bucket, key = statistics["S3Uri"][len("s3://"):].split("/", 1)
+        body = sandbox.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        assert statistics["ContentDigest"] == f"sha256:{hashlib.sha256(body).hexdigest()}"
+        assert json.loads(body)["mlflow"]["runId"] == run_id and f"/{run_id}/artifacts/" in key
+
+
 @pytest.fixture
 def sandbox_hub_config(sandbox, monkeypatch):
     """`govctl register` resolves the hub from the stack file; moto's registry takes group names where AWS takes ARNs."""

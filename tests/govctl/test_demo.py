@@ -33,6 +33,7 @@ def test_demo_plays_the_walkthrough_and_writes_the_dashboard(tmp_path):
     assert "mlgov:deployments[customer-churn-model v2 (shadow)]" in " ".join(lines)
     assert lines[-2].startswith("preview prod: passes, ")
     runs = re.search(r"2-5 the data scientist registers MLflow runs ([0-9a-f]{32}) and ([0-9a-f]{32}) as credit-risk-xgb v1", text)
+    assert "each run's metrics as its package's model quality report" in " ".join(text.split())
     assert runs, text
     page = tmp_path / "artifacts" / "dashboard.html"
     assert text.rstrip().splitlines()[-1] == f"dashboard: {page.resolve()}"
