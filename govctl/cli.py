@@ -77,3 +77,5 @@ def main_options(
 
 for _name, _command in (*reads.COMMANDS, *decisions.COMMANDS, *local.COMMANDS, *register.COMMANDS):
     app.command(_name)(_command)
+for _name, _group in decisions.GROUPS:
+    app.add_typer(_group, name=_name)

@@ -185,6 +185,19 @@ def _monitoring(value: Any) -> str:
             f'<br><span class="dim">reported {_e(_time(value.get("reportedAt")))}</span>')
 
 
+def _deployments(value: Any) -> str:
+    """Where a stage record's version is live, and where it was taken off (replaced or decommissioned)."""
+    out = []
+    for d in value or []:
+        where = f'<span class="endpoint">{_e(d.get(schema.ENDPOINT_NAME))}</span>'
+        if d.get("until"):
+            out.append(f'<div class="small dim" data-off="{_e(d.get(schema.ENDPOINT_NAME))}">off {where} {_e(_time(d.get("until")))} '
+                       f'({_e(d.get("ended"))})</div>')
+        else:
+            out.append(f'<div class="small" data-live="{_e(d.get(schema.ENDPOINT_NAME))}">live on {where} since {_e(_time(d.get("since")))}</div>')
+    return "".join(out)
+
+
 def _run(records: Mapping[str, Any]) -> str:
     """The MLflow run a version was registered from (on its development record), if any."""
     run_id = (records.get("development") or {}).get(schema.MLFLOW_RUN_ID)
@@ -346,6 +359,7 @@ def render(data: Mapping[str, Any]) -> str:
                 parts.append(f'<div><span class="dim">validation:</span> {_metrics(r.get(schema.VALIDATION_METRICS))}</div>')
             if r.get(schema.MONITORING_METRICS):
                 parts.append(f'<div><span class="dim">monitoring:</span> {_monitoring(r.get(schema.MONITORING_METRICS))}</div>')
+            parts.append(_deployments(r.get(schema.DEPLOYMENTS)))
             if r.get(schema.APPROVALS):
                 parts.append(f'<div class="dim">approved by {", ".join(_e(_short_arn(a)) for a in r[schema.APPROVALS])}</div>')
             if r.get(schema.LAST_REJECTION):

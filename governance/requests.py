@@ -94,12 +94,12 @@ def parse_decision(body: Any) -> tuple[Stage, Action, str, int | None]:
 
 
 def parse_use_case_decision(body: Any) -> tuple[str, str]:
-    """A use case decision: action (approve, retire) and reason (required to retire)."""
+    """A use case decision: action (approve, reject, retire) and reason (required to reject or retire)."""
     body = json_object(body, {"action", "reason"})
     action = body.get("action")
-    if action not in ("approve", "retire"):
-        raise BadInput(f"use case action {action!r} is invalid; allowed: approve, retire")
-    return action, reason(body.get("reason"), required=action == "retire")
+    if action not in ("approve", "reject", "retire"):
+        raise BadInput(f"use case action {action!r} is invalid; allowed: approve, reject, retire")
+    return action, reason(body.get("reason"), required=action != "approve")
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,18 @@ USE_CASE_FIELDS = (
 
 
 def use_case_view(item: Mapping[str, Any], state: UseCaseState) -> dict[str, Any]:
-    """A use case CONFIG item with its current stage."""
-    return {**{k: item.get(k) for k in USE_CASE_FIELDS}, schema.STATE_STAGE: state.stage.value,
-            schema.STATE_STAGE_STATUS: rules.stage_status(state.stage)}
+    """A use case CONFIG item with its current stage (and the rejection that sent it back, while it holds)."""
+    out = {**{k: item.get(k) for k in USE_CASE_FIELDS}, schema.STATE_STAGE: state.stage.value,
+           schema.STATE_STAGE_STATUS: rules.stage_status(state.stage, held=state.sent_back is not None)}
+    if state.sent_back:
+        out[schema.STATE_SENT_BACK] = dict(state.sent_back)
+    return out
+
+
+def live_on(item: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The endpoints a stage record's version is live on (deployments not ended)."""
+    deployments = load_json(item.get(schema.DEPLOYMENTS)) or []
+    return [{"stage": item.get(schema.MODEL_STAGE), **d} for d in deployments if not d.get("until")]
 
 
 def record_view(item: Mapping[str, Any], use_case_stage: str | None = None) -> dict[str, Any]:
@@ -36,6 +45,9 @@ def record_view(item: Mapping[str, Any], use_case_stage: str | None = None) -> d
         out[schema.LAST_REJECTION] = load_json(item[schema.LAST_REJECTION])
     if item.get(schema.MLFLOW_RUN_ID):
         out[schema.MLFLOW_RUN_ID] = item[schema.MLFLOW_RUN_ID]
+    if item.get(schema.DEPLOYMENTS):
+        out[schema.DEPLOYMENTS] = load_json(item[schema.DEPLOYMENTS])
+        out["liveOn"] = [d[schema.ENDPOINT_NAME] for d in live_on(item)]
     return out
 
 
@@ -43,9 +55,11 @@ def version_view(use_case_id: str, group: str, version: int, state: UseCaseState
                  items: Mapping[Stage, Mapping[str, Any] | None]) -> dict[str, Any]:
     """A registered version with every stage record it has, the stage it is at, and the MLflow run it came from (or None)."""
     present = [i for i in items.values() if i is not None]
+    records = parse_records(items)
     return {
         schema.MODEL_GROUP: group, schema.MODEL_VERSION: version, schema.USE_CASE_ID: use_case_id,
-        schema.USE_CASE_STAGE: state.stage.value, "currentStage": rules.current_stage(parse_records(items)).value,
+        schema.USE_CASE_STAGE: state.stage.value, "currentStage": rules.current_stage(records).value,
+        "retired": rules.is_retired(records), "liveOn": [d for i in present for d in live_on(i)],
         schema.REGISTRY_STATUS: items[Stage.development].get(schema.REGISTRY_STATUS),
         schema.MLFLOW_RUN_ID: items[Stage.development].get(schema.MLFLOW_RUN_ID),
         "records": [record_view(i, state.stage.value) for i in present],

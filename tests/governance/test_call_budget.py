@@ -30,6 +30,7 @@ def test_sync_makes_at_most_two_calls_per_event(world):
 
 def test_a_decision_makes_at_most_three_calls(world):
     world.onboard(UC, groups=(G,), risk_tier="minimal", thresholds=())
+    world.approve_use_case(UC)
     version = register(world, G)
     path = f"/use-cases/{UC}/models/{G}/versions/{version}/decision"
 

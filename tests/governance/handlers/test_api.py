@@ -23,6 +23,7 @@ def test_use_cases_are_listed_page_by_page(world):
 
 def test_version_view_and_paginated_audit(world):
     world.onboard(groups=(G,), risk_tier="minimal", thresholds=())
+    world.approve_use_case()
     world.sync(world.package_event(G, 1))
     world.api("POST", f"/use-cases/credit-risk/models/{G}/versions/1/decision", {"stage": "development", "action": "approve"}, caller=DEV_SESSION)
     code, view = world.api("GET", f"/use-cases/credit-risk/models/{G}/versions/1", caller=STRANGER_SESSION)
