@@ -310,7 +310,8 @@ def check_use_case_decider(approvers: Approvers, stage: UseCaseStage, action: Us
         if not approvers.is_officer(caller):
             raise Forbidden("only a governance officer retires a use case")
         return
-    if stage is UseCaseStage.RETIRED or (action is UseCaseAction.approve and stage is UseCaseStage.PRODUCTION):
+    if stage is UseCaseStage.RETIRED or (action is UseCaseAction.approve and stage is UseCaseStage.PRODUCTION) or (
+            action is UseCaseAction.reject and stage not in (UseCaseStage.QA, UseCaseStage.PREPRODUCTION)):
         return  # the decision itself is refused with the rule it breaks
     target = next_use_case_stage(stage) if action is UseCaseAction.approve else stage
     model_stage = USE_CASE_DECIDERS.get(target, Stage.development)

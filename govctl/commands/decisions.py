@@ -12,6 +12,7 @@ from govctl.commands.reads import check_stage
 from govctl.options import Output, OutputOpt, StackName, UseCaseOpt, of
 
 StageOpt = typer.Option(None, "--stage", help="default: the stage the version is at")
+PAST = {"approve": "approved", "reject": "rejected", "retire": "retired"}
 RevOpt = typer.Option(None, "--expected-rev", help="refuse if the record moved past this rev (default: the rev just read)")
 
 
@@ -30,7 +31,7 @@ def decide(ctx: typer.Context, action: str, group: str, version: int, stage: Opt
     if output is Output.json:
         typer.echo(fmt.json_text(result))
         return
-    line = f"{action}d {group} v{version} at {stage}: now {result.get('status')}"
+    line = f"{PAST[action]} {group} v{version} at {stage}: now {result.get('status')}"
     if result.get("pending"):
         line += f" ({result['pending']})"
     line += f"; use case {result.get('useCaseStage')}"
@@ -72,7 +73,7 @@ def decide_use_case(ctx: typer.Context, action: str, use_case: str, reason: Opti
     if output is Output.json:
         typer.echo(fmt.json_text(result))
         return
-    line = f"{action}d use case {use_case}: now {result.get('stage')} ({result.get('stageStatus')})"
+    line = f"{PAST[action]} use case {use_case}: now {result.get('stage')} ({result.get('stageStatus')})"
     if action == "retire":
         line += f"; {result.get('versionsRetired', 0)} version(s) retired ({result.get('cascade')})"
     typer.echo(line)
