@@ -158,7 +158,7 @@ class CentralRegistry(pulumi.ComponentResource):
         self.handlers = GovernanceHandlers(f"{name}-handlers", GovernanceHandlersArgs(
             prefix=name, account_id=args.shared_account, region=args.region, table_name=self.table.name, table_arn=self.table.arn,
             bus_name=self.bus.name, bus_arn=self.bus.arn, kms_key_arn=self.key.arn, groups=list(self.groups),
-            stage_accounts=args.stage_accounts, approvers=args.approvers, partition=args.partition,
+            stage_accounts=args.stage_accounts, organization_id=args.organization_id, approvers=args.approvers, partition=args.partition,
             log_retention_days=args.log_retention_days, powertools_layer_version=args.powertools_layer_version,
             alarm_actions=args.alarm_actions, tags=tags, moved_from_parent=True,
             reserved_concurrency=args.lambda_concurrency, network=self.network.placement if self.network is not None else None,

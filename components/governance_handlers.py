@@ -2,7 +2,8 @@
 
 Each handler's role grants exactly the actions `governance.permissions` says it calls, scoped to the
 hub's table, groups and bus; the API is declared from `governance.routes`, the table the api handler
-serves, without importing the handler (no boto3 at plan time).
+serves, without importing the handler (no boto3 at plan time). The API is a REST API whose resource
+policy admits the organization's principals only: approvers sit in other accounts of the organization.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pulumi
 from components.args import MovedArgs
 from components.event_route import EventRoute, EventRouteArgs
 from components.function import POWERTOOLS_LAYER_VERSION, Function, FunctionArgs, package_archive
-from components.http_api import IamHttpApi, IamHttpApiArgs
+from components.rest_api import IamRestApi, IamRestApiArgs
 from components.moves import child_urn, was_beside
 from components.policy_documents import statement
 from components.private_network import FunctionNetwork
@@ -26,6 +27,8 @@ HANDLERS = ("sync", "api", "metrics")
 FORMER_FUNCTION_TYPE = "mlgov:governance_function:GovernanceFunction"
 """What each handler was declared as before `Function`; its parts keep their URNs through aliases."""
 ROUTE_TYPE = "mlgov:event_route:EventRoute"
+FORMER_API_TYPE = "mlgov:http_api:IamHttpApi"
+"""The governance API was an HTTP API; the REST API component aliases it so that its log group is kept."""
 RESERVED_CONCURRENCY = {"sync": 20, "api": 50, "metrics": 20}
 """Each handler's reserved executions: api serves people (the API stage throttles it at 50 burst), sync and metrics events."""
 # The VPC endpoint service of each AWS service the handlers call (governance.permissions), and X-Ray for their traces.
@@ -54,6 +57,8 @@ class GovernanceHandlersArgs(MovedArgs):
     """The hub's model package groups: the registry events sync hears of, the packages api may update."""
     stage_accounts: Sequence[str]
     """Test and prod accounts, whose deployment and metrics reports reach metrics."""
+    organization_id: str
+    """The organization (`o-...`) whose principals may call the governance API; the API denies everyone else."""
     approvers: Mapping[str, Sequence[str]] = field(default_factory=dict)
     """Principals allowed to decide, by stage (`development`, `test`, `production`) and `officers`."""
     partition: str = "aws"
@@ -68,7 +73,7 @@ class GovernanceHandlersArgs(MovedArgs):
 
 class GovernanceHandlers(pulumi.ComponentResource):
     functions: dict[str, Function]
-    api: IamHttpApi
+    api: IamRestApi
 
     def __init__(self, name: str, args: GovernanceHandlersArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("mlgov:governance_handlers:GovernanceHandlers", name, None, opts)
@@ -104,19 +109,21 @@ class GovernanceHandlers(pulumi.ComponentResource):
                 ),
                 opts=self._moved(ROUTE_TYPE, f"{p}-{route}"),
             )
-        self.api = IamHttpApi(
+        self.api = IamRestApi(
             f"{p}-governance-api",
-            IamHttpApiArgs(
+            IamRestApiArgs(
                 function_arn=api.arn,
                 function_name=api.name,
                 routes=routes.route_keys(),
+                organization_id=args.organization_id,
                 log_kms_key_arn=args.kms_key_arn,
                 log_retention_days=args.log_retention_days,
                 throttling_burst_limit=50,
                 throttling_rate_limit=25.0,
+                alarm_actions=args.alarm_actions,
                 tags=args.tags,
             ),
-            opts=self._moved("mlgov:http_api:IamHttpApi", f"{p}-governance-api"),
+            opts=self._api_moved(f"{p}-governance-api"),
         )
         self.register_outputs({"api_url": self.api.url})
 
@@ -126,6 +133,12 @@ class GovernanceHandlers(pulumi.ComponentResource):
             return {}
         former = was_beside(self, ROUTE_TYPE, route)
         return {"rule": [former.apply(lambda urn: child_urn(urn, "aws:cloudwatch/eventRule:EventRule", f"{route}-rule"))]}
+
+    def _api_moved(self, name: str) -> pulumi.ResourceOptions:
+        """The REST API takes the place of the HTTP API it replaces: the access log group (same name, same type under
+        the aliased component) keeps its URN, so the logs written so far are kept; the HTTP API's own parts go."""
+        opts = self._moved(FORMER_API_TYPE, name)
+        return pulumi.ResourceOptions(parent=self, aliases=[*(opts.aliases or []), pulumi.Alias(type_=FORMER_API_TYPE)])
 
     def _moved(self, type_: str, name: str) -> pulumi.ResourceOptions:
         aliases = [was_beside(self, type_, name)] if self._args.moved_from_parent else None

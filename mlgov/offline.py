@@ -171,6 +171,12 @@ class OfflineMocks(pulumi.runtime.Mocks):
             state["executionArn"] = f"arn:aws:execute-api:{self.region}:{self.account_id}:{physical}"
             state["apiEndpoint"] = f"https://{physical}.execute-api.{self.region}.amazonaws.com"
             state["arn"] = f"arn:aws:apigateway:{self.region}::/apis/{physical}"
+        elif args.typ == "aws:apigateway/restApi:RestApi":
+            physical = uuid.uuid5(uuid.NAMESPACE_URL, f"{self.account_id}/{args.name}").hex[:10]
+            state.update(executionArn=f"arn:aws:execute-api:{self.region}:{self.account_id}:{physical}",
+                         rootResourceId=f"{physical}-root", arn=f"arn:aws:apigateway:{self.region}::/restapis/{physical}")
+        elif args.typ == "aws:apigateway/stage:Stage":
+            state["invokeUrl"] = f"https://{inputs.get('restApi')}.execute-api.{self.region}.amazonaws.com/{inputs.get('stageName')}"
         else:
             state.setdefault("arn", f"arn:aws:{service}:{self.region}:{self.account_id}:{kebab}/{name}")
         return f"{physical}-id" if physical == name else physical, state

@@ -64,6 +64,11 @@ LAMBDA_PERMISSION = "aws:lambda/permission:Permission"
 LAMBDA_EVENT_INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
 HTTP_ROUTE = "aws:apigatewayv2/route:Route"
 HTTP_STAGE = "aws:apigatewayv2/stage:Stage"
+REST_API = "aws:apigateway/restApi:RestApi"
+REST_API_POLICY = "aws:apigateway/restApiPolicy:RestApiPolicy"
+REST_METHOD = "aws:apigateway/method:Method"
+REST_STAGE = "aws:apigateway/stage:Stage"
+REST_METHOD_SETTINGS = "aws:apigateway/methodSettings:MethodSettings"
 
 # --- the governance vocabulary (kept in step with the components by tests/policies/test_pack.py) ---
 USE_CASE_TAG = "mlgov:use-case"
@@ -244,7 +249,7 @@ def is_allow(statement: Mapping[str, Any]) -> bool:
 
 # Where each resource type keeps its policy documents: (label, property) pairs.
 IDENTITY_POLICY_TYPES = (IAM_ROLE_POLICY, IAM_POLICY, IAM_USER_POLICY, IAM_GROUP_POLICY)
-RESOURCE_POLICY_TYPES = (BUCKET_POLICY, SQS_QUEUE_POLICY, EVENT_BUS_POLICY, SNS_TOPIC_POLICY)
+RESOURCE_POLICY_TYPES = (BUCKET_POLICY, SQS_QUEUE_POLICY, EVENT_BUS_POLICY, SNS_TOPIC_POLICY, REST_API, REST_API_POLICY)
 
 
 def policy_documents(resource_type: str, props: Mapping[str, Any]) -> Iterator[tuple[str, str, Mapping[str, Any]]]:

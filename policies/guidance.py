@@ -89,6 +89,16 @@ GUIDANCE: dict[str, tuple[Severity, str]] = {
                                        "format that names the caller."),
     "http-stage-throttling": (MEDIUM, "Set default_route_settings throttling_burst_limit and throttling_rate_limit "
                                       "above 0 on the stage."),
+    "rest-method-authorized": (CRITICAL, "Set authorization 'AWS_IAM' on the method, or 'COGNITO_USER_POOLS'/'CUSTOM' with "
+                                         "authorizer_id of the API's authorizer."),
+    "rest-stage-access-logs": (MEDIUM, "Set access_log_settings on the stage with a log group destination_arn and a JSON "
+                                       "format that names the caller (and the account's API Gateway CloudWatch role)."),
+    "rest-stage-throttling": (MEDIUM, "Add a MethodSettings for the stage with method_path '*/*' and settings "
+                                      "throttling_burst_limit and throttling_rate_limit above 0."),
+    "rest-api-organization-policy": (CRITICAL, "Attach a resource policy (RestApiPolicy) that allows execute-api:Invoke to "
+                                               "\"*\" only with Condition StringEquals aws:PrincipalOrgID=<organization id> "
+                                               "and denies execute-api:Invoke to \"*\" with StringNotEquals aws:PrincipalOrgID; "
+                                               "mlgov: IamRestApi organization_id."),
     "sagemaker-endpoint-config-encrypted": (MEDIUM, "Set kms_key_arn on the endpoint config, and "
                                                     "data_capture_config.kms_key_id when it captures data."),
     "event-target-retry-and-dead-letter": (LOW, "Set dead_letter_config.arn to an encrypted SQS queue (and alarm on it) "

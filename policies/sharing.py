@@ -169,7 +169,7 @@ def ram_custom_permission_actions(props, cfg, args) -> Iterator[str]:
 
 
 @resource_rule("resource-policy-principals-in-organization",
-               "Key, bucket, queue, bus and trust policies allow only accounts of the organization.",
+               "Key, bucket, queue, bus, API and trust policies allow only accounts of the organization.",
                (*RESOURCE_POLICY_TYPES, KMS_KEY, IAM_ROLE), config=ORGANIZATION_CONFIG)
 def resource_policy_principals_in_organization(props, cfg, args) -> Iterator[str]:
     accounts, org = _organization(cfg, args, "no organization configured")

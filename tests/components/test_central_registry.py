@@ -200,14 +200,29 @@ def test_registry_events_of_the_hubs_groups_go_to_sync_and_member_reports_to_met
         assert plan.named(f"mlgov-{route}-target").inputs["deadLetterConfig"]["arn"].endswith(f"mlgov-{route}-dlq")
 
 
-def test_governance_api_serves_every_handler_route_with_iam(plan) -> None:
-    from governance.routes import route_keys
+def test_governance_api_serves_every_handler_route_with_iam_to_the_organization_only(plan) -> None:
+    from governance.routes import ROUTES, route_keys
 
-    routes = plan.by_type("aws:apigatewayv2/route:Route")
-    assert sorted(r.inputs["routeKey"] for r in routes) == sorted(route_keys())
+    methods = plan.by_type("aws:apigateway/method:Method")
+    assert sorted(m.name for m in methods) == sorted(f"mlgov-governance-api-method-{r.slug}" for r in ROUTES)
     assert "POST /use-cases/{use_case_id}/models/{group}/versions/{version}/decision" in route_keys()
-    assert all(r.inputs["authorizationType"] == "AWS_IAM" for r in routes)
-    assert plan.named("mlgov-governance-api-integration").inputs["integrationUri"].endswith(":function:mlgov-api")
+    assert all(m.inputs["authorization"] == "AWS_IAM" for m in methods)
+    assert {i.inputs["uri"] for i in plan.by_type("aws:apigateway/integration:Integration")} == {
+        "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:111111111111:function:mlgov-api/invocations"}
+    statements = policy_statements(plan.named("mlgov-governance-api-policy"))
+    assert [(s["Effect"], s["Condition"]) for s in statements] == [
+        ("Allow", {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}),
+        ("Deny", {"StringNotEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}),
+    ]
+    assert plan.by_type("aws:apigatewayv2/api:Api") == []
+
+
+def test_governance_api_alarms_notify_the_alarm_actions(plan) -> None:
+    alarms = {a.name: a.inputs for a in plan.by_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.name.startswith("mlgov-governance-api")}
+    assert sorted(alarms) == ["mlgov-governance-api-5xx", "mlgov-governance-api-latency"]
+    assert {a["metricName"] for a in alarms.values()} == {"5XXError", "Latency"}
+    assert all(a["dimensions"] == {"ApiName": "mlgov-governance-api", "Stage": "v1"} for a in alarms.values())
+    assert all(a["alarmActions"] == ["arn:aws:sns:eu-west-1:111111111111:mlgov-alarms"] for a in alarms.values())
 
 
 def test_key_lets_cloudwatch_logs_encrypt_only_this_accounts_log_groups(plan) -> None:

@@ -25,3 +25,13 @@ def test_every_alarm_notifies_the_accounts_topic(stack: str) -> None:
     assert [a.name for a in alarms if a.inputs.get("alarmActions") != [topic_arn]] == []
     [subscription] = plan.by_type("aws:sns/topicSubscription:TopicSubscription")
     assert (subscription.inputs["protocol"], subscription.inputs["endpoint"]) == ("email", "ml-platform@example.com")
+
+
+def test_the_governance_api_alarms_on_its_rest_metrics() -> None:
+    """REST APIs report `5XXError` and `Latency` under `AWS/ApiGateway` by `ApiName` and `Stage` (HTTP APIs by `ApiId`)."""
+    plan = offline.plan_stack("shared")
+    stage = plan.named("mlgov-governance-api-stage").inputs["stageName"]
+    api_name = plan.named("mlgov-governance-api-api").inputs["name"]
+    alarms = {(a.inputs["namespace"], a.inputs["metricName"]): a.inputs for a in plan.by_type(ALARM) if a.name.startswith("mlgov-governance-api")}
+    assert set(alarms) == {("AWS/ApiGateway", "5XXError"), ("AWS/ApiGateway", "Latency")}
+    assert all(a["dimensions"] == {"ApiName": api_name, "Stage": stage} for a in alarms.values())

@@ -8,7 +8,7 @@ import pytest
 
 from mlgov import offline
 from mlgov.config import ConfigError
-from tests.infra import comparable, sample
+from tests.infra import comparable, policy_statements, sample
 
 NEW_USE_CASE = {
     "id": "claims-triage",
@@ -111,3 +111,14 @@ def test_missing_region_is_a_config_error() -> None:
     del config["aws:region"]
     with pytest.raises(ConfigError, match="aws:region"):
         offline.plan_stack("shared", config)
+
+
+def test_governance_api_endpoint_is_the_rest_stage_url_open_to_the_configured_organization_only(plan) -> None:
+    """govctl reads GOVCTL_ENDPOINT from this output; the resource policy names the organization of mlgov:organization."""
+    stage = plan.named("mlgov-governance-api-stage").inputs
+    assert plan.outputs["governanceApiEndpoint"] == f"https://{stage['restApi']}.execute-api.eu-west-1.amazonaws.com/{stage['stageName']}"
+    organization = sample("shared")["mlgov:organization"]["id"]
+    statements = {s["Effect"]: s for s in policy_statements(plan.named("mlgov-governance-api-policy"))}
+    assert statements["Allow"]["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": organization}}
+    assert statements["Deny"]["Condition"] == {"StringNotEquals": {"aws:PrincipalOrgID": organization}}
+    assert statements["Deny"]["Principal"] == statements["Allow"]["Principal"] == "*"

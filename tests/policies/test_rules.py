@@ -40,6 +40,11 @@ from policies.common import (
     REGISTER_PERMISSION,
     RESOURCE_ASSOCIATION,
     RESOURCE_SHARE,
+    REST_API,
+    REST_API_POLICY,
+    REST_METHOD,
+    REST_METHOD_SETTINGS,
+    REST_STAGE,
     SAGEMAKER_MODEL,
     SQS_QUEUE,
     SQS_QUEUE_POLICY,
@@ -57,6 +62,29 @@ BUCKET_ARN = f"arn:aws:s3:::{BUCKET}"
 MANAGED = "arn:aws:ram::aws:permission/"
 DEPLOY_TAGS = {"mlgov:use-case": "credit-risk", "mlgov:model-group": "credit-risk-xgb", "mlgov:model-version": "1", "mlgov:stage": "production"}
 GROUP_TAGS = {"mlgov:use-case": "credit-risk", "mlgov:risk-tier": "high", "mlgov:owner": "ds@example.com"}
+
+
+REST_STAGE_OK = {"stageName": "v1", "restApi": "api1", "accessLogSettings": {
+    "destinationArn": "arn:aws:logs:eu-west-1:111111111111:log-group:/mlgov/apigateway/api", "format": '{"userArn": "$context.identity.userArn"}'}}
+
+
+def throttled(**overrides):
+    return res(REST_METHOD_SETTINGS, "t", **{"restApi": "api1", "stageName": "v1", "methodPath": "*/*",
+                                              "settings": {"throttlingBurstLimit": 50, "throttlingRateLimit": 25.0}, **overrides})
+
+
+def invoke(effect: str, condition: Any = None, **extra: Any) -> dict[str, Any]:
+    out = {"Sid": "Invoke", "Effect": effect, "Principal": "*", "Action": "execute-api:Invoke",
+           "Resource": "arn:aws:execute-api:eu-west-1:111111111111:api1/*", **extra}
+    return {**out, "Condition": condition} if condition else out
+
+
+ORG_ONLY = [invoke("Allow", {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}),
+            invoke("Deny", {"StringNotEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}})]
+
+
+def rest_api(**props):
+    return res(REST_API, "api", "urn:pulumi:unit::mlgov::c::api", **{"name": "mlgov-governance-api", "id": "api1", **props})
 
 
 @dataclass
@@ -313,6 +341,38 @@ CASES: dict[str, Case] = {
                         [res(HTTP_STAGE, "s", **{**STAGE_OK, "accessLogSettings": None})], "writes no access logs"),
     "throttling": Case(edge.http_stage_throttling, [res(HTTP_STAGE, "s", **STAGE_OK)],
                        [res(HTTP_STAGE, "s", **{**STAGE_OK, "defaultRouteSettings": {"detailedMetricsEnabled": True}})], "is not throttled"),
+    "rest-method": Case(edge.rest_method_authorized,
+                        [res(REST_METHOD, "m", httpMethod="POST", authorization="AWS_IAM"),
+                         res(REST_METHOD, "c", httpMethod="GET", authorization="CUSTOM", authorizerId="a1")],
+                        [res(REST_METHOD, "m", httpMethod="POST", authorization="NONE"), res(REST_METHOD, "m2", httpMethod="GET")],
+                        "is open to anyone"),
+    "rest-method-authorizer": Case(edge.rest_method_authorized, [],
+                                   [res(REST_METHOD, "c", httpMethod="GET", authorization="COGNITO_USER_POOLS")], "without an authorizer"),
+    "rest-access-logs": Case(edge.rest_stage_access_logs, [res(REST_STAGE, "s", **REST_STAGE_OK)],
+                             [res(REST_STAGE, "s", **{**REST_STAGE_OK, "accessLogSettings": {"format": "{}"}})], "writes no access logs"),
+    "rest-throttling": Case(edge.rest_stage_throttling, [[res(REST_STAGE, "s", **REST_STAGE_OK), throttled()]],
+                            [[res(REST_STAGE, "s", **REST_STAGE_OK)],
+                             [res(REST_STAGE, "s", **REST_STAGE_OK), throttled(methodPath="GET/queue")],
+                             [res(REST_STAGE, "s", **REST_STAGE_OK), throttled(restApi="other")],
+                             [res(REST_STAGE, "s", **REST_STAGE_OK), throttled(settings={"throttlingBurstLimit": 50, "throttlingRateLimit": 0})]],
+                            "is not throttled"),
+    "rest-org-policy": Case(edge.rest_api_organization_policy,
+                            [[rest_api(), res(REST_API_POLICY, "p", restApiId="api1", policy=doc(*ORG_ONLY))],
+                             [rest_api(policy=doc(*ORG_ONLY))],
+                             [rest_api(id=None), res(REST_API_POLICY, "p", "urn:pulumi:unit::mlgov::c::api", policy=doc(*ORG_ONLY))]],
+                            [[rest_api()],
+                             [rest_api(), res(REST_API_POLICY, "p", restApiId="another-api", policy=doc(*ORG_ONLY))]],
+                            "has no resource policy"),
+    "rest-org-policy-open": Case(edge.rest_api_organization_policy, [],
+                                 [[rest_api(policy=doc(invoke("Allow"), ORG_ONLY[1]))],
+                                  [rest_api(policy=doc(invoke("Allow", {"StringEquals": {"aws:PrincipalOrgID": "o-zzzzzzzzzz"}}), ORG_ONLY[1]))],
+                                  [rest_api(policy=doc(invoke("Allow", Principal={"AWS": "*"}), ORG_ONLY[1]))]],
+                                 'allows "Principal": "*" in Invoke without Condition StringEquals aws:PrincipalOrgID=o-a1b2c3d4e5'),
+    "rest-org-policy-no-deny": Case(edge.rest_api_organization_policy, [],
+                                    [[rest_api(policy=doc(ORG_ONLY[0]))],
+                                     [rest_api(policy=doc(ORG_ONLY[0], invoke("Deny", {"StringNotEquals": {"aws:PrincipalOrgID": "o-zzzzzzzzzz"}})))],
+                                     [rest_api(policy=doc(ORG_ONLY[0], {**ORG_ONLY[1], "Action": "execute-api:ManageConnections"}))]],
+                                    "does not deny principals outside the organization"),
     "endpoint-key": Case(edge.sagemaker_endpoint_config_encrypted, [endpoint_config()], [endpoint_config(kmsKeyArn=None)],
                          "set kms_key_arn to a customer-managed key"),
     "endpoint-capture-key": Case(edge.sagemaker_endpoint_config_encrypted, [endpoint_config()],

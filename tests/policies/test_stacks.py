@@ -22,7 +22,8 @@ def test_sample_stack_has_no_mandatory_violation(stack: str) -> None:
 # --- a broken shared stack: each break is a change a reviewer could let slip ---
 
 SHARE = "credit-risk-xgb-deploy-share"
-ROUTE = "mlgov-governance-api-route-get-queue"
+METHOD = "mlgov-governance-api-method-get-queue"
+API, API_POLICY = "mlgov-governance-api-api", "mlgov-governance-api-policy"
 TABLE = "mlgov-governance-table"
 SYNC_POLICY = "mlgov-sync-policy"
 WILDCARD = {"Sid": "Everything", "Effect": "Allow", "Action": "dynamodb:*",
@@ -35,8 +36,14 @@ def _break(args: pulumi.ResourceTransformationArgs):
         props["allow_external_principals"] = True  # external principals allowed
     elif args.type_ == "aws:dynamodb/table:Table":
         props["point_in_time_recovery"] = {"enabled": False}  # PITR off
-    elif args.type_ == "aws:apigatewayv2/route:Route" and args.name == ROUTE:
-        props["authorization_type"] = "NONE"  # an unauthorized route
+    elif args.type_ == "aws:apigateway/method:Method" and args.name == METHOD:
+        props["authorization"] = "NONE"  # an unauthorized method
+    elif args.type_ == "aws:apigateway/restApiPolicy:RestApiPolicy" and args.name == API_POLICY:
+        def open_to_anyone(text: str) -> str:
+            doc = json.loads(text)
+            doc["Statement"] = [{k: v for k, v in s.items() if k != "Condition"} for s in doc["Statement"] if s["Effect"] == "Allow"]
+            return json.dumps(doc)  # the organization condition and the Deny dropped
+        props["policy"] = pulumi.Output.from_input(props["policy"]).apply(open_to_anyone)
     elif args.type_ == "aws:iam/rolePolicy:RolePolicy" and args.name == SYNC_POLICY:
         def widen(text: str) -> str:
             doc = json.loads(text)
@@ -56,7 +63,9 @@ def _broken_program():
 EXPECTED = {
     ("ram-no-external-principals", SHARE, "mandatory"),
     ("dynamodb-point-in-time-recovery", TABLE, "mandatory"),
-    ("http-route-authorized", ROUTE, "mandatory"),
+    ("rest-method-authorized", METHOD, "mandatory"),
+    ("rest-api-organization-policy", API, "mandatory"),
+    ("resource-policy-principals-in-organization", API_POLICY, "mandatory"),
     ("iam-no-wildcard-action", SYNC_POLICY, "mandatory"),
 }
 
@@ -64,14 +73,17 @@ EXPECTED = {
 def test_broken_shared_stack_yields_exactly_the_expected_violations() -> None:
     config = offline.read_stack_config("shared")
     plan = offline.run(_broken_program, config, stack="shared", account_id=offline.account_for(config))
-    assert any(r.name == ROUTE for r in plan.resources), "the route to break exists"
+    assert {API, API_POLICY, METHOD} <= {r.name for r in plan.resources}, "the parts to break exist"
     violations = check.check_plan(plan, check.policy_settings("shared"), account_id=offline.account_for(config))
     assert {(v.policy, v.resource_name, v.level) for v in violations} == EXPECTED
-    assert len(violations) == len(EXPECTED)
+    assert len(violations) == len(EXPECTED) + 1  # the opened API policy has two faults: an unbound Allow and no Deny
     by_policy = {v.policy: v.message for v in violations}
+    api_faults = sorted(v.message for v in violations if v.policy == "rest-api-organization-policy")
+    assert any("does not deny principals outside the organization" in m for m in api_faults)
     assert "set allow_external_principals=False" in by_policy["ram-no-external-principals"]
     assert "set point_in_time_recovery.enabled=True" in by_policy["dynamodb-point-in-time-recovery"]
-    assert "GET /queue is open to anyone" in by_policy["http-route-authorized"]
+    assert f"GET method {METHOD} is open to anyone" in by_policy["rest-method-authorized"]
+    assert any("without Condition StringEquals aws:PrincipalOrgID=o-a1b2c3d4e5" in m for m in api_faults)
     assert "Everything allows dynamodb:*" in by_policy["iam-no-wildcard-action"]
 
 
