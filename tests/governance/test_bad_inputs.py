@@ -105,6 +105,8 @@ MEMBER_CASES = {
     "endpoint-with-slash": ({"detail__endpointName": "a/../b"}, "endpoint name"),
     "version-as-string": ({"detail__modelVersion": "1"}, "not an integer"),
     "account-invalid": ({"account": "me"}, "account"),
+    "endpoint-versions-a-string": ({"detail__endpointVersions": "1,2"}, "endpointVersions"),
+    "endpoint-versions-of-booleans": ({"detail__endpointVersions": [True]}, "endpointVersions"),
 }
 
 
