@@ -5,7 +5,8 @@
 - An EventBridge rule that forwards this account's model package events to the hub's bus, so the
   governance record hears about a registration no matter which account made it.
 - On dev: the data scientists' SageMaker execution role, allowed to register versions into the hub's
-  groups, write artifacts under its own bucket prefix and encrypt with the hub key — nothing else.
+  groups (as `PendingManualApproval` only; never to update a package: approval and lifecycle are governance's),
+  write artifacts under its own bucket prefix and encrypt with the hub key — nothing else.
 - A local KMS key for what the account keeps itself (dead-letter queues, Lambda and API logs, endpoint
   volumes); the hub key stays the one for artifacts and captured data.
 """
@@ -24,14 +25,28 @@ from components.moves import renamed
 from components.notifications import alarms_publish
 from components.policy_documents import KMS_ADMIN_ACTIONS, KMS_USE_ACTIONS, LOGS_KEY_ACTIONS, account_roots, document, service_role, statement
 from components.private_network import NetworkArgs, PrivateNetwork
+from governance.contract import MODEL_STAGES, REGISTRY_PENDING
 
 MODEL_PACKAGE_EVENTS = "SageMaker Model Package State Change"
-REGISTER_ACTIONS = (
-    "sagemaker:CreateModelPackage",
-    "sagemaker:DescribeModelPackage",
-    "sagemaker:DescribeModelPackageGroup",
-    "sagemaker:ListModelPackages",
-)
+REGISTER_ACTIONS = ("sagemaker:CreateModelPackage",)
+READ_ACTIONS = ("sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup", "sagemaker:ListModelPackages")
+GOVERNANCE_ONLY_ACTIONS = ("sagemaker:UpdateModelPackage",)
+"""Approval status and lifecycle are governance's to write (the hub's API role): data scientists never update a package.
+
+SageMaker's condition keys: `sagemaker:ModelApprovalStatus` on CreateModelPackage
+(https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html), and
+`sagemaker:ModelLifeCycle:stage` / `:stageStatus` on CreateModelPackage and UpdateModelPackage
+(https://docs.aws.amazon.com/sagemaker/latest/dg/model-registry-staging-construct-set-up.html). UpdateModelPackage
+changes more than these two (description, metadata, model card), none of it the registrant's after registration,
+so it is denied outright.
+"""
+REGISTRATION_LIFECYCLE = (MODEL_STAGES[0], "pending")
+
+
+def present_and_not(values: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """An IAM condition true when a request sets each key to another value than the one given."""
+    return {"StringNotEquals": dict(values), "Null": {k: "false" for k in values}}
+"""The only `ModelLifeCycle` a registration may carry (or none): governance writes every later one."""
 ARTIFACT_WRITE_ACTIONS = ("s3:PutObject",)
 HUB_KEY_ENCRYPT_ACTIONS = ("kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
 MODELS_PREFIX = "models"
@@ -150,6 +165,10 @@ class MemberAccount(pulumi.ComponentResource):
         )
 
     def _data_scientist_role(self) -> aws.iam.Role:
+        """The data scientists' role; its denies apply when a request sets a governance field to anything else.
+
+        (A negated operator alone would also match a request without the key, as IAM evaluates a missing key.)
+        """
         a = self._args
         hub = a.hub
         role = service_role(
@@ -161,13 +180,23 @@ class MemberAccount(pulumi.ComponentResource):
             lambda arns: sorted(arn.replace(":model-package-group/", ":model-package/") + "/*" for arn in arns.values())
         )
         groups = pulumi.Output.from_input(hub.group_arns).apply(lambda arns: sorted(arns.values()))
+        hub_resources = pulumi.Output.all(groups, packages).apply(lambda p: p[0] + p[1])
         bucket_arn = pulumi.Output.from_input(hub.bucket_name).apply(lambda b: f"arn:{a.partition}:s3:::{b}")
         prefix = f"{MODELS_PREFIX}/{a.account_id}/"
         aws.iam.RolePolicy(
             f"{self._name}-data-scientist-policy",
             role=role.id,
             policy=document([
-                statement("RegisterIntoHubGroups", REGISTER_ACTIONS, pulumi.Output.all(groups, packages).apply(lambda p: p[0] + p[1])),
+                statement("RegisterIntoHubGroupsAsPending", REGISTER_ACTIONS, hub_resources,
+                          conditions={"StringEquals": {"sagemaker:ModelApprovalStatus": REGISTRY_PENDING}}),
+                statement("ReadHubGroups", READ_ACTIONS, hub_resources),
+                statement("RegisterOnlyAsPending", REGISTER_ACTIONS, "*", effect="Deny",
+                          conditions=present_and_not({"sagemaker:ModelApprovalStatus": REGISTRY_PENDING})),
+                statement("RegisterNoLaterStage", REGISTER_ACTIONS, "*", effect="Deny",
+                          conditions=present_and_not({"sagemaker:ModelLifeCycle:stage": REGISTRATION_LIFECYCLE[0]})),
+                statement("RegisterNoLaterStageStatus", REGISTER_ACTIONS, "*", effect="Deny",
+                          conditions=present_and_not({"sagemaker:ModelLifeCycle:stageStatus": REGISTRATION_LIFECYCLE[1]})),
+                statement("OnlyGovernanceDecides", GOVERNANCE_ONLY_ACTIONS, "*", effect="Deny"),
                 statement("WriteOwnArtifacts", ARTIFACT_WRITE_ACTIONS, bucket_arn.apply(lambda arn: f"{arn}/{prefix}*")),
                 statement("ListOwnArtifacts", ["s3:ListBucket"], bucket_arn, conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}}),
                 statement("EncryptWithHubKey", HUB_KEY_ENCRYPT_ACTIONS, hub.key_arn),

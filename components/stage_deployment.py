@@ -41,13 +41,34 @@ ENDPOINT_SERVICES = ("events", "monitoring", "sagemaker.runtime", "xray")
 """What the member Lambdas call from private subnets: the endpoint, the hub bus, the endpoint's metrics, and their traces."""
 
 
-def endpoint_name(stage: str, group: str, version: int) -> str:
-    """A SageMaker endpoint name (≤ 63 characters), stable for a stage/group/version."""
-    name = f"mlgov-{stage}-{group}-v{version}"
-    if len(name) <= 63:
-        return name
-    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
-    return f"{name[:54].rstrip('-')}-{digest}"
+MAX_NAME = 63
+"""SageMaker's limit on endpoint and endpoint configuration names."""
+ROLLOUT_WAIT_SECONDS = 600
+"""How long SageMaker watches the new fleet's alarms before it retires the old one (the baking period)."""
+
+
+def _bounded(name: str, digest_of: str, keep: int) -> str:
+    digest = hashlib.sha256(digest_of.encode()).hexdigest()[:8]
+    return f"{name[:keep].rstrip('-')}-{digest}"
+
+
+def endpoint_name(stage: str, use_case: str, group: str) -> str:
+    """The endpoint's name (≤ 63 characters): one per use case, group and stage, kept across versions.
+
+    A rollout updates this endpoint in place (its URL and the invoke API stay); a long name ends in a hash.
+    """
+    name = f"mlgov-{stage}-{use_case}-{group}"
+    return name if len(name) <= MAX_NAME else _bounded(name, name, MAX_NAME - 9)
+
+
+def endpoint_config_name(endpoint: str, config: Mapping[str, Any]) -> str:
+    """An endpoint configuration's name: the endpoint's, then a digest of everything the configuration holds.
+
+    Endpoint configurations are immutable: a new version, new weights or new instances are a new name, so
+    Pulumi creates the new configuration before the endpoint moves to it, then deletes the old one.
+    """
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    return f"{endpoint[:MAX_NAME - 13].rstrip('-')}-{digest}"
 
 
 @dataclass(frozen=True)
@@ -99,6 +120,8 @@ class StageDeploymentArgs(ComponentArgs):
     """Reserved executions by Lambda (`invoke`, `reporter`) over `RESERVED_CONCURRENCY`."""
     network: Optional[FunctionNetwork] = None
     """Private subnets the Lambdas run in (the account's `MemberAccount.network`); None: Lambda's own network."""
+    rollout_wait_seconds: Optional[int] = ROLLOUT_WAIT_SECONDS
+    """Blue/green rollouts: how long the new fleet takes all traffic under the alarms before the old fleet goes (0..3600)."""
 
 
 class StageDeployment(pulumi.ComponentResource):
@@ -115,11 +138,13 @@ class StageDeployment(pulumi.ComponentResource):
             raise ValueError(f"{name}: a stage deployment runs in the test or prod account, not {args.stage!r}")
         self._args, self._name = args, name
         self.variants = list(args.variants)
-        self.endpoint_name = endpoint_name(args.stage, args.group, args.version)
+        self.endpoint_name = endpoint_name(args.stage, args.use_case, args.group)
         self._tags = {
             "mlgov:component": "stage-deployment", "mlgov:use-case": args.use_case, "mlgov:model-group": args.group,
-            "mlgov:model-version": str(args.version), "mlgov:stage": STAGE_OF_ACCOUNT_ROLE[args.stage], **args.tags,
+            "mlgov:stage": STAGE_OF_ACCOUNT_ROLE[args.stage], **args.tags,
         }
+        # Only what serves a version carries it: a rollout retags the models, configuration and endpoint, nothing else.
+        self._serving_tags = {**self._tags, "mlgov:model-version": str(args.version)}
         hub = args.hub
         # The hub decides what may be deployed: an unknown group or a use case mismatch fails here, with the
         # deployment named, before anything depending on the model package ARN is sent to AWS.
@@ -135,11 +160,13 @@ class StageDeployment(pulumi.ComponentResource):
         self.execution_role = self._execution_role()
         self.models = {v.name: self._model(v) for v in self.variants}
         self.endpoint_config = self._endpoint_config()
+        self.alarms = self._alarms()
         self.endpoint = aws.sagemaker.Endpoint(
             f"{name}-endpoint",
             name=self.endpoint_name,
             endpoint_config_name=self.endpoint_config.name,
-            tags=self._tags,
+            deployment_config=self._rollout(),
+            tags=self._serving_tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.invoke_function = self._function(
@@ -162,7 +189,6 @@ class StageDeployment(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.alarms = self._alarms()
         self.reporter = self._reporter()
         self.endpoint_arn = self.endpoint.arn
         self.url = self.api.url
@@ -227,7 +253,8 @@ class StageDeployment(pulumi.ComponentResource):
                 model_package_name=self.model_package_arns.apply(lambda arns, n=variant.name: arns[n]),
             ),
             enable_network_isolation=True,
-            tags={**self._tags, "mlgov:variant": variant.name, "mlgov:variant-role": variant.role},
+            tags={**self._tags, "mlgov:model-version": str(variant.version), "mlgov:variant": variant.name,
+                  "mlgov:variant-role": variant.role},
             opts=pulumi.ResourceOptions(parent=self),
         )
 
@@ -259,15 +286,36 @@ class StageDeployment(pulumi.ComponentResource):
             }
 
         data_capture = pulumi.Output.all(capture_uri, a.hub.key_arn).apply(capture_config)
+        inputs = pulumi.Output.from_input({
+            "kms_key_arn": a.key_arn,
+            "production_variants": production,
+            "shadow_production_variants": shadows or None,
+            "data_capture_config": pulumi.Output.all(self.capture, data_capture).apply(lambda c: c[1] if c[0] else None),
+        })
         return aws.sagemaker.EndpointConfiguration(
             f"{self._name}-endpoint-config",
-            kms_key_arn=a.key_arn,
-            production_variants=production,
-            shadow_production_variants=shadows or None,
-            data_capture_config=pulumi.Output.all(self.capture, data_capture).apply(lambda c: c[1] if c[0] else None),
-            tags=self._tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            name=pulumi.Output.all(inputs, self.model_package_arns).apply(lambda i: endpoint_config_name(self.endpoint_name, {**i[0], "packages": i[1]})),
+            kms_key_arn=inputs.apply(lambda i: i["kms_key_arn"]),
+            production_variants=inputs.apply(lambda i: i["production_variants"]),
+            shadow_production_variants=inputs.apply(lambda i: i["shadow_production_variants"]),
+            data_capture_config=inputs.apply(lambda i: i["data_capture_config"]),
+            tags=self._serving_tags,
+            # A new name is a new configuration, created before the endpoint moves to it (Pulumi's default order).
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=False),
         )
+
+    def _rollout(self) -> dict[str, Any]:
+        """Blue/green with automatic rollback: SageMaker shifts traffic to the new fleet and rolls back if one of this
+        deployment's alarms fires while it watches (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-blue-green.html).
+
+        All at once: a canary must be at most half a variant's instances, which one instance cannot be.
+        """
+        return {
+            "blue_green_update_policy": {
+                "traffic_routing_configuration": {"type": "ALL_AT_ONCE", "wait_interval_in_seconds": self._args.rollout_wait_seconds},
+            },
+            "auto_rollback_configuration": {"alarms": [{"alarm_name": alarm.name} for alarm in self.alarms]},
+        }
 
     # -- Lambdas -------------------------------------------------------------------------------------------
     def _function(self, part: str, handler: str, env: Mapping[str, pulumi.Input[str]], statements: list[Any], timeout: int,

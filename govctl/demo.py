@@ -3,7 +3,9 @@
 1. the offline plan of the four stacks (`mlgov.plan`, Pulumi's mock engine);
 2. the policy pack on them (`mlgov.check`), reported without stopping the demo;
 3. the sandbox (moto on 127.0.0.1) with the shared stack's use cases, the credit-risk walkthrough played
-   through the real handlers, and the promotion gate of the test and prod stacks against it;
+   through the real handlers, and the promotion gate of the test and prod stacks against it: `govctl gate`,
+   then the program's own gate at preview (test passes, prod is refused and declares nothing; after the
+   churn versions are approved in test, prod passes);
 4. the governance table as the API returns it, and the dashboard page written to `artifacts/`.
 """
 from __future__ import annotations
@@ -23,6 +25,33 @@ STACKS = ("shared", "dev", "test", "prod")
 def governance_table(api: Api) -> Table:
     """Every model stage record, per use case, through the API (the use case catalogue and its index: no Scan)."""
     return formatting.governance_table((uc, api.use_case(uc["useCaseId"])) for uc in api.use_cases())
+
+
+def preview(stack: str, root: Path, registry: dict) -> str:
+    """The offline plan of a stack whose promotion gate reads `registry`: what `pulumi preview` would say."""
+    from mlgov import offline
+    from mlgov.config import ConfigError
+
+    try:
+        plan = offline.plan_stack(stack, root=root, registry=registry)
+    except ConfigError as exc:
+        return f"REFUSED, {len(getattr(exc, 'declared', ()))} resources declared:\n{exc}"
+    return f"passes, {len(plan.custom_resources)} resources declared"
+
+
+def program_gate(console: Console, sb, officer: Api, root: Path, notes: list[str]) -> None:
+    """The program's own gate at preview, on the registry as the walkthrough left it; then after the churn decisions."""
+    from govctl.gate import registry_state
+    from govctl.walkthrough import clear_churn_for_production
+
+    console.rule("3b. the program's promotion gate at preview, on the sandbox's registry")
+    for stack in ("test", "prod"):
+        verdict = preview(stack, root, registry_state(officer, ("test", "prod"), root))
+        console.print(f"preview {stack}: {verdict}", markup=False)
+    clear_churn_for_production(sb, lambda line: console.print("  " + line))
+    verdict = preview("prod", root, registry_state(officer, ("test", "prod"), root))
+    console.print(f"preview prod: {verdict}", markup=False)
+    notes.append(f"program gate: prod {verdict.split(',')[0].lower()} after the churn approvals")
 
 
 def run(*, out_dir: Path = Path("artifacts"), with_plan: bool = True, root: Path = Path("."), console: Console | None = None) -> int:
@@ -63,6 +92,8 @@ def run(*, out_dir: Path = Path("artifacts"), with_plan: bool = True, root: Path
             verdict = "passes" if result.ok else "REFUSES " + "; ".join(f"{p.label()}: {why}" for p, why in result.offenders)
             console.print(f"gate {stack}: {verdict}")
             notes.append(f"gate {stack}: {'passes' if result.ok else f'refuses {len(result.offenders)} pin(s)'}")
+
+        program_gate(console, sb, officer, root, notes)
 
         console.rule("4. the governance table")
         console.print(governance_table(officer))

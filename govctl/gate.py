@@ -1,10 +1,9 @@
 """The promotion gate and `promote`: stack config pins checked against the governance record.
 
-A version may be pinned in a stage's stack only while the governance table says it is approved for that
-stage: approved in the stage before, and its record at the stage present and not rejected or retired.
-That is exactly what `governance.rules.transition` leaves behind: approving at a stage creates (or
-reopens) the next stage's record as `pending`; a rejection marks the records `rejected` and sends the
-version back to development; `retire` ends it. `approved_for` is the one definition of it.
+The check itself is `mlgov.gate_check`, the one the program runs at preview on the registry: here it runs
+from a workstation on the governance record, reduced to what governance writes to the registry
+(`view_of_records`). Approving at a stage creates (or reopens) the next stage's record as `pending`; a
+rejection sends the version back to development; `retire` ends it (`governance.rules.transition`).
 
 The gate reads each pinned version through the governance API (`GET .../versions/{v}`), so it runs with
 the caller's IAM identity like every other read; it needs no DynamoDB permissions.
@@ -18,21 +17,17 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from governance.domain import Stage, Status
-from governance.rules import NEXT_STAGE
+from mlgov.gate_check import Pin, pins_of, refusal, view_of_records
 
 from govctl.client import Api, ApiError, GovctlError
 
 STACK_STAGE = {"test": Stage.test, "prod": Stage.production}
-PREVIOUS_STAGE = {nxt: stage for stage, nxt in NEXT_STAGE.items() if nxt is not None}
-LIVE = frozenset({Status.pending, Status.deployed, Status.approved})
+GOVERNANCE = "governance"
 
 
 def approved_for(stage: Stage, statuses: Mapping[Stage, Status | None]) -> bool:
     """Whether a version whose stage records have `statuses` may be deployed at `stage` (test or production)."""
-    previous = PREVIOUS_STAGE.get(stage)
-    if previous is None:
-        raise ValueError(f"nothing is pinned at the {stage.value} stage")
-    return statuses.get(previous) is Status.approved and statuses.get(stage) in LIVE
+    return why_not(stage, statuses) is None
 
 
 def statuses_of(version_view: Mapping[str, Any]) -> dict[Stage, Status]:
@@ -40,12 +35,12 @@ def statuses_of(version_view: Mapping[str, Any]) -> dict[Stage, Status]:
     return {Stage(r["modelStage"]): Status(r["modelStatus"]) for r in version_view.get("records") or []}
 
 
-def why_not(stage: Stage, statuses: Mapping[Stage, Status | None]) -> str:
-    previous = PREVIOUS_STAGE[stage]
-    shown = ", ".join(f"{s.value} {statuses[s].value}" for s in (Stage.development, Stage.test, Stage.production) if statuses.get(s))
-    if statuses.get(previous) is not Status.approved:
-        return f"not approved in {previous.value} ({shown})"
-    return f"its {stage.value} record is {statuses[stage].value if statuses.get(stage) else 'missing'} ({shown})"
+def why_not(stage: Stage, statuses: Mapping[Stage, Status | None]) -> str | None:
+    """None when approved for `stage`, else what governance shows (the gate's one refusal, `mlgov.gate_check`)."""
+    if stage not in (Stage.test, Stage.production):
+        raise ValueError(f"nothing is pinned at the {stage.value} stage")
+    view = view_of_records({s.value: st.value for s, st in statuses.items() if st is not None})
+    return refusal(stage.value, view, source=GOVERNANCE)
 
 
 # --- stack files ---
@@ -59,17 +54,6 @@ def stack_path(stack: str, root: Path) -> Path:
     return path
 
 
-@dataclass(frozen=True)
-class Pin:
-    use_case: str
-    group: str
-    version: int
-    role: str  # "version", "challenger" or "shadow"
-
-    def label(self) -> str:
-        return f"{self.group} v{self.version}" + (f" ({self.role})" if self.role != "version" else "")
-
-
 def pins(stack: str, root: Path) -> list[Pin]:
     """Every version the stack deploys: each deployment's version, and its challenger or shadow version."""
     from mlgov.config import ConfigError, parse
@@ -80,14 +64,7 @@ def pins(stack: str, root: Path) -> list[Pin]:
         config = parse(namespace_config(_plain(data.get("config") or {})))
     except ConfigError as exc:
         raise GovctlError(f"Pulumi.{stack}.yaml: {exc}") from None
-    out = []
-    for d in config.deployments:
-        out.append(Pin(d.use_case, d.group, d.version, "version"))
-        if d.challenger:
-            out.append(Pin(d.use_case, d.group, d.challenger.version, "challenger"))
-        if d.shadow:
-            out.append(Pin(d.use_case, d.group, d.shadow.version, "shadow"))
-    return out
+    return pins_of(config.deployments)
 
 
 @dataclass(frozen=True)
@@ -119,8 +96,7 @@ def check_pin(api: Api, stage: Stage, pin: Pin) -> str | None:
         return f"its use case {pin.use_case} is retired"
     if view.get("retired"):
         return "the version is retired"
-    statuses = statuses_of(view)
-    return None if approved_for(stage, statuses) else why_not(stage, statuses)
+    return why_not(stage, statuses_of(view))
 
 
 def gate(api: Api, stack: str, root: Path) -> GateResult:
@@ -135,6 +111,29 @@ def gate(api: Api, stack: str, root: Path) -> GateResult:
         else:
             offenders.append((pin, problem))
     return GateResult(stack, stage, passed, offenders)
+
+
+def registry_state(api: Api, stacks: Iterable[str], root: Path) -> dict[str, Any]:
+    """What governance shows in the registry of every version the stacks pin, as a registry state the offline
+    engine's gate reads (`mlgov.offline.registry_reader`); a version governance never saw is left out."""
+    packages: dict[str, Any] = {}
+    for stack in stacks:
+        for pin in pins(stack, root):
+            key = f"{pin.group}/{pin.version}"
+            if key in packages:
+                continue
+            try:
+                view = view_of_records({r["modelStage"]: r["modelStatus"] for r in
+                                        api.version(pin.group, pin.version, use_case_id=pin.use_case).get("records") or []})
+            except ApiError as exc:
+                if exc.status == 404:
+                    continue
+                raise
+            entry: dict[str, Any] = {"ModelApprovalStatus": view.approval}
+            if view.stage:
+                entry["ModelLifeCycle"] = {"Stage": view.stage, "StageStatus": view.status}
+            packages[key] = entry
+    return {"packages": packages}
 
 
 # --- promote: pin a version, keeping the file's comments and order ---

@@ -97,3 +97,13 @@ def play(sb: "Sandbox", say: Callable[[str], None] = lambda _: None) -> Walkthro
     # 10. The compliance officer's dashboard (GET /dashboard) shows all of it.
     step("10 the governance dashboard (GET /dashboard) shows use cases, queues, paths, metrics and the audit trail")
     return w
+
+
+def clear_churn_for_production(sb: "Sandbox", say: Callable[[str], None] = lambda _: None) -> None:
+    """The decisions that let the prod stack's churn pins through the gate: v1 and its shadow v2 approved in test."""
+    owner, officer = sb.api("model-owner"), sb.api("governance-officer")
+    owner.decide(CHURN, 2, stage="development", action="approve", use_case_id=CHURN_UC)
+    for version in (1, 2):
+        sb.deployed(CHURN, version, "test")
+        officer.decide(CHURN, version, stage="test", action="approve", reason="integration tests passed", use_case_id=CHURN_UC)
+    say(f"    {CHURN} v2 approved in development; v1 and v2 deployed to test and approved there by the governance officer")

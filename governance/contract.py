@@ -60,6 +60,38 @@ MODEL_STAGES = ("development", "test", "production")
 STAGE_OF_ACCOUNT_ROLE: Mapping[str, str] = {"test": "test", "prod": "production"}
 DEPLOYMENT_STAGES = tuple(STAGE_OF_ACCOUNT_ROLE.values())
 
+# --- the registry's view of governance (SageMaker ModelApprovalStatus and ModelLifeCycle) ------------
+#
+# Governance is the only writer of both (the hub's API role; the data scientists' role is denied them).
+# ModelLifeCycle mirrors the governance record: Stage is a model stage (MODEL_STAGES), StageStatus a record
+# status (LIFECYCLE_STATUSES), both within SageMaker's pattern [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}
+# (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ModelLifeCycle.html).
+# A test or prod stack deploys a version only while the registry shows it APPROVED and its lifecycle is one
+# of DEPLOYABLE_LIFECYCLES[stage]: approved in the stage before, or live at this stage or a later one.
+
+REGISTRY_APPROVED = "Approved"
+REGISTRY_REJECTED = "Rejected"
+REGISTRY_PENDING = "PendingManualApproval"
+LIFECYCLE_STATUSES = ("pending", "approved", "rejected", "deployed", "retired")
+LIVE_LIFECYCLE_STATUSES = ("pending", "deployed", "approved")
+
+
+def lifecycle(stage: str, status: str, description: str | None = None) -> dict[str, str]:
+    """A `ModelLifeCycle` as governance writes it and the gate reads it."""
+    out = {"Stage": stage, "StageStatus": status}
+    if description is not None:
+        out["StageDescription"] = description
+    return out
+
+
+def _deployable(stage: str) -> frozenset[tuple[str, str]]:
+    at = MODEL_STAGES.index(stage)
+    return frozenset({(MODEL_STAGES[at - 1], "approved")} | {(s, st) for s in MODEL_STAGES[at:] for st in LIVE_LIFECYCLE_STATUSES})
+
+
+DEPLOYABLE_LIFECYCLES: Mapping[str, frozenset[tuple[str, str]]] = {s: _deployable(s) for s in ("test", "production")}
+"""Model stage deployed to → the (Stage, StageStatus) pairs of `ModelLifeCycle` that allow it."""
+
 # --- S3 prefixes of the hub's artifact bucket ----------------------------------------------------
 
 MODELS_PREFIX = "models/"

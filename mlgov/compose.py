@@ -18,12 +18,17 @@ from mlgov.experimentation import Experimentation
 
 
 def variants_of(deployment: Deployment) -> list[VariantSpec]:
-    """The champion, then the challenger (A/B) or the shadow the deployment pins."""
-    out = [VariantSpec(f"v{deployment.version}", deployment.version, "champion", deployment.weight)]
+    """The champion, then the challenger (A/B) or the shadow the deployment pins.
+
+    Variants are named for their role, not their version: a blue/green rollout keeps the variant names
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-exclusions.html), and the alarms and
+    metrics of a role stay the same series across versions.
+    """
+    out = [VariantSpec("champion", deployment.version, "champion", deployment.weight)]
     if deployment.challenger:
-        out.append(VariantSpec(f"v{deployment.challenger.version}", deployment.challenger.version, "challenger", deployment.challenger.weight))
+        out.append(VariantSpec("challenger", deployment.challenger.version, "challenger", deployment.challenger.weight))
     if deployment.shadow:
-        out.append(VariantSpec(f"v{deployment.shadow.version}", deployment.shadow.version, "shadow", deployment.shadow.sampling_percentage))
+        out.append(VariantSpec("shadow", deployment.shadow.version, "shadow", deployment.shadow.sampling_percentage))
     return out
 
 

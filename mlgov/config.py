@@ -348,6 +348,10 @@ class StackConfig(_Strict):
         if self.deployments and role not in (AccountRole.test, AccountRole.prod):
             raise ValueError(f"deployments are pinned in the test and prod stacks only, not in the {role.value} stack")
         _reject_duplicates([(d.group, d.version) for d in self.deployments], "deployment of group/version")
+        groups = [d.group for d in self.deployments]
+        for group in {g for g in groups if groups.count(g) > 1}:
+            raise ValueError(f"group {group!r} is deployed twice: a stage serves a group from one endpoint, kept across versions; "
+                             "give its one deployment the version, and a challenger or a shadow")
         for d in self.deployments:
             if role is AccountRole.test and (d.challenger or d.shadow):
                 raise ValueError(

@@ -23,6 +23,8 @@ from pulumi.runtime.proto import source_pb2
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "mlgov"
+SAMPLE_REGISTRY = Path(__file__).resolve().parent / "sample_registry.json"
+"""What the sample stacks' hub registry shows of the versions they pin (the gate's answers for `make plan`)."""
 
 
 class UnmockedInvokeError(RuntimeError):
@@ -107,7 +109,17 @@ class OfflineMocks(pulumi.runtime.Mocks):
     def _caller_identity(self, _args: dict) -> dict:
         return {"accountId": self.account_id, "arn": f"arn:aws:iam::{self.account_id}:root", "userId": self.account_id, "id": self.account_id}
 
+    def _read_stack_outputs(self, args: dict) -> dict:
+        """The engine's built-in `pulumi:pulumi:readStackOutputs` invoke (what a StackReference reads)."""
+        stack = args.get("name")
+        if stack not in self.stack_outputs:
+            known = ", ".join(sorted(self.stack_outputs)) or "none"
+            raise UnknownStackReferenceError(f"the offline engine has no outputs for stack {stack!r} (known: {known})")
+        return {"name": stack, "outputs": self.stack_outputs[stack], "secretOutputNames": []}
+
     def call(self, args: pulumi.runtime.MockCallArgs):
+        if args.token == "pulumi:pulumi:readStackOutputs":
+            return self._read_stack_outputs(args.args), []
         handler = self.invokes.get(args.token)
         if handler is None:
             raise UnmockedInvokeError(f"the offline engine has no mock for invoke {args.token}; add one to mlgov/offline.py")
@@ -180,6 +192,30 @@ class OfflineMocks(pulumi.runtime.Mocks):
         else:
             state.setdefault("arn", f"arn:aws:{service}:{self.region}:{self.account_id}:{kebab}/{name}")
         return f"{physical}-id" if physical == name else physical, state
+
+
+def registry_state(path: Path = SAMPLE_REGISTRY) -> dict[str, Any]:
+    """A registry state file: `{"packages": {"<group>/<version>": {"ModelApprovalStatus": ..., "ModelLifeCycle": {...}}}}`."""
+    return json.loads(Path(path).read_text())
+
+
+def registry_reader(state: Mapping[str, Any]) -> Callable[[Any, str], dict[str, Any]]:
+    """The promotion gate's reads answered from `state` (no network): a version of another region or account is unknown."""
+    from mlgov.gate_check import package_coordinates
+
+    packages = {k.lower(): v for k, v in (state.get("packages") or {}).items()}
+
+    def read(arns: Any, _region: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for arn in arns:
+            where = package_coordinates(arn)
+            found = None
+            if where is not None and where[0] == state.get("region", where[0]) and where[1] == state.get("account", where[1]):
+                found = packages.get(f"{where[2]}/{where[3]}")
+            out[arn] = None if found is None else {"ModelPackageArn": arn, **found}
+        return out
+
+    return read
 
 
 def urn(stack: str, parent: str | None, type_: str, name: str, project: str = PROJECT) -> str:
@@ -261,11 +297,15 @@ def run(
     region: str | None = None,
     invokes: Mapping[str, Callable[[dict], dict]] | None = None,
     stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+    registry: Mapping[str, Any] | None = None,
 ) -> Plan:
     """Run `program` (a function that declares resources and returns its exports) under mocks.
 
-    `stack_outputs` maps a stack name (as given to `pulumi.StackReference`) to the outputs it answers with.
+    `stack_outputs` maps a stack name (as given to `pulumi.StackReference`) to the outputs it answers with;
+    `registry` is the hub registry state the promotion gate reads (default: `SAMPLE_REGISTRY`). When the
+    program fails, the error carries `declared`: what it had declared by then.
     """
+    from mlgov import program as _program
     region = region or str(config.get("aws:region", "eu-west-1"))
     mocks = OfflineMocks(account_id, region, invokes, stack_outputs)
     monitor = _RecordingMonitor(mocks, stack)
@@ -287,14 +327,18 @@ def run(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     stack_trace, _resource._get_stack_trace = _resource._get_stack_trace, _no_stack_trace
+    reading = _program.REGISTRY.set(registry_reader(registry_state() if registry is None else registry))
     try:
         _run()
     except Exception as exc:  # noqa: BLE001 - re-raised, unwrapped when a config error is the cause
         cause = _config_error_in(exc)
+        failure = cause if cause is not None else exc
+        failure.declared = tuple(monitor.declared)  # type: ignore[attr-defined]
         if cause is not None and cause is not exc:
             raise cause from exc
         raise
     finally:
+        _program.REGISTRY.reset(reading)
         gc.collect()  # this run's garbage only (what was there before is frozen), while the run's context is alive
         gc.unfreeze()
         if gc_was_enabled:
@@ -328,18 +372,20 @@ def plan_stack(
     config: Mapping[str, Any] | None = None,
     root: Path = ROOT,
     stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+    registry: Mapping[str, Any] | None = None,
 ) -> Plan:
     """The offline plan of one stack from its `Pulumi.<stack>.yaml` (or the config given).
 
     A member stack's `mlgov:hubStack` reference answers with the outputs of the hub's own offline plan
-    (`Pulumi.<last part of hubStack>.yaml` under `root`) unless `stack_outputs` gives them.
+    (`Pulumi.<last part of hubStack>.yaml` under `root`) unless `stack_outputs` gives them; the promotion
+    gate reads `registry` (default: the sample registry, `SAMPLE_REGISTRY`).
     """
     from mlgov.program import main
 
     config = read_stack_config(stack, root) if config is None else config
     if stack_outputs is None:
         stack_outputs = referenced_stack_outputs(config, root)
-    return run(main, config, stack=stack, account_id=account_for(config), stack_outputs=stack_outputs)
+    return run(main, config, stack=stack, account_id=account_for(config), stack_outputs=stack_outputs, registry=registry)
 
 
 def _config_error_in(exc: BaseException) -> BaseException | None:

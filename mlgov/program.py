@@ -2,12 +2,18 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from contextvars import ContextVar
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import pulumi
 from pulumi.runtime import config as runtime_config
 
 from mlgov.config import NAMESPACE, AccountRole, ConfigError, StackConfig, parse
+
+RegistryReader = Callable[[Sequence[str], str], Mapping[str, Optional[Mapping[str, Any]]]]
+"""(model package ARNs, the registry's region) → each ARN's `DescribeModelPackage` answer, None where there is no such version."""
+REGISTRY: ContextVar[Optional[RegistryReader]] = ContextVar("mlgov_registry", default=None)
+"""The registry the gate reads; unset: the hub's, through boto3 (the offline engine sets its own)."""
 
 
 def _decode(value: Any) -> Any:
@@ -39,6 +45,71 @@ def region() -> str:
     if not value:
         raise ConfigError("aws:region: required key is missing; set it with `pulumi config set aws:region eu-west-1`")
     return value
+
+
+def describe_packages(arns: Sequence[str], region: str) -> dict[str, Optional[Mapping[str, Any]]]:
+    """The hub's model packages through the RAM deploy share, with this stack's AWS credentials (`aws:profile` if set).
+
+    The AWS-managed deploy permission grants `DescribeModelPackage` on the shared group's versions
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/model-registry-ram.html); the deploying identity needs it in IAM too.
+    """
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client = boto3.session.Session(profile_name=pulumi.Config("aws").get("profile") or None, region_name=region).client("sagemaker")
+    out: dict[str, Optional[Mapping[str, Any]]] = {}
+    for arn in arns:
+        try:
+            out[arn] = client.describe_model_package(ModelPackageName=arn)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            if error.get("Code") in ("ValidationException", "ResourceNotFound") and "not" in str(error.get("Message", "")).lower():
+                out[arn] = None
+                continue
+            raise ConfigError(f"the promotion gate cannot read {arn} from the hub registry: {error.get('Code')}: "
+                              f"{error.get('Message')} (this stack's credentials need sagemaker:DescribeModelPackage on it)") from None
+        except BotoCoreError as exc:
+            raise ConfigError(f"the promotion gate cannot reach the hub registry in {region}: {exc}") from None
+    return out
+
+
+READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs"
+"""The engine's built-in invoke that `pulumi.StackReference` is made of, answered during preview as during up."""
+
+
+def hub_stack_outputs(stack: str) -> Mapping[str, Any]:
+    """The hub stack's outputs, read before the program declares anything (an invoke returns its value at once)."""
+    result = pulumi.runtime.invoke(READ_STACK_OUTPUTS, {"name": stack})
+    return dict((result.value or {}).get("outputs") or {})
+
+
+def enforce_gate(config: StackConfig, stack_region: str, hub: Mapping[str, Any]) -> list[Any]:
+    """Refuse the stack unless the registry shows every pinned version approved for its stage (`mlgov.gate_check`).
+
+    Runs before anything is declared: one `ConfigError` names each refused version with its use case, group,
+    stage and what the registry says.
+    """
+    from components.hub_outputs import check_deployment, model_package_arn
+    from mlgov.gate_check import deploy_stage, hub_region_refusal, message, pins_of, refusal, view_of_package
+
+    for d in config.deployments:
+        check_deployment(d.use_case, d.group, d.version, hub["groupArns"], hub["groupUseCases"])
+    wrong_region = hub_region_refusal(stack_region, hub["region"])
+    if wrong_region:
+        raise ConfigError(wrong_region)
+    role = config.account_role.value
+    pins = pins_of(config.deployments)
+    arns = {pin: model_package_arn(hub["region"], hub["sharedAccountId"], pin.group, pin.version) for pin in pins}
+    described = (REGISTRY.get() or describe_packages)(sorted(set(arns.values())), hub["region"])
+    problems = []
+    for pin in pins:
+        answer = described.get(arns[pin])
+        reason = refusal(deploy_stage(role), view_of_package(answer) if answer is not None else None)
+        if reason is not None:
+            problems.append(message(role, pin, reason if answer is not None else f"{reason} ({arns[pin]})"))
+    if problems:
+        raise ConfigError("the promotion gate refuses this stack; nothing is declared:\n  " + "\n  ".join(problems))
+    return []
 
 
 def build(config: StackConfig) -> dict[str, Any]:
@@ -74,6 +145,8 @@ def build_member(config: StackConfig) -> dict[str, Any]:
             f"{len(accounts)} ({', '.join(accounts)}) — give each {role} account its own stack"
         )
     aws_region = region()
+    if config.deployments:
+        enforce_gate(config, aws_region, hub_stack_outputs(config.hub_stack))
     hub = HubOutputs.from_stack(pulumi.StackReference(config.hub_stack))
     member = MemberAccount(
         f"mlgov-{role}",
@@ -102,8 +175,9 @@ def build_member(config: StackConfig) -> dict[str, Any]:
     endpoints: dict[str, Any] = {}
     urls: dict[str, Any] = {}
     for deployment in config.deployments:
+        # Named for the group, not the version: a new pinned version updates this deployment in place.
         stage = StageDeployment(
-            f"{deployment.group}-v{deployment.version}",
+            deployment.group,
             stage_deployment_args(
                 deployment,
                 stage=role,
@@ -117,9 +191,8 @@ def build_member(config: StackConfig) -> dict[str, Any]:
                 alarm_actions=alarm_actions(account_id, aws_region),
             ),
         )
-        key = f"{deployment.group}/v{deployment.version}"
-        endpoints[key] = stage.endpoint.name
-        urls[key] = stage.api.url
+        endpoints[deployment.group] = stage.endpoint.name
+        urls[deployment.group] = stage.api.url
     outputs: dict[str, Any] = {
         "accountRole": role,
         "accountId": account_id,

@@ -141,6 +141,22 @@ def deployment_governance_tags(props, cfg, args) -> Iterator[str]:
                "the use case, model group, version and stage they serve, so the governance record can find them")
 
 
+@resource_rule("endpoint-rollout-auto-rollback",
+               "Endpoints roll out a new configuration blue/green and roll back by themselves when one of their alarms fires.",
+               ENDPOINT)
+def endpoint_rollout_auto_rollback(props, cfg, args) -> Iterator[str]:
+    deployment = props.get("deploymentConfig")
+    name = props.get("name", args.name)
+    if not isinstance(deployment, Mapping) or not isinstance(deployment.get("blueGreenUpdatePolicy"), Mapping):
+        yield (f"endpoint {name} has no blue/green update policy: set deployment_config.blue_green_update_policy, so a new "
+               "version takes traffic on a new fleet while the old one still serves")
+    rollback = deployment.get("autoRollbackConfiguration") if isinstance(deployment, Mapping) else None
+    alarms = [a for a in as_list(rollback.get("alarms") if isinstance(rollback, Mapping) else None) if isinstance(a, Mapping) and a.get("alarmName")]
+    if not alarms:
+        yield (f"endpoint {name} does not roll back by itself: set deployment_config.auto_rollback_configuration.alarms "
+               "to the endpoint's error and latency alarms")
+
+
 @resource_rule("model-from-hub-registry",
                "Every SageMaker model is built from a model package version in the hub registry, never from a copied artifact.",
                SAGEMAKER_MODEL, config=("sharedAccount",))
@@ -165,5 +181,6 @@ POLICIES = [
     high_risk_endpoint_data_capture,
     high_risk_production_ab_or_shadow,
     deployment_governance_tags,
+    endpoint_rollout_auto_rollback,
     model_from_hub_registry,
 ]

@@ -31,6 +31,9 @@ GUIDANCE: dict[str, tuple[Severity, str]] = {
                                                   "A/B challenger or a shadow variant (mlgov:deployments in Pulumi.prod.yaml)."),
     "deployment-governance-tags": (MEDIUM, "Tag SageMaker models, endpoint configs and endpoints with mlgov:use-case, "
                                            "mlgov:model-group, mlgov:model-version and mlgov:stage."),
+    "endpoint-rollout-auto-rollback": (MEDIUM, "Set deployment_config on the endpoint: blue_green_update_policy (traffic "
+                                               "routing ALL_AT_ONCE, CANARY or LINEAR) and auto_rollback_configuration.alarms "
+                                               "naming the endpoint's 5xx and latency alarms (StageDeployment sets both)."),
     "model-from-hub-registry": (HIGH, "Build the model from a model package version of the hub registry: set "
                                       "primary_container.model_package_name to the hub's model package ARN, not an image "
                                       "and a copied artifact."),

@@ -7,7 +7,7 @@ import hypothesis  # noqa: F401 - imported before Pulumi's threads run: hypothes
 import pytest     # at session end, where CPython 3.11.7's AST parser can fail with "recursion depth mismatch"
 
 from components.hub_outputs import HubOutputs
-from components.member_account import REGISTER_ACTIONS, MemberAccount, MemberAccountArgs
+from components.member_account import MemberAccount, MemberAccountArgs
 from tests.infra import run_component
 
 from .hub_sample import HUB, HUB_ACCOUNT, HUB_REGION, statements_by_sid, wildcard_actions
@@ -75,9 +75,24 @@ def test_dev_data_scientist_role_may_register_write_its_prefix_and_encrypt_and_n
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
     assert trust["Principal"] == {"Service": "sagemaker.amazonaws.com"}
     sids = statements_by_sid(plan.named("m-dev-data-scientist-policy"))
-    assert set(sids) == {"RegisterIntoHubGroups", "WriteOwnArtifacts", "ListOwnArtifacts", "EncryptWithHubKey"}
-    register = sids["RegisterIntoHubGroups"]
-    assert register["Action"] == sorted(REGISTER_ACTIONS)
+    assert set(sids) == {"RegisterIntoHubGroupsAsPending", "ReadHubGroups", "WriteOwnArtifacts", "ListOwnArtifacts", "EncryptWithHubKey",
+                         "RegisterOnlyAsPending", "RegisterNoLaterStage", "RegisterNoLaterStageStatus", "OnlyGovernanceDecides"}
+    register = sids["RegisterIntoHubGroupsAsPending"]
+    assert register["Action"] == "sagemaker:CreateModelPackage"
+    assert register["Condition"] == {"StringEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}}
+    assert sids["ReadHubGroups"]["Resource"] == register["Resource"]
+    assert sids["ReadHubGroups"]["Action"] == ["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup",
+                                               "sagemaker:ListModelPackages"]
+    assert sids["OnlyGovernanceDecides"] == {"Sid": "OnlyGovernanceDecides", "Effect": "Deny", "Action": "sagemaker:UpdateModelPackage",
+                                             "Resource": "*"}
+    assert {sid: s["Condition"] for sid, s in sids.items() if sid.startswith("RegisterNo") or sid == "RegisterOnlyAsPending"} == {
+        "RegisterOnlyAsPending": {"StringNotEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"},
+                                  "Null": {"sagemaker:ModelApprovalStatus": "false"}},
+        "RegisterNoLaterStage": {"StringNotEquals": {"sagemaker:ModelLifeCycle:stage": "development"},
+                                 "Null": {"sagemaker:ModelLifeCycle:stage": "false"}},
+        "RegisterNoLaterStageStatus": {"StringNotEquals": {"sagemaker:ModelLifeCycle:stageStatus": "pending"},
+                                       "Null": {"sagemaker:ModelLifeCycle:stageStatus": "false"}},
+    }
     assert sorted(register["Resource"]) == sorted([
         f"arn:aws:sagemaker:{HUB_REGION}:{HUB_ACCOUNT}:model-package-group/credit-risk-xgb",
         f"arn:aws:sagemaker:{HUB_REGION}:{HUB_ACCOUNT}:model-package-group/churn-model",

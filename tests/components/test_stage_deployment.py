@@ -16,6 +16,7 @@ from tests.infra import run_component
 from .hub_sample import HUB, HUB_ACCOUNT, HUB_REGION, statements_by_sid, wildcard_actions
 
 PROD = "444444444444"
+ENDPOINT = "mlgov-prod-credit-risk-credit-risk-xgb"
 LOCAL_KEY = f"arn:aws:kms:eu-west-1:{PROD}:key/local"
 
 
@@ -43,8 +44,8 @@ def ab():
 def test_models_come_from_the_hub_registry_by_region_account_group_and_version(ab) -> None:
     packages = {r.name: r.inputs["primaryContainer"]["modelPackageName"] for r in ab.by_type("aws:sagemaker/model:Model")}
     assert packages == {
-        "sd-model-v3": f"arn:aws:sagemaker:{HUB_REGION}:{HUB_ACCOUNT}:model-package/credit-risk-xgb/3",
-        "sd-model-v4": f"arn:aws:sagemaker:{HUB_REGION}:{HUB_ACCOUNT}:model-package/credit-risk-xgb/4",
+        "sd-model-champion": f"arn:aws:sagemaker:{HUB_REGION}:{HUB_ACCOUNT}:model-package/credit-risk-xgb/3",
+        "sd-model-challenger": f"arn:aws:sagemaker:{HUB_REGION}:{HUB_ACCOUNT}:model-package/credit-risk-xgb/4",
     }
     for model in ab.by_type("aws:sagemaker/model:Model"):
         assert model.inputs["executionRoleArn"] == f"arn:aws:iam::{PROD}:role/sd-execution"
@@ -59,7 +60,7 @@ def test_group_names_are_lower_case_in_the_package_arn() -> None:
 def test_ab_pair_gets_weighted_production_variants(ab) -> None:
     config = ab.named("sd-endpoint-config")
     variants = config.inputs["productionVariants"]
-    assert [(v["variantName"], v["modelName"], v["initialVariantWeight"]) for v in variants] == [("v3", "sd-model-v3", 90), ("v4", "sd-model-v4", 10)]
+    assert [(v["variantName"], v["modelName"], v["initialVariantWeight"]) for v in variants] == [("champion", "sd-model-champion", 90), ("challenger", "sd-model-challenger", 10)]
     assert all(v["instanceType"] == "ml.m5.xlarge" and v["initialInstanceCount"] == 2 for v in variants)
     assert "shadowProductionVariants" not in config.inputs
     assert config.inputs["kmsKeyArn"] == LOCAL_KEY
@@ -67,9 +68,9 @@ def test_ab_pair_gets_weighted_production_variants(ab) -> None:
 
 def test_shadow_variant_copies_a_sample_of_the_traffic() -> None:
     config = plan_for(SHADOW).named("sd-endpoint-config")
-    assert [(v["variantName"], v["initialVariantWeight"]) for v in config.inputs["productionVariants"]] == [("v1", 100)]
+    assert [(v["variantName"], v["initialVariantWeight"]) for v in config.inputs["productionVariants"]] == [("champion", 100)]
     (shadow,) = config.inputs["shadowProductionVariants"]
-    assert (shadow["variantName"], shadow["modelName"], shadow["initialVariantWeight"]) == ("v2", "sd-model-v2", 25)
+    assert (shadow["variantName"], shadow["modelName"], shadow["initialVariantWeight"]) == ("shadow", "sd-model-shadow", 25)
 
 
 def test_high_risk_always_captures_everything_to_the_hub_bucket(ab) -> None:
@@ -110,10 +111,17 @@ def test_execution_role_reads_artifacts_and_decrypts_with_the_hub_key(ab) -> Non
         assert {s["Sid"] for s in policy.values() if s["Resource"] == "*"} <= {"Tracing", "ReadEndpointMetrics"}
 
 
-def test_endpoint_uses_the_config_and_a_stable_name(ab) -> None:
+def test_endpoint_uses_the_config_and_a_stable_name_and_rolls_out_blue_green_under_its_alarms(ab) -> None:
     endpoint = ab.named("sd-endpoint")
-    assert endpoint.inputs["name"] == "mlgov-prod-credit-risk-xgb-v3"
-    assert endpoint.inputs["endpointConfigName"] == "sd-endpoint-config"
+    assert endpoint.inputs["name"] == ENDPOINT
+    config_name = ab.named("sd-endpoint-config").inputs["name"]
+    assert endpoint.inputs["endpointConfigName"] == config_name
+    assert config_name.startswith(ENDPOINT + "-") and len(config_name) == len(ENDPOINT) + 13
+    rollout = endpoint.inputs["deploymentConfig"]
+    assert rollout["blueGreenUpdatePolicy"] == {"trafficRoutingConfiguration": {"type": "ALL_AT_ONCE", "waitIntervalInSeconds": 600}}
+    alarms = {a.name for a in ab.by_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.inputs["namespace"] == "AWS/SageMaker"}
+    assert sorted(a["alarmName"] for a in rollout["autoRollbackConfiguration"]["alarms"]) == sorted(alarms)
+    assert len(alarms) == 4
 
 
 def test_every_route_is_iam_authorized_and_the_stage_logs_and_throttles(ab) -> None:
@@ -140,12 +148,12 @@ def test_invoke_lambda_may_only_invoke_its_endpoint(ab) -> None:
     assert fn.inputs["layers"] == ["arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-x86_64:27"]
     assert sorted(fn.inputs["code"].assets) == ["governance/__init__.py", "governance/contract.py", "serving/__init__.py",
                                                  "serving/collector.py", "serving/events.py", "serving/invoke.py"]
-    assert fn.inputs["environment"]["variables"]["ENDPOINT_NAME"] == "mlgov-prod-credit-risk-xgb-v3"
+    assert fn.inputs["environment"]["variables"]["ENDPOINT_NAME"] == ENDPOINT
     assert fn.inputs["kmsKeyArn"] == LOCAL_KEY
     assert fn.inputs["loggingConfig"]["logGroup"] == "/mlgov/lambda/sd-invoke"
     sids = statements_by_sid(ab.named("sd-invoke-policy"))
     assert sids["InvokeTheEndpoint"] == {"Sid": "InvokeTheEndpoint", "Effect": "Allow", "Action": "sagemaker:InvokeEndpoint",
-                                         "Resource": f"arn:aws:sagemaker:eu-west-1:{PROD}:endpoint/mlgov-prod-credit-risk-xgb-v3"}
+                                         "Resource": f"arn:aws:sagemaker:eu-west-1:{PROD}:endpoint/{ENDPOINT}"}
     assert sids["WriteOwnLogs"]["Resource"] == f"arn:aws:logs:eu-west-1:{PROD}:log-group:/mlgov/lambda/sd-invoke:*"
     assert set(sids) == {"InvokeTheEndpoint", "WriteOwnLogs", "Tracing"}
     assert fn.inputs["tracingConfig"] == {"mode": "Active"}
@@ -156,11 +164,12 @@ def test_reporter_runs_on_a_schedule_and_when_the_endpoint_is_in_service(ab) -> 
     fn = ab.named("sd-reporter")
     env = fn.inputs["environment"]["variables"]
     assert env["HUB_BUS_ARN"] == HUB["busArn"] and env["STAGE"] == "production" and env["ACCOUNT_ID"] == PROD
-    assert json.loads(env["VARIANTS"]) == [{"name": "v3", "version": 3, "role": "champion"}, {"name": "v4", "version": 4, "role": "challenger"}]
+    assert json.loads(env["VARIANTS"]) == [{"name": "champion", "version": 3, "role": "champion"},
+                                         {"name": "challenger", "version": 4, "role": "challenger"}]
     assert ab.named("sd-metrics-schedule").inputs["scheduleExpression"] == "rate(15 minutes)"
     assert json.loads(ab.named("sd-deployed").inputs["eventPattern"]) == {
         "source": ["aws.sagemaker"], "detail-type": ["SageMaker Endpoint State Change"],
-        "detail": {"EndpointName": ["mlgov-prod-credit-risk-xgb-v3"], "EndpointStatus": ["IN_SERVICE"]},
+        "detail": {"EndpointName": [ENDPOINT], "EndpointStatus": ["IN_SERVICE"]},
     }
     for part in ("metrics-schedule", "deployed"):
         assert ab.named(f"sd-{part}-target").inputs["arn"] == f"arn:aws:lambda:eu-west-1:{PROD}:function:sd-reporter"
@@ -183,11 +192,11 @@ def test_reporter_runs_on_a_schedule_and_when_the_endpoint_is_in_service(ab) -> 
 
 def test_alarms_on_5xx_and_latency_for_each_variant(ab) -> None:
     alarms = {a.name: a.inputs for a in ab.by_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.inputs["namespace"] == "AWS/SageMaker"}
-    assert set(alarms) == {"sd-v3-5xx", "sd-v3-latency", "sd-v4-5xx", "sd-v4-latency"}
-    assert alarms["sd-v4-5xx"]["metricName"] == "Invocation5XXErrors"
-    assert alarms["sd-v4-5xx"]["dimensions"] == {"EndpointName": "mlgov-prod-credit-risk-xgb-v3", "VariantName": "v4"}
-    assert alarms["sd-v3-latency"]["metricName"] == "ModelLatency"
-    assert alarms["sd-v3-latency"]["threshold"] == 1_000_000  # 1000 ms default, in microseconds
+    assert set(alarms) == {"sd-champion-5xx", "sd-champion-latency", "sd-challenger-5xx", "sd-challenger-latency"}
+    assert alarms["sd-challenger-5xx"]["metricName"] == "Invocation5XXErrors"
+    assert alarms["sd-challenger-5xx"]["dimensions"] == {"EndpointName": ENDPOINT, "VariantName": "challenger"}
+    assert alarms["sd-champion-latency"]["metricName"] == "ModelLatency"
+    assert alarms["sd-champion-latency"]["threshold"] == 1_000_000  # 1000 ms default, in microseconds
 
 
 def test_no_wildcard_action_in_any_policy(ab) -> None:
@@ -210,11 +219,22 @@ def test_refuses_a_stage_other_than_test_or_prod() -> None:
         plan_for(HIGH, stage="dev")
 
 
-def test_endpoint_names_stay_within_sagemakers_limit() -> None:
+def test_endpoint_names_are_per_use_case_group_and_stage_within_sagemakers_limit() -> None:
     long_group = "g" * 63
-    name = endpoint_name("prod", long_group, 12)
-    assert len(name) <= 63 and name != endpoint_name("prod", long_group, 13)
-    assert endpoint_name("test", "credit-risk-xgb", 1) == "mlgov-test-credit-risk-xgb-v1"
+    name = endpoint_name("prod", "credit-risk", long_group)
+    assert len(name) == 63 and name != endpoint_name("prod", "credit-risk", long_group[:-1] + "h")
+    assert name == endpoint_name("prod", "credit-risk", long_group)
+    assert endpoint_name("test", "credit-risk", "credit-risk-xgb") == "mlgov-test-credit-risk-credit-risk-xgb"
+
+
+def test_a_new_version_or_new_weights_make_a_new_endpoint_config_name() -> None:
+    from components.stage_deployment import endpoint_config_name
+
+    config = {"production_variants": [{"variant_name": "champion", "initial_variant_weight": 100}], "packages": {"champion": "p/1"}}
+    names = {endpoint_config_name(ENDPOINT, config),
+             endpoint_config_name(ENDPOINT, {**config, "packages": {"champion": "p/2"}}),
+             endpoint_config_name(ENDPOINT, {**config, "production_variants": [{"variant_name": "champion", "initial_variant_weight": 90}]})}
+    assert len(names) == 3 and all(len(n) <= 63 for n in names)
 
 
 def test_the_member_archive_alone_imports_every_handler(ab, tmp_path) -> None:

@@ -313,3 +313,95 @@ def test_a_grant_without_a_call_and_a_call_without_a_grant_are_named() -> None:
         assert_contract("fn", {"dynamodb:Query", "dynamodb:DeleteItem"}, {"dynamodb:Query", "dynamodb:PutItem"})
     assert "dynamodb:PutItem is called but not granted" in str(failure.value)
     assert "dynamodb:DeleteItem is granted but never called" in str(failure.value)
+
+
+# --- only governance writes approval status and lifecycle -------------------------------------------------
+
+def _matches(patterns: Any, value: str) -> bool:
+    from fnmatch import fnmatchcase
+
+    return any(fnmatchcase(value, p) for p in ([patterns] if isinstance(patterns, str) else patterns))
+
+
+def _condition_holds(condition: dict[str, Any], context: dict[str, str]) -> bool:
+    """IAM's condition operators as the policies here use them; any other operator fails the test."""
+    for operator, keys in condition.items():
+        for key, expected in keys.items():
+            expected = [expected] if isinstance(expected, str) else list(expected)
+            present = key in context
+            if operator == "StringEquals":
+                ok = present and context[key] in expected
+            elif operator == "StringNotEquals":  # a key missing from the request matches a negated operator
+                ok = not present or context[key] not in expected
+            elif operator == "Null":
+                ok = present is (expected == ["false"])
+            elif operator == "StringLike":
+                ok = present and _matches(expected, context[key])
+            else:
+                raise AssertionError(f"no evaluation of {operator} here; add it")
+            if not ok:
+                return False
+    return True
+
+
+def decision(statements: list[dict[str, Any]], action: str, resource: str, context: dict[str, str]) -> str:
+    """IAM's evaluation within one identity policy: an explicit Deny wins, then an Allow, else the implicit deny."""
+    applicable = [s for s in statements if _matches(s["Action"], action) and _matches(s["Resource"], resource)
+                  and _condition_holds(s.get("Condition", {}), context)]
+    if any(s["Effect"] == "Deny" for s in applicable):
+        return "explicit deny"
+    return "allow" if applicable else "implicit deny"
+
+
+def data_scientist_statements() -> list[dict[str, Any]]:
+    p = planned("dev")
+    return statements_of(p.plan.named("mlgov-dev-data-scientist-policy"))
+
+
+HUB_PACKAGE = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/credit-risk-xgb/3"
+HUB_GROUP = "arn:aws:sagemaker:eu-west-1:111111111111:model-package-group/credit-risk-xgb"
+PENDING = {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}
+
+
+@pytest.mark.parametrize("action,resource,context,expected", [
+    ("sagemaker:CreateModelPackage", HUB_GROUP, PENDING, "allow"),
+    ("sagemaker:CreateModelPackage", HUB_PACKAGE, {**PENDING, "sagemaker:ModelLifeCycle:stage": "development",
+                                                   "sagemaker:ModelLifeCycle:stageStatus": "pending"}, "allow"),
+    ("sagemaker:CreateModelPackage", HUB_GROUP, {"sagemaker:ModelApprovalStatus": "Approved"}, "explicit deny"),
+    ("sagemaker:CreateModelPackage", HUB_GROUP, {}, "implicit deny"),
+    ("sagemaker:CreateModelPackage", HUB_GROUP, {**PENDING, "sagemaker:ModelLifeCycle:stage": "production",
+                                                 "sagemaker:ModelLifeCycle:stageStatus": "pending"}, "explicit deny"),
+    ("sagemaker:CreateModelPackage", HUB_GROUP, {**PENDING, "sagemaker:ModelLifeCycle:stage": "development",
+                                                 "sagemaker:ModelLifeCycle:stageStatus": "approved"}, "explicit deny"),
+    ("sagemaker:CreateModelPackage", "arn:aws:sagemaker:eu-west-1:222222222222:model-package-group/own", PENDING, "implicit deny"),
+    ("sagemaker:UpdateModelPackage", HUB_PACKAGE, {"sagemaker:ModelApprovalStatus": "Approved"}, "explicit deny"),
+    ("sagemaker:UpdateModelPackage", HUB_PACKAGE, {"sagemaker:ModelLifeCycle:stage": "production",
+                                                   "sagemaker:ModelLifeCycle:stageStatus": "approved"}, "explicit deny"),
+    ("sagemaker:UpdateModelPackage", HUB_PACKAGE, {}, "explicit deny"),
+    ("sagemaker:DescribeModelPackage", HUB_PACKAGE, {}, "allow"),
+])
+def test_data_scientists_register_as_pending_and_never_decide(action, resource, context, expected) -> None:
+    assert decision(data_scientist_statements(), action, resource, context) == expected
+
+
+def test_only_the_hubs_governance_handlers_may_update_a_model_package() -> None:
+    """Approval status and lifecycle have one writer, governance on the hub: no member role, no other hub role."""
+    writers = {(stack, policy.inputs["role"]) for stack in ("shared", "dev", "test", "prod")
+               for policy in planned(stack).plan.by_type("aws:iam/rolePolicy:RolePolicy") for s in statements_of(policy)
+               if s["Effect"] == "Allow" and _matches(_actions(s), "sagemaker:UpdateModelPackage")}
+    shared = planned("shared")
+    handler_roles = {}
+    for handler, function, _ in hub_functions():
+        [role] = [r for r in shared.plan.by_type("aws:iam/role:Role") if shared.outputs[r.urn]["arn"] == function.inputs["role"]]
+        handler_roles[shared.outputs[role.urn]["id"]] = handler_roles[shared.outputs[role.urn]["name"]] = handler
+    assert {stack for stack, _ in writers} == {"shared"}
+    assert {handler_roles.get(role) for _, role in writers} <= set(permissions.HANDLER_OPERATIONS)
+    assert "api" in {handler_roles.get(role) for _, role in writers}
+
+
+def test_no_registry_share_or_group_policy_grants_member_accounts_update_model_package() -> None:
+    shared = planned("shared").plan
+    assert shared.by_type("aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy") == []
+    for permission in shared.by_type("aws:ram/permission:Permission"):
+        template = json.loads(permission.inputs["policyTemplate"])
+        assert "sagemaker:UpdateModelPackage" not in _actions(template), permission.name

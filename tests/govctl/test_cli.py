@@ -244,7 +244,8 @@ def test_gate_refuses_unapproved_pins_naming_each(govctl, project):
     line = one_line_error(result)
     assert line == ("error: gate prod: 2 pinned version(s) not approved for production: "
                     "customer-churn-model v1, customer-churn-model v2 (shadow)")
-    assert "REFUSED  customer-churn-model v1: not approved in test (development approved, test pending)" in result.stdout
+    assert ("REFUSED  customer-churn-model v1: governance shows ModelApprovalStatus Approved, ModelLifeCycle test/pending; "
+            "production needs test/approved or production/approved|deployed|pending") in result.stdout
     assert "ok       credit-risk-xgb v2 (challenger): approved for production" in result.stdout
     data = json.loads(govctl("gate", "--stack", "prod", "-o", "json", root=project).stdout)
     assert [(o["group"], o["version"]) for o in data["offenders"]] == [(CHURN, 1), (CHURN, 2)]
@@ -300,7 +301,8 @@ def test_promote_refuses_an_unapproved_version_and_leaves_the_file(govctl, proje
     path = project / "Pulumi.test.yaml"
     before = path.read_text()
     line = one_line_error(govctl("promote", CHURN, "2", "--to", "test", root=project))
-    assert line == "error: refused: customer-churn-model v2 is not approved for test: not approved in development (development pending)"
+    assert line == ("error: refused: customer-churn-model v2 is not approved for test: governance shows ModelApprovalStatus "
+                    "PendingManualApproval, ModelLifeCycle development/pending; a version is deployed only once it is Approved")
     assert path.read_text() == before
     assert "is not registered" in one_line_error(govctl("promote", CHURN, "77", "--to", "prod", root=project))
     assert path.read_text() == before

@@ -53,7 +53,7 @@ def test_dev_stack(plans, hub) -> None:
                               "aws:sns/topicPolicy:TopicPolicy": 1, "aws:sns/topicSubscription:TopicSubscription": 1})
     assert plan.outputs["dataScientistRoleArn"] == "arn:aws:iam::222222222222:role/mlgov-dev-data-scientist"
     assert plan.named("mlgov-dev-forward-hub").inputs["arn"] == hub["busArn"]
-    register = {s["Sid"]: s for s in json.loads(plan.named("mlgov-dev-data-scientist-policy").inputs["policy"])["Statement"]}["RegisterIntoHubGroups"]
+    register = {s["Sid"]: s for s in json.loads(plan.named("mlgov-dev-data-scientist-policy").inputs["policy"])["Statement"]}["RegisterIntoHubGroupsAsPending"]
     assert set(hub["groupArns"].values()) <= set(register["Resource"])
 
 
@@ -83,29 +83,30 @@ def test_dev_stack_without_experimentation_has_no_tracking_server() -> None:
 
 def test_test_stack_deploys_the_two_pinned_versions(plans, hub) -> None:
     plan = plans["test"]
-    assert sorted(r.name for r in plan.by_type("mlgov:index:StageDeployment")) == ["credit-risk-xgb-v1", "customer-churn-model-v1"]
+    assert sorted(r.name for r in plan.by_type("mlgov:index:StageDeployment")) == ["credit-risk-xgb", "customer-churn-model"]
     packages = sorted(r.inputs["primaryContainer"]["modelPackageName"] for r in plan.by_type("aws:sagemaker/model:Model"))
     assert packages == [
         f"arn:aws:sagemaker:eu-west-1:{HUB_ACCOUNT}:model-package/credit-risk-xgb/1",
         f"arn:aws:sagemaker:eu-west-1:{HUB_ACCOUNT}:model-package/customer-churn-model/1",
     ]
     configs = endpoint_configs(plan)
-    assert configs["credit-risk-xgb-v1-endpoint-config"]["dataCaptureConfig"]["initialSamplingPercentage"] == 100
-    assert configs["customer-churn-model-v1-endpoint-config"]["dataCaptureConfig"]["enableCapture"] is True  # asked for in the file
+    assert configs["credit-risk-xgb-endpoint-config"]["dataCaptureConfig"]["initialSamplingPercentage"] == 100
+    assert configs["customer-churn-model-endpoint-config"]["dataCaptureConfig"]["enableCapture"] is True  # asked for in the file
     assert all(c["dataCaptureConfig"]["destinationS3Uri"] == f"s3://{hub['bucketName']}/capture/333333333333" for c in configs.values())
-    assert plan.outputs["endpoints"] == {"credit-risk-xgb/v1": "mlgov-test-credit-risk-xgb-v1", "customer-churn-model/v1": "mlgov-test-customer-churn-model-v1"}
-    reporter = plan.named("credit-risk-xgb-v1-reporter").inputs["environment"]["variables"]
+    assert plan.outputs["endpoints"] == {"credit-risk-xgb": "mlgov-test-credit-risk-credit-risk-xgb",
+                                         "customer-churn-model": "mlgov-test-customer-churn-customer-churn-model"}
+    reporter = plan.named("credit-risk-xgb-reporter").inputs["environment"]["variables"]
     assert (reporter["STAGE"], reporter["HUB_BUS_ARN"]) == ("test", hub["busArn"])
 
 
 def test_prod_stack_runs_an_ab_pair_and_a_shadow_test(plans) -> None:
     configs = endpoint_configs(plans["prod"])
-    ab = configs["credit-risk-xgb-v1-endpoint-config"]
-    assert [(v["variantName"], v["initialVariantWeight"]) for v in ab["productionVariants"]] == [("v1", 90), ("v2", 10)]
+    ab = configs["credit-risk-xgb-endpoint-config"]
+    assert [(v["variantName"], v["initialVariantWeight"]) for v in ab["productionVariants"]] == [("champion", 90), ("challenger", 10)]
     assert ab["dataCaptureConfig"]["enableCapture"] is True  # high risk
-    shadow = configs["customer-churn-model-v1-endpoint-config"]
-    assert [(v["variantName"], v["initialVariantWeight"]) for v in shadow["productionVariants"]] == [("v1", 100)]
-    assert [(v["variantName"], v["initialVariantWeight"]) for v in shadow["shadowProductionVariants"]] == [("v2", 50)]
+    shadow = configs["customer-churn-model-endpoint-config"]
+    assert [(v["variantName"], v["initialVariantWeight"]) for v in shadow["productionVariants"]] == [("champion", 100)]
+    assert [(v["variantName"], v["initialVariantWeight"]) for v in shadow["shadowProductionVariants"]] == [("shadow", 50)]
     assert "dataCaptureConfig" not in shadow  # minimal risk, not asked for
     assert len(plans["prod"].by_type("aws:sagemaker/model:Model")) == 4
 
@@ -134,7 +135,9 @@ def test_accepters_only_without_organization_auto_accept(plans, hub, stack, shar
 
 def test_the_hub_reference_not_a_copy_decides_the_arns(hub) -> None:
     moved = {**hub, "region": "us-east-2", "sharedAccountId": "555555555555"}
-    plan = offline.plan_stack("test", stack_outputs={HUB_STACK: moved})
+    config = {**sample("test"), "aws:region": "us-east-2"}
+    registry = {**offline.registry_state(), "region": "us-east-2", "account": "555555555555"}
+    plan = offline.plan_stack("test", config, stack_outputs={HUB_STACK: moved}, registry=registry)
     packages = {r.inputs["primaryContainer"]["modelPackageName"] for r in plan.by_type("aws:sagemaker/model:Model")}
     assert all(p.startswith("arn:aws:sagemaker:us-east-2:555555555555:model-package/") for p in packages)
 
@@ -160,6 +163,7 @@ CREDIT = {"useCase": "credit-risk", "group": "credit-risk-xgb", "version": 1}
     ("test", [{**CREDIT, "challenger": {"version": 2, "weight": 0}}], "tested in the prod stack"),
     ("prod", [{**CREDIT, "weight": 90, "challenger": {"version": 2, "weight": 10}, "shadow": {"version": 3}}], "cannot be combined"),
     ("prod", [CREDIT, CREDIT], "duplicate deployment of group/version"),
+    ("prod", [CREDIT, {**CREDIT, "version": 2}], "group 'credit-risk-xgb' is deployed twice: a stage serves a group from one endpoint"),
 ])
 def test_schema_refuses(stack, deployments, message) -> None:
     with pytest.raises(ConfigError, match=message):
@@ -217,3 +221,79 @@ def test_without_a_network_lambdas_keep_lambdas_own_network_and_dev_gets_no_endp
     config["mlgov:network"] = sample("prod")["mlgov:network"]
     dev = offline.plan_stack("dev", config=config)
     assert dev.by_type("aws:ec2/vpcEndpoint:VpcEndpoint") == [] and dev.by_type("aws:ec2/securityGroup:SecurityGroup") == []
+
+
+# -- rollouts: a new version of a deployment updates its endpoint in place ------------------------------------------
+
+IMMUTABLE = {"aws:sagemaker/model:Model", "aws:sagemaker/endpointConfiguration:EndpointConfiguration"}
+"""Every input of these replaces them (SageMaker models and endpoint configurations cannot be updated)."""
+TAGS = {"tags", "tagsAll"}
+
+
+def _plain(value):
+    """Inputs as comparable values: an archive by what it holds (assets compare by identity)."""
+    import pulumi
+
+    if isinstance(value, pulumi.AssetArchive):
+        return {name: _plain(asset) for name, asset in value.assets.items()}
+    if isinstance(value, (pulumi.FileAsset, pulumi.FileArchive)):
+        return value.path
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def rollout(before: offline.Plan, after: offline.Plan) -> dict[str, list[str]]:
+    """What `pulumi up` from `before` to `after` does to each cloud resource, read off the declared URNs and inputs.
+
+    Same URN and inputs: unchanged; a changed physical name (`name`) or any change to an immutable type: replaced;
+    another change: updated; a URN only before: deleted, only after: created.
+    """
+    old, new = ({r.urn: r for r in p.custom_resources} for p in (before, after))
+    out: dict[str, list[str]] = {"created": sorted(new.keys() - old.keys()), "deleted": sorted(old.keys() - new.keys()),
+                                 "replaced": [], "updated": []}
+    for urn in sorted(old.keys() & new.keys()):
+        a, b = _plain(dict(old[urn].inputs)), _plain(dict(new[urn].inputs))
+        if a == b:
+            continue
+        changed = {k for k in a.keys() | b.keys() if a.get(k) != b.get(k)}
+        immutable = old[urn].type in IMMUTABLE and changed - TAGS
+        out["replaced" if immutable or "name" in changed else "updated"].append(urn)
+    return out
+
+
+def serving_front(plan: offline.Plan) -> dict[str, tuple[str, ...]]:
+    """The endpoints and invoke APIs, by URN, with their names: what clients call."""
+    kinds = {"aws:sagemaker/endpoint:Endpoint", "aws:apigatewayv2/api:Api", "aws:apigatewayv2/stage:Stage", "aws:apigatewayv2/route:Route"}
+    return {r.urn: (r.inputs.get("name"),) for r in plan.custom_resources if r.type in kinds}
+
+
+def test_promoting_the_challenger_keeps_the_endpoint_and_the_api(plans) -> None:
+    config = sample("prod")
+    config["mlgov:deployments"][0] = {**config["mlgov:deployments"][0], "version": 2, "weight": 100}
+    del config["mlgov:deployments"][0]["challenger"]
+    after = offline.plan_stack("prod", config)
+    changes = rollout(plans["prod"], after)
+    front = serving_front(plans["prod"])
+    assert front == serving_front(after) and len(front) == 8  # 2 endpoints, 2 APIs, their stages and routes
+    assert not set(front) & {u for kind in ("created", "deleted", "replaced") for u in changes[kind]}
+    endpoint = next(u for u in front if u.endswith("::credit-risk-xgb-endpoint"))
+    assert endpoint in changes["updated"]
+    assert after.outputs["invokeUrls"] == plans["prod"].outputs["invokeUrls"]
+    assert after.outputs["endpoints"] == plans["prod"].outputs["endpoints"]
+    config_urn = next(u for u in changes["replaced"] if u.endswith("::credit-risk-xgb-endpoint-config"))
+    assert after.named("credit-risk-xgb-endpoint").inputs["endpointConfigName"] == after.named("credit-risk-xgb-endpoint-config").inputs["name"]
+    assert config_urn and [u.rsplit("::", 1)[1] for u in changes["deleted"]] == [
+        "credit-risk-xgb-challenger-5xx", "credit-risk-xgb-challenger-latency", "credit-risk-xgb-model-challenger"]
+    assert changes["created"] == []
+
+
+def test_pinning_a_new_version_in_test_replaces_the_model_and_config_only(plans) -> None:
+    config = sample("test")
+    config["mlgov:deployments"][0] = {**config["mlgov:deployments"][0], "version": 2}
+    changes = rollout(plans["test"], offline.plan_stack("test", config))
+    assert [u.rsplit("::", 1)[1] for u in changes["replaced"]] == ["credit-risk-xgb-endpoint-config", "credit-risk-xgb-model-champion"]
+    assert changes["created"] == changes["deleted"] == []
+    assert {u.rsplit("::", 1)[1] for u in changes["updated"]} == {"credit-risk-xgb-endpoint", "credit-risk-xgb-reporter"}

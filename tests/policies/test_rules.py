@@ -60,6 +60,8 @@ GROUP_ARN = "arn:aws:sagemaker:eu-west-1:111111111111:model-package-group/credit
 BUCKET = "mlgov-artifacts-111111111111-eu-west-1"
 BUCKET_ARN = f"arn:aws:s3:::{BUCKET}"
 MANAGED = "arn:aws:ram::aws:permission/"
+ROLLOUT = {"blueGreenUpdatePolicy": {"trafficRoutingConfiguration": {"type": "ALL_AT_ONCE", "waitIntervalInSeconds": 600}},
+           "autoRollbackConfiguration": {"alarms": [{"alarmName": "e-champion-5xx"}]}}
 DEPLOY_TAGS = {"mlgov:use-case": "credit-risk", "mlgov:model-group": "credit-risk-xgb", "mlgov:model-version": "1", "mlgov:stage": "production"}
 GROUP_TAGS = {"mlgov:use-case": "credit-risk", "mlgov:risk-tier": "high", "mlgov:owner": "ds@example.com"}
 
@@ -213,6 +215,12 @@ CASES: dict[str, Case] = {
                          [endpoint_config(variants=1)], "run an A/B test (challenger) or a shadow test"),
     "deployment-tags": Case(governance.deployment_governance_tags, [res(ENDPOINT, "e", tags=DEPLOY_TAGS)],
                             [res(ENDPOINT, "e", tags={"mlgov:use-case": "credit-risk"})], "lacks the tag(s) mlgov:model-group"),
+    "endpoint-rollback": Case(governance.endpoint_rollout_auto_rollback, [res(ENDPOINT, "e", deploymentConfig=ROLLOUT)],
+                              [res(ENDPOINT, "e"), res(ENDPOINT, "e2", deploymentConfig={**ROLLOUT, "autoRollbackConfiguration": {"alarms": []}})],
+                              "does not roll back by itself"),
+    "endpoint-blue-green": Case(governance.endpoint_rollout_auto_rollback, [res(ENDPOINT, "e", deploymentConfig=ROLLOUT)],
+                                [res(ENDPOINT, "e", deploymentConfig={"autoRollbackConfiguration": ROLLOUT["autoRollbackConfiguration"]})],
+                                "has no blue/green update policy"),
     "model-from-registry": Case(governance.model_from_hub_registry, [res(SAGEMAKER_MODEL, "m", **MODEL_OK)],
                                 [res(SAGEMAKER_MODEL, "m", primaryContainer={"image": "x.dkr.ecr/img", "modelDataUrl": "s3://b/m.tar.gz"})],
                                 "set primary_container.model_package_name"),

@@ -326,7 +326,7 @@ def test_construct_builds_a_stage_deployment_as_a_typescript_program_asks_for_it
     plan = offline.run(program, {"aws:region": "eu-west-1"}, stack="unit", account_id="444444444444")
     component = next(r for r in plan.resources if r.name == "scoring")
     assert component.type == "mlgov:index:StageDeployment"
-    assert plan.named("scoring-endpoint").inputs["name"] == "mlgov-prod-credit-risk-xgb-v3"
+    assert plan.named("scoring-endpoint").inputs["name"] == "mlgov-prod-credit-risk-credit-risk-xgb"
     packages = {r.name: r.inputs["primaryContainer"]["modelPackageName"] for r in plan.by_type("aws:sagemaker/model:Model")}
     hub_registry = f"arn:aws:sagemaker:{HUB['region']}:{HUB['sharedAccountId']}:model-package/credit-risk-xgb"
     assert packages == {"scoring-model-v3": f"{hub_registry}/3", "scoring-model-v4": f"{hub_registry}/4"}
