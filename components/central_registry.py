@@ -4,6 +4,11 @@ The `RegistryKey`, the artifact `SecureBucket`, one `SharedModelGroup` per model
 `GovernanceTable` with the use cases' `CONFIG` items, the governance event bus, and the
 `GovernanceHandlers` with their API. Defaults are the secure choice; the arguments that differ
 between organizations can be overridden.
+
+Evidence outlives config edits: the key, the buckets, the image repository and the table are protected
+(`pulumi up` refuses to delete them), and a use case removed from config leaves its groups, shares and
+`CONFIG` items in AWS (`retain_on_delete`); the `HUB/CONFIG` item, rewritten on every update, no longer lists
+it, which is how the runtime knows it was offboarded.
 """
 import dataclasses
 import re
@@ -18,6 +23,7 @@ from components.args import ComponentArgs
 from components.function import POWERTOOLS_LAYER_VERSION
 from components.governance_handlers import GovernanceHandlers, GovernanceHandlersArgs, endpoint_services
 from components.governance_table import GovernanceTable, GovernanceTableArgs
+from components.image_repository import ImageRepository, ImageRepositoryArgs
 from components.mlflow_offer import artifact_prefix
 from components.moves import renamed
 from components.policy_documents import account_roots, document, statement
@@ -26,7 +32,7 @@ from components.registry_key import RegistryKey, RegistryKeyArgs
 from components.secure_bucket import BucketGrant, SecureBucket, SecureBucketArgs
 from components.shared_model_group import SharedModelGroup, SharedModelGroupArgs
 from governance import schema
-from governance.contract import MODELS_PREFIX, capture_prefix, hub_bucket_name, models_prefix
+from governance.contract import MODELS_PREFIX, capture_prefix, ecr_repository_uri, hub_bucket_name, hub_image_repository_name, models_prefix
 
 TYPE = "mlgov:index:CentralRegistry"
 PREVIOUS_TYPE = "mlgov:central_registry:CentralRegistry"
@@ -61,6 +67,11 @@ class CentralRegistryArgs(ComponentArgs):
     """Days the artifact bucket's S3 server access logs are kept."""
     network: Optional[NetworkArgs] = None
     """Private subnets for the handlers, with the VPC endpoints they need; None: Lambda's own network."""
+    protect_data: Optional[bool] = True
+    """`pulumi up` refuses to delete the key, the buckets and the image repository (Pulumi `protect`; the table follows
+    `table_deletion_protection`); False only for a stack meant to be destroyed."""
+    retain_removed_use_cases: Optional[bool] = True
+    """A use case removed from config keeps its groups, shares and `CONFIG` items in AWS (`retain_on_delete`)."""
 
     @property
     def stage_accounts(self) -> tuple[str, ...]:
@@ -92,12 +103,16 @@ class CentralRegistry(pulumi.ComponentResource):
     """The RAM shares dev accounts accept, by group."""
     deploy_share_arns: pulumi.Output[dict[str, str]]
     """The RAM shares test and prod accounts accept, by group."""
+    image_repository_url: pulumi.Output[str]
+    """The hub's ECR repository of custom inference images."""
 
     def __init__(self, name: str, args: CentralRegistryArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(TYPE, name, None, renamed(TYPE, PREVIOUS_TYPE, opts))
         self._args = args
         tags = {"mlgov:component": "central-registry", **args.tags}
         child = pulumi.ResourceOptions(parent=self)
+        kept = pulumi.ResourceOptions(parent=self, protect=args.protect_data is not False)
+        self._retain = args.retain_removed_use_cases is not False
         bus_arn = f"arn:{args.partition}:events:{args.region}:{args.shared_account}:event-bus/{args.bus_name}"
         bucket_name = hub_bucket_name(name, args.shared_account, args.region)
 
@@ -105,16 +120,16 @@ class CentralRegistry(pulumi.ComponentResource):
             alias=name, shared_account=args.shared_account, dev_accounts=args.dev_accounts, stage_accounts=args.stage_accounts,
             region=args.region, bucket_name=bucket_name, bus_arn=bus_arn, partition=args.partition,
             deletion_window_days=args.key_deletion_window_days, tags=tags, moved_from_parent=True,
-        ), opts=child).key
+        ), opts=kept).key
         self.access_logs = AccessLogBucket(f"{name}-access-logs", AccessLogBucketArgs(
             bucket_name=f"{name}-access-logs-{args.shared_account}-{args.region}", account_id=args.shared_account,
             source_bucket_names=[bucket_name], partition=args.partition, retention_days=args.access_log_retention_days,
             force_destroy=args.bucket_force_destroy, tags=tags,
-        ), opts=child)
+        ), opts=kept)
         self.bucket = SecureBucket(f"{name}-artifacts", SecureBucketArgs(
             bucket_name=bucket_name, kms_key_arn=self.key.arn, grants=bucket_grants(args), force_destroy=args.bucket_force_destroy,
             tags=tags, moved_from_parent=True,
-        ), opts=child).bucket
+        ), opts=kept).bucket
         self.access_logs.log(f"{name}-artifacts", self.bucket.id, parent=self.bucket)
         self.table = GovernanceTable(
             f"{name}-governance",
@@ -124,11 +139,20 @@ class CentralRegistry(pulumi.ComponentResource):
         self.groups: dict[str, SharedModelGroup] = {
             g.group_name: SharedModelGroup(g.group_name, dataclasses.replace(
                 g, register_accounts=args.dev_accounts, deploy_accounts=args.stage_accounts, partition=args.partition, tags={**tags, **g.tags},
+                retain_on_delete=self._retain and g.retain_on_delete is not False,
             ), opts=child)
             for g in args.groups
         }
         for pk, sk, item in args.config_items:
             self._config_item(pk, item)
+        self.images = ImageRepository(f"{name}-images", ImageRepositoryArgs(
+            repository_name=hub_image_repository_name(name), kms_key_arn=self.key.arn, organization_id=args.organization_id,
+            push_accounts=args.dev_accounts, pull_accounts=args.stage_accounts, partition=args.partition, tags=tags,
+        ), opts=kept)
+        self._config_item(schema.HUB_PK, schema.hub_config_item(
+            use_case_ids={g.use_case_id for g in args.groups}, artifact_bucket=bucket_name,
+            image_repository=ecr_repository_uri(args.shared_account, args.region, hub_image_repository_name(name)),
+        ), name=f"{name}-hub-config")
 
         self.bus = aws.cloudwatch.EventBus(
             f"{name}-bus",
@@ -175,15 +199,19 @@ class CentralRegistry(pulumi.ComponentResource):
         self.use_case_risk_tiers = {g.use_case_id: g.risk_tier for g in args.groups}
         self.register_share_arns = self._by_group(lambda c: c.register_share.arn)
         self.deploy_share_arns = self._by_group(lambda c: c.deploy_share.arn)
+        self.image_repository_url = self.images.repository_url
         self.register_outputs(self.exports())
 
     def _by_group(self, output: Callable[[SharedModelGroup], pulumi.Output[str]]) -> pulumi.Output[dict[str, str]]:
         return pulumi.Output.all(**{g: output(c) for g, c in self.groups.items()}) if self.groups else pulumi.Output.from_input({})
 
-    def _config_item(self, pk: str, item: Mapping[str, Any]) -> aws.dynamodb.TableItem:
-        """A use case's item (`usecase-<id>-config`), or a group's (`<group>-config`), shown under the group it configures."""
+    def _config_item(self, pk: str, item: Mapping[str, Any], name: Optional[str] = None) -> aws.dynamodb.TableItem:
+        """A use case's item (`usecase-<id>-config`), or a group's (`<group>-config`), shown under the group it configures;
+        kept in the table when it leaves the stack, as the evidence it is."""
         group = item.get(schema.MODEL_GROUP)
-        if group is not None and pk == schema.group_pk(group) and group in self.groups:
+        if name is not None:
+            parent: pulumi.Resource = self
+        elif group is not None and pk == schema.group_pk(group) and group in self.groups:
             name, parent = f"{group}-config", self.groups[group]
         else:
             name, parent = f"usecase-{item[schema.USE_CASE_ID]}-config", self
@@ -193,7 +221,7 @@ class CentralRegistry(pulumi.ComponentResource):
             hash_key=schema.PK,
             range_key=schema.SK,
             item=schema.to_item_json(item),
-            opts=pulumi.ResourceOptions(parent=parent),
+            opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=self._retain),
         )
 
     def exports(self) -> dict[str, pulumi.Input]:

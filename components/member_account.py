@@ -200,6 +200,10 @@ class MemberAccount(pulumi.ComponentResource):
                 statement("WriteOwnArtifacts", ARTIFACT_WRITE_ACTIONS, bucket_arn.apply(lambda arn: f"{arn}/{prefix}*")),
                 statement("ListOwnArtifacts", ["s3:ListBucket"], bucket_arn, conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}}),
                 statement("EncryptWithHubKey", HUB_KEY_ENCRYPT_ACTIONS, hub.key_arn),
+                # Discovering the groups shared with this account (ListModelPackageGroups with CrossAccountFilterOption
+                # CrossAccount, https://docs.aws.amazon.com/sagemaker/latest/dg/model-registry-ram-view-shared.html): a
+                # list action with no resource type in the Service Authorization Reference, so AWS only accepts "*".
+                statement("DiscoverSharedGroups", ["sagemaker:ListModelPackageGroups"], "*"),
             ]),
             opts=pulumi.ResourceOptions(parent=role),
         )

@@ -2,7 +2,9 @@
 
 Dev accounts get a *register* share (they create versions in the hub's group); test and prod
 accounts get a *deploy* share (they read versions and build models from them). Neither share
-admits principals outside the organization.
+admits principals outside the organization. By default the group, its shares and their associations are
+kept in AWS when they leave the stack (a use case removed from config): the group holds the registered
+versions, the evidence of what was built, and a config edit must not delete it.
 """
 import json
 from dataclasses import dataclass
@@ -47,6 +49,8 @@ class SharedModelGroupArgs(ComponentArgs):
     deploy_actions: Optional[Sequence[str]] = None
     """Actions of a custom deploy permission; None uses the AWS-managed one."""
     partition: Optional[str] = "aws"
+    retain_on_delete: Optional[bool] = True
+    """Leave the group and its shares in AWS when they leave the stack (Pulumi `retain_on_delete`); False deletes them."""
 
 
 class SharedModelGroup(pulumi.ComponentResource):
@@ -59,7 +63,8 @@ class SharedModelGroup(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, renamed(TYPE, PREVIOUS_TYPE, opts))
         if not args.register_accounts or not args.deploy_accounts:
             raise ValueError(f"{name}: a shared model group needs at least one register and one deploy account")
-        child = pulumi.ResourceOptions(parent=self)
+        self._retain = args.retain_on_delete is not False
+        child = self._child(self)
         tags = {
             **args.tags,
             "mlgov:use-case": args.use_case_id,
@@ -88,6 +93,9 @@ class SharedModelGroup(pulumi.ComponentResource):
             "deploy_share_arn": self.deploy_share_arn,
         })
 
+    def _child(self, parent: pulumi.Resource) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=parent, retain_on_delete=self._retain)
+
     def _share(
         self,
         name: str,
@@ -98,7 +106,7 @@ class SharedModelGroup(pulumi.ComponentResource):
         args: SharedModelGroupArgs,
         tags: Mapping[str, str],
     ) -> aws.ram.ResourceShare:
-        child = pulumi.ResourceOptions(parent=self)
+        child = self._child(self)
         if actions:
             permission = aws.ram.Permission(
                 f"{name}-{purpose}-permission",
@@ -119,7 +127,7 @@ class SharedModelGroup(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        share_child = pulumi.ResourceOptions(parent=share)
+        share_child = self._child(share)
         aws.ram.ResourceAssociation(
             f"{name}-{purpose}-group",
             resource_arn=self.group.arn,

@@ -16,7 +16,7 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from govctl.client import GovctlError
-from govctl import register
+from govctl import discovery, register
 from govctl.commands import decisions, local, reads
 from govctl.formatting import one_line
 from govctl.options import Options
@@ -75,7 +75,7 @@ def main_options(
                       source_identity=source_identity, root=root)
 
 
-for _name, _command in (*reads.COMMANDS, *decisions.COMMANDS, *local.COMMANDS, *register.COMMANDS):
+for _name, _command in (*reads.COMMANDS, *decisions.COMMANDS, *local.COMMANDS, *register.COMMANDS, *discovery.COMMANDS):
     app.command(_name)(_command)
 for _name, _group in decisions.GROUPS:
     app.add_typer(_group, name=_name)

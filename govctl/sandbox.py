@@ -30,6 +30,7 @@ from typing import Any, Mapping
 import boto3
 from botocore.credentials import Credentials
 
+from governance.contract import ecr_repository_uri, hub_image_repository_name
 from govctl.client import Api, Target
 from govctl.experiments import FILE_STORE_OPT_IN
 from govctl.fakeaws import events, moto
@@ -74,14 +75,15 @@ def hub_config(root: Path = ROOT, stack: str = "shared") -> HubConfig:
 
     raw = offline.read_stack_config(stack, root)
     config = parse(namespace_config(raw))
-    items = [item for _pk, _sk, item in catalog.config_items(config)]
+    region = str(raw.get("aws:region") or SANDBOX_REGION)
+    items = [item for _pk, _sk, item in catalog.config_items(config)] + [catalog.hub_item(config, region)]
     groups = [m.group for uc in config.use_cases for m in uc.models]
     approvers = catalog.approvers(config)
     org = config.organization
     accounts = {"shared": org.accounts.shared, "dev": org.accounts.dev[0], "test": org.accounts.test[0],
                 "prod": org.accounts.prod[0]}
     members = Organization.of(org.id, (org.accounts.shared, *org.accounts.dev, *org.accounts.test, *org.accounts.prod))
-    return HubConfig(str(raw.get("aws:region") or SANDBOX_REGION), accounts, approvers, items, groups,
+    return HubConfig(region, accounts, approvers, items, groups,
                      [uc.id for uc in config.use_cases], members)
 
 
@@ -273,7 +275,7 @@ class Sandbox:
         """Steps 2-5: a data scientist's MLflow run becomes a version in the shared group through `govctl register`'s
         code (`govctl.register.register_from_run`); the registry event is synced. The run id is in `runs`."""
         experiment = self.experiment(group)
-        image = f"{self.account}.dkr.ecr.{self.region}.amazonaws.com/{group}:latest"
+        image = f"{ecr_repository_uri(self.account, self.region, hub_image_repository_name('mlgov'))}:{group}-1"
         run_id = experiment.run(group, RUN_METRICS if metrics is None else metrics, image=image)
         registration = experiment.register(group, run_id, self.sm, description=description)
         described = self.sm.describe_model_package(ModelPackageName=registration.model_package_arn)

@@ -119,6 +119,38 @@ def capture_prefix(account_id: str) -> str:
     return f"{CAPTURE_PREFIX}{account_id}/"
 
 
+# --- inference images ------------------------------------------------------------------------------
+
+def hub_image_repository_name(registry_name: str) -> str:
+    """The hub's ECR repository of custom inference images."""
+    return f"{registry_name}-inference"
+
+
+def ecr_repository_uri(account_id: str, region: str, repository: str) -> str:
+    return f"{account_id}.dkr.ecr.{region}.amazonaws.com/{repository}"
+
+
+# The accounts that publish SageMaker's prebuilt images. Deep Learning Containers come from one account in every
+# commercial region; the built-in algorithms and framework images (XGBoost, scikit-learn, ...) from one account per
+# region ("Docker Registry Paths and Example Code", e.g.
+# https://docs.aws.amazon.com/sagemaker/latest/dg-ecr-paths/ecr-eu-west-1.html and .../ecr-us-east-1.html).
+# Regions not listed accept Deep Learning Containers only until their algorithm account is added here.
+DEEP_LEARNING_CONTAINERS_ACCOUNT = "763104351884"
+SAGEMAKER_ALGORITHM_ACCOUNTS: Mapping[str, str] = {
+    "eu-west-1": "141502667606",
+    "eu-west-2": "764974769150",
+    "eu-central-1": "492215442770",
+    "us-east-1": "683313688378",
+    "us-east-2": "257758044811",
+}
+
+
+def sagemaker_image_accounts(region: str) -> frozenset[str]:
+    """The accounts whose images in `region` are SageMaker's own."""
+    algorithms = SAGEMAKER_ALGORITHM_ACCOUNTS.get(region)
+    return frozenset({DEEP_LEARNING_CONTAINERS_ACCOUNT, *([algorithms] if algorithms else [])})
+
+
 # --- Lambda environments: each function's settings, written by its component, read by its handler --
 
 class SettingsError(ValueError):

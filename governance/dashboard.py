@@ -15,7 +15,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
-from . import schema
+from . import obligations, schema
 
 STAGES = ("development", "test", "production")
 USE_CASE_STAGES = ("POC", "DEVELOPMENT", "QA", "PREPRODUCTION", "PRODUCTION", "RETIRED")
@@ -101,6 +101,7 @@ def collect(gov: Any, *, viewer: str | None = None, max_versions: int = 200, max
         "viewer": viewer,
         "useCases": use_cases,
         "byStageAndTier": matrix,
+        "obligations": obligations.as_table(),
         "queues": queues,
         "versions": shown,
         "versionCount": len(ordered),
@@ -299,13 +300,18 @@ def render(data: Mapping[str, Any]) -> str:
                         for t in tiers)
         w(f'<tr><th scope="row">{_e(stage)}</th>{cells}<td class="num">{sum(row.get(t, 0) for t in tiers)}</td></tr>')
     w("</tbody></table></div>")
+    w('<div class="scroll"><table id="tier-obligations"><caption>What each tier obliges the platform to enforce</caption><tbody>')
+    for tier, duties in (data.get("obligations") or {}).items():
+        w(f'<tr><th scope="row">{_e(tier)}</th><td>{", ".join(_e(d) for d in duties) or "<span class=dim>none</span>"}</td></tr>')
+    w("</tbody></table></div>")
     w('<div class="scroll"><table id="use-case-list"><thead><tr><th scope="col">use case</th><th scope="col">risk tier</th>'
       '<th scope="col">stage</th><th scope="col">owner / line of business</th><th scope="col">models</th>'
       '<th scope="col">approval thresholds</th><th scope="col">audit chain</th></tr></thead><tbody>')
     for uc in data.get("useCases") or []:
         thresholds = ", ".join(_threshold(t) for t in uc.get(schema.CONFIG_THRESHOLDS) or [])
         w(f'<tr data-use-case="{_e(uc[schema.USE_CASE_ID])}"><td><strong>{_e(uc.get(schema.CONFIG_NAME))}</strong><br><code>{_e(uc[schema.USE_CASE_ID])}</code></td>'
-          f'<td>{_e(uc.get(schema.CONFIG_RISK_TIER))}</td><td>{_e(uc.get(schema.STATE_STAGE))} <span class="dim">({_e(uc.get(schema.STATE_STAGE_STATUS))})</span></td>'
+          f'<td>{_e(uc.get(schema.CONFIG_RISK_TIER))}</td><td>{_e(uc.get(schema.STATE_STAGE))} <span class="dim">({_e(uc.get(schema.STATE_STAGE_STATUS))})</span>'
+          f'{"<br>removed from config (offboarded)" if uc.get("offboarded") else ""}</td>'
           f'<td>{_e(uc.get(schema.CONFIG_OWNER))}<br><span class="dim">{_e(uc.get(schema.CONFIG_LINE_OF_BUSINESS))} / {_e(uc.get(schema.CONFIG_PROJECT))}</span></td>'
           f'<td>{", ".join(_e(g) for g in uc.get(schema.CONFIG_MODEL_GROUPS) or [])}<br><span class="dim">{_e(uc.get("modelCount", 0))} version(s)</span></td>'
           f'<td>{thresholds or "<span class=dim>none</span>"}</td><td>{_chain(uc.get("chain"))}</td></tr>')

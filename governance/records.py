@@ -42,6 +42,10 @@ def group_config_key(group: str) -> Key:
     return schema.group_pk(group), schema.CONFIG_SK
 
 
+def hub_key() -> Key:
+    return schema.HUB_PK, schema.CONFIG_SK
+
+
 def mirror_key(group: str) -> Key:
     return schema.group_pk(group), schema.USE_CASE_MIRROR_SK
 

@@ -9,6 +9,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
+from . import obligations
+from .obligations import Obligation
 from .domain import (
     ADVANCES_ON,
     GATE,
@@ -177,7 +179,8 @@ def check_model_gate(use_case_stage: UseCaseStage, stage: Stage, action: Action)
 
 
 def is_high_risk(risk_tier: RiskTier, model_risk: ModelRisk) -> bool:
-    return risk_tier is RiskTier.high or model_risk is ModelRisk.high
+    """Approved as the obligations table says the high tier is: an officer among the approvers, four eyes for production."""
+    return {Obligation.officer, Obligation.four_eyes} <= obligations.of(risk_tier, model_risk)
 
 
 def required_approvers(stage: Stage, high_risk: bool) -> int:

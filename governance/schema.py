@@ -47,6 +47,7 @@ REGISTRY_STATUS = "registryStatus"
 REGISTRY_MODIFIED_AT = "registryModifiedAt"
 REGISTRY_LIFECYCLE = "registryLifeCycle"
 MLFLOW_RUN_ID = "mlflowRunId"  # the MLflow run the version was registered from (development record only)
+COMPLIANCE = "compliance"  # JSON: where the registration's artifacts and images are, and what is wrong with them
 CHAIN_SEQ = "chainSeq"
 CHAIN_HASH = "chainHash"
 
@@ -64,6 +65,7 @@ CONFIG_PROJECT = "project"
 CONFIG_MODEL_GROUPS = "modelGroups"
 CONFIG_THRESHOLDS = "thresholds"
 CONFIG_RISK = "risk"
+CONFIG_TRANSPARENCY_STATEMENT = "transparencyStatement"
 THRESHOLD_METRIC = "metric"
 THRESHOLD_MIN = "min"
 THRESHOLD_MAX = "max"
@@ -173,6 +175,14 @@ def stage_status_key(stage: str, status: str) -> str:
 
 # --- added for the runtime (handler-owned items and index keys) ---
 
+# `HUB/CONFIG`: what the hub stack declares today (written by Pulumi, replaced on every `pulumi up`): the use
+# cases still in its config — a use case whose CONFIG item is retained but not listed here was removed from
+# config, i.e. offboarded — and where registrations must put their artifacts and custom images.
+HUB_PK = "HUB"
+HUB_USE_CASES = "useCases"
+HUB_ARTIFACT_BUCKET = "artifactBucket"
+HUB_IMAGE_REPOSITORY = "imageRepository"
+
 # `by-stage-status` partition that lists every use case CONFIG item (the catalogue).
 USE_CASE_CATALOG = "CATALOG#USECASE"
 # `GROUP#<group>/USECASE`: the handlers' mirror of the group's use case name and stage, kept in the same
@@ -221,9 +231,10 @@ def use_case_config_item(
     project: str,
     groups: Iterable[str],
     thresholds: Iterable[Mapping[str, Any]],
+    transparency_statement: str | None = None,
 ) -> dict[str, Any]:
     """The `USECASE#<id>/CONFIG` item: declared in stack config, written by Pulumi only."""
-    return {
+    item = {
         PK: use_case_pk(use_case_id),
         SK: CONFIG_SK,
         USE_CASE_ID: use_case_id,
@@ -238,6 +249,15 @@ def use_case_config_item(
         BY_STAGE_STATUS.partition_key: USE_CASE_CATALOG,
         BY_STAGE_STATUS.sort_key: use_case_pk(use_case_id),
     }
+    if transparency_statement is not None:
+        item[CONFIG_TRANSPARENCY_STATEMENT] = transparency_statement
+    return item
+
+
+def hub_config_item(*, use_case_ids: Iterable[str], artifact_bucket: str, image_repository: str) -> dict[str, Any]:
+    """The `HUB/CONFIG` item: the use cases the hub stack declares, its artifact bucket and its image repository URI."""
+    return {PK: HUB_PK, SK: CONFIG_SK, HUB_USE_CASES: sorted(use_case_ids), HUB_ARTIFACT_BUCKET: artifact_bucket,
+            HUB_IMAGE_REPOSITORY: image_repository}
 
 
 def group_config_item(

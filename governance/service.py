@@ -14,11 +14,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from . import lifecycle, rules, schema, views
+from . import compliance, lifecycle, rules, schema, views
 from .domain import Action, Approvers, Conflict, GroupConfig, RegistryStatus, Stage, Status, UseCaseStage
 from .domain import check_group, check_use_case_id, check_version
 from .events import METRICS, IGNORED_PACKAGE_STATUSES, iso_millis, parse_member_event, parse_registry_event
-from .records import dump_json, group_config_key, group_of_use_case, mirror_key, new_record, parse_group_config
+from .records import dump_json, group_config_key, group_of_use_case, hub_key, mirror_key, new_record, parse_group_config
 from .records import parse_record, parse_records, parse_state, parse_use_case_config, registered_items, uc_config_key
 from .records import uc_state_key, use_case_config, version_items, version_keys
 from .requests import VALIDATION, parse_decision, parse_metrics
@@ -76,7 +76,7 @@ class Governance:
             return Outcome("ignored", f"{ev.group}/{ev.version}: package status {ev.package_status} is not a registered version")
 
         def attempt(_: int) -> tuple[list | None, Outcome]:
-            raw = self.store.batch_get([group_config_key(ev.group), mirror_key(ev.group), *version_keys(ev.group, ev.version)])
+            raw = self.store.batch_get([group_config_key(ev.group), mirror_key(ev.group), hub_key(), *version_keys(ev.group, ev.version)])
             gc_item = raw.get(group_config_key(ev.group))
             if gc_item is None:
                 return None, Outcome("rejected", f"model group {ev.group!r} is not onboarded (no {schema.group_pk(ev.group)}/"
@@ -85,7 +85,8 @@ class Governance:
             vw = VersionWrite(ev.group, ev.version, items)
             dev = items[Stage.development]
             if dev is None:
-                self._register(vw, ev, parse_group_config(gc_item), raw.get(mirror_key(ev.group)) or {})
+                self._register(vw, ev, parse_group_config(gc_item), raw.get(mirror_key(ev.group)) or {},
+                               compliance.assess(event, created_by=ev.created_by, hub=raw.get(hub_key())))
                 if ev.status is not RegistryStatus.pending:
                     self._registry_effect(vw, ev)
                     vw.create_rev[Stage.development] = 2  # as if registered, then changed: order-independent revs
@@ -104,7 +105,7 @@ class Governance:
         return with_retries(self.store, attempt,
                             lambda: RuntimeError(f"{ev.group}/{ev.version}: kept losing write races; EventBridge will retry"))
 
-    def _register(self, vw: VersionWrite, ev: Any, gc: GroupConfig, mirror: dict[str, Any]) -> None:
+    def _register(self, vw: VersionWrite, ev: Any, gc: GroupConfig, mirror: dict[str, Any], found: dict[str, Any] | None = None) -> None:
         at = iso_millis(ev.created_ms)
         actor = ev.created_by or REGISTRY
         item = new_record(
@@ -116,6 +117,10 @@ class Governance:
         detail = {schema.MODEL_PACKAGE_ARN: ev.arn}
         if ev.mlflow_run_id is not None:
             item[schema.MLFLOW_RUN_ID] = detail[schema.MLFLOW_RUN_ID] = ev.mlflow_run_id
+        if found is not None:
+            item[schema.COMPLIANCE], detail[schema.COMPLIANCE] = dump_json(found), found
+            if not found["compliant"]:
+                log.warning("%s/%s registered non-compliant: %s", ev.group, ev.version, "; ".join(found["problems"]))
         vw.create(Stage.development, item)
         vw.audit(at=at, event_id=f"registered-v{ev.version:06d}", action="register", actor=actor, source=REGISTRY,
                  stage=Stage.development.value, from_state="", to_state=Status.pending.value, detail=detail)
@@ -194,7 +199,7 @@ class Governance:
 
         def attempt(n: int) -> tuple[list, tuple[dict[str, Any], str | None, str]]:
             nonlocal base_rev
-            raw = self.store.batch_get([uc_config_key(use_case_id), uc_state_key(use_case_id), group_config_key(group),
+            raw = self.store.batch_get([uc_config_key(use_case_id), uc_state_key(use_case_id), group_config_key(group), hub_key(),
                                         *version_keys(group, version)])
             uc = parse_use_case_config(use_case_config(raw, use_case_id))
             gc = parse_group_config(group_of_use_case(raw, use_case_id, group))
@@ -216,6 +221,8 @@ class Governance:
             rules.check_reason(action, reason)
             tr = rules.transition(records, stage, action)
             rules.check_model_gate(state.stage, stage, action)
+            compliance.check_approval(action=action, stage=stage, use_case_id=use_case_id, use_case_item=use_case_config(raw, use_case_id),
+                                      model_risk=gc.risk, hub=raw.get(hub_key()), dev_item=items[Stage.development])
             if action is Action.approve:
                 metrics = record.validation_metrics
                 if metrics is None and stage is Stage.production and Stage.test in records:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from . import audit, rules, schema
-from .domain import Stage, UseCaseState, check_group, check_stage, check_status, check_use_case_id, check_version
-from .records import group_config_key, group_of_use_case, load_json, parse_records, parse_state, record_key, registered_items
+from . import audit, compliance, obligations, rules, schema
+from .domain import Stage, UseCaseStage, UseCaseState, check_group, check_stage, check_status, check_use_case_id, check_version
+from .records import group_config_key, group_of_use_case, hub_key, load_json, parse_records, parse_state, record_key, registered_items
 from .records import uc_config_key, uc_state_key, use_case_config, version_keys
 from .requests import limit as parse_limit
 from .store import Store, decode_token, encode_token
@@ -16,13 +16,22 @@ USE_CASE_FIELDS = (
 )
 
 
-def use_case_view(item: Mapping[str, Any], state: UseCaseState) -> dict[str, Any]:
-    """A use case CONFIG item with its current stage (and the rejection that sent it back, while it holds)."""
-    out = {**{k: item.get(k) for k in USE_CASE_FIELDS}, schema.STATE_STAGE: state.stage.value,
-           schema.STATE_STAGE_STATUS: rules.stage_status(state.stage, held=state.sent_back is not None)}
+def use_case_view(item: Mapping[str, Any], state: UseCaseState, hub: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A use case CONFIG item with its current stage (and the rejection that sent it back, while it holds); one removed
+    from the hub's config shows as retired (offboarded), with the stage its record had reached."""
+    stage = state.stage
+    gone = compliance.offboarded(hub, item[schema.USE_CASE_ID])
+    view = {**{k: item.get(k) for k in USE_CASE_FIELDS}, schema.STATE_STAGE: UseCaseStage.RETIRED.value if gone else stage.value,
+            schema.STATE_STAGE_STATUS: rules.stage_status(UseCaseStage.RETIRED if gone else stage, held=state.sent_back is not None),
+            "offboarded": gone,
+            "obligations": sorted(o.value for o in obligations.of_tier(item.get(schema.CONFIG_RISK_TIER) or "minimal"))}
+    if gone:
+        view["stageWhenOffboarded"] = stage.value
+    if item.get(schema.CONFIG_TRANSPARENCY_STATEMENT):
+        view[schema.CONFIG_TRANSPARENCY_STATEMENT] = item[schema.CONFIG_TRANSPARENCY_STATEMENT]
     if state.sent_back:
-        out[schema.STATE_SENT_BACK] = dict(state.sent_back)
-    return out
+        view[schema.STATE_SENT_BACK] = dict(state.sent_back)
+    return view
 
 
 def live_on(item: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -48,6 +57,8 @@ def record_view(item: Mapping[str, Any], use_case_stage: str | None = None) -> d
     if item.get(schema.DEPLOYMENTS):
         out[schema.DEPLOYMENTS] = load_json(item[schema.DEPLOYMENTS])
         out["liveOn"] = [d[schema.ENDPOINT_NAME] for d in live_on(item)]
+    if item.get(schema.COMPLIANCE):
+        out[schema.COMPLIANCE] = load_json(item[schema.COMPLIANCE])
     return out
 
 
@@ -85,18 +96,19 @@ def list_use_cases(store: Store, *, limit: Any = None, token: str | None = None)
     items, nxt = _page(store, (schema.BY_STAGE_STATUS.partition_key, schema.USE_CASE_CATALOG), limit, token,
                        index=schema.BY_STAGE_STATUS)
     ids = [i[schema.USE_CASE_ID] for i in items]
-    states = store.batch_get([uc_state_key(u) for u in ids]) if ids else {}
-    return {"useCases": [use_case_view(i, parse_state(states.get(uc_state_key(u)))) for i, u in zip(items, ids)], "next": nxt}
+    states = store.batch_get([hub_key(), *(uc_state_key(u) for u in ids)]) if ids else {}
+    return {"useCases": [use_case_view(i, parse_state(states.get(uc_state_key(u))), states.get(hub_key())) for i, u in zip(items, ids)],
+            "next": nxt}
 
 
 def get_use_case(store: Store, use_case_id: str, *, limit: Any = None, token: str | None = None) -> dict[str, Any]:
     use_case_id = check_use_case_id(use_case_id)
-    raw = store.batch_get([uc_config_key(use_case_id), uc_state_key(use_case_id)])
+    raw = store.batch_get([uc_config_key(use_case_id), uc_state_key(use_case_id), hub_key()])
     uc_item = use_case_config(raw, use_case_id)
     state = parse_state(raw.get(uc_state_key(use_case_id)))
     items, nxt = _page(store, (schema.BY_USE_CASE.partition_key, schema.use_case_pk(use_case_id)), limit, token,
                        index=schema.BY_USE_CASE, sort_prefix=schema.model_pk(""))
-    return {**use_case_view(uc_item, state), schema.STATE_APPROVED: {k: list(v) for k, v in state.approved.items()},
+    return {**use_case_view(uc_item, state, raw.get(hub_key())), schema.STATE_APPROVED: {k: list(v) for k, v in state.approved.items()},
             "models": [record_view(i, state.stage.value) for i in items], "next": nxt}
 
 

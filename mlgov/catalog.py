@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from governance import schema
+from governance.contract import ecr_repository_uri, hub_bucket_name, hub_image_repository_name
 from mlgov.config import StackConfig, UseCase
 
 
@@ -16,6 +17,7 @@ def use_case_items(use_case: UseCase) -> list[dict[str, Any]]:
         use_case_id=use_case.id, name=use_case.name, risk_tier=use_case.risk_tier.value, owner=use_case.owner,
         line_of_business=use_case.line_of_business, project=use_case.project, groups=[m.group for m in use_case.models],
         thresholds=[t.as_item() for t in use_case.approval_thresholds],
+        transparency_statement=use_case.transparency_statement,
     )]
     items += [schema.group_config_item(
         group=model.group, use_case_id=use_case.id, use_case_name=use_case.name, owner=use_case.owner,
@@ -27,6 +29,15 @@ def use_case_items(use_case: UseCase) -> list[dict[str, Any]]:
 def config_items(config: StackConfig) -> list[tuple[str, str, dict[str, Any]]]:
     """Every `CONFIG` item of the stack's use cases as `(pk, sk, item)`, in config order."""
     return [(item[schema.PK], item[schema.SK], item) for use_case in config.use_cases for item in use_case_items(use_case)]
+
+
+def hub_item(config: StackConfig, region: str, registry_name: str = "mlgov") -> dict[str, Any]:
+    """The `HUB/CONFIG` item `CentralRegistry(registry_name)` writes: the use cases in config, the bucket, the image repository."""
+    shared = config.organization.accounts.shared
+    return schema.hub_config_item(
+        use_case_ids=[u.id for u in config.use_cases], artifact_bucket=hub_bucket_name(registry_name, shared, region),
+        image_repository=ecr_repository_uri(shared, region, hub_image_repository_name(registry_name)),
+    )
 
 
 def approvers(config: StackConfig) -> dict[str, list[str]]:

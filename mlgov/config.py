@@ -24,7 +24,9 @@ from pydantic import (
 
 from components.errors import ConfigError  # noqa: F401 - one class for the config and the components
 from governance.contract import ACCOUNT_ID_RE, GROUP_RE, ORG_ID_RE, PRINCIPAL_ARN_RE, USE_CASE_ID_RE
+from governance import obligations
 from governance.domain import ModelRisk, RiskTier  # one definition for the stack config and the runtime
+from governance.obligations import Obligation
 from mlgov.experimentation import Experimentation
 
 NAMESPACE = "mlgov"
@@ -178,6 +180,9 @@ class UseCase(_Strict):
     models: Annotated[tuple[Model, ...], Field(min_length=1)]
     approval_thresholds: tuple[Threshold, ...] = Field(default=(), alias="approvalThresholds")
     share_permissions: SharePermissions = Field(default_factory=SharePermissions, alias="sharePermissions")
+    transparency_statement: Annotated[str, Field(min_length=1, max_length=4000, pattern=r"\S")] | None = Field(
+        default=None, alias="transparencyStatement")
+    """What the system's users are told about it (EU AI Act, limited tier): required before production approval."""
 
     @field_validator("risk_tier", mode="before")
     @classmethod
@@ -192,8 +197,8 @@ class UseCase(_Strict):
     def _unique_groups(self) -> "UseCase":
         _reject_duplicates([m.group for m in self.models], "model group")
         _reject_duplicates([t.metric for t in self.approval_thresholds], "threshold metric")
-        if self.risk_tier is RiskTier.high and not self.approval_thresholds:
-            raise ValueError("a high-risk use case needs approvalThresholds: its versions are approved against them")
+        if Obligation.thresholds in obligations.of_tier(self.risk_tier) and not self.approval_thresholds:
+            raise ValueError(f"a {self.risk_tier.value}-risk use case needs approvalThresholds: its versions are approved against them")
         return self
 
     def model_risk(self, model: Model) -> ModelRisk:

@@ -51,6 +51,10 @@ class DeclaredResource:
     custom: bool
     aliases: tuple[str, ...] = ()
     """URNs this resource was declared under before (its `pulumi.Alias`es, resolved as the engine does)."""
+    protect: bool = False
+    """`pulumi up` refuses to delete it."""
+    retain_on_delete: bool = False
+    """Leaving the stack, it leaves the state only: the provider never deletes it."""
 
     @property
     def is_component(self) -> bool:
@@ -164,6 +168,9 @@ class OfflineMocks(pulumi.runtime.Mocks):
             state["arn"] = f"arn:aws:ram:{self.region}:{self.account_id}:resource-share/{args.name}"
         elif args.typ == "aws:ram/permission:Permission":
             state["arn"] = f"arn:aws:ram:{self.region}:{self.account_id}:permission/{name}"
+        elif args.typ == "aws:ecr/repository:Repository":
+            state["arn"] = f"arn:aws:ecr:{self.region}:{self.account_id}:repository/{name}"
+            state["repositoryUrl"] = f"{self.account_id}.dkr.ecr.{self.region}.amazonaws.com/{name}"
         elif args.typ == "aws:iam/role:Role":
             state["arn"] = f"arn:aws:iam::{self.account_id}:role/{name}"
         elif args.typ == "aws:lambda/function:Function":
@@ -265,6 +272,8 @@ class _RecordingMonitor(_mocks.MockMonitor):
                     inputs=inputs,
                     custom=bool(request.custom),
                     aliases=self._alias_urns(request),
+                    protect=bool(request.protect),
+                    retain_on_delete=bool(request.retainOnDelete),
                 )
             )
         return response

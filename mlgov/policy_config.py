@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
+from governance import obligations
 from mlgov import offline
 from policies.common import DEFAULTS
 
@@ -49,8 +50,9 @@ def from_stack_config(config: Mapping[str, Any], hub_config: Optional[Mapping[st
     out["lambdaNetwork"] = bool(_decode(config.get("mlgov:network")))
     hub = hub_config if hub_config is not None else config
     use_cases = _decode(hub.get("mlgov:useCases")) or []
+    capture_tiers = obligations.tiers_with(obligations.Obligation.data_capture)
     out["highRiskUseCases"] = sorted(
-        str(u.get("id")) for u in use_cases if isinstance(u, Mapping) and str(u.get("riskTier", "")).lower() == "high"
+        str(u.get("id")) for u in use_cases if isinstance(u, Mapping) and str(u.get("riskTier", "")).lower() in capture_tiers
     )
     return out
 

@@ -111,7 +111,7 @@ DEFAULTS: dict[str, Any] = {
     "unscopedActions": [
         "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets",
         "ecr:GetAuthorizationToken", "cloudwatch:GetMetricData", "cloudwatch:PutMetricData",
-        "sts:GetCallerIdentity", "logs:DescribeLogGroups",
+        "sts:GetCallerIdentity", "logs:DescribeLogGroups", "sagemaker:ListModelPackageGroups",
         "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
     ],
     "minLogRetentionDays": 90,

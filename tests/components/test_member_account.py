@@ -76,7 +76,11 @@ def test_dev_data_scientist_role_may_register_write_its_prefix_and_encrypt_and_n
     assert trust["Principal"] == {"Service": "sagemaker.amazonaws.com"}
     sids = statements_by_sid(plan.named("m-dev-data-scientist-policy"))
     assert set(sids) == {"RegisterIntoHubGroupsAsPending", "ReadHubGroups", "WriteOwnArtifacts", "ListOwnArtifacts", "EncryptWithHubKey",
-                         "RegisterOnlyAsPending", "RegisterNoLaterStage", "RegisterNoLaterStageStatus", "OnlyGovernanceDecides"}
+                         "RegisterOnlyAsPending", "RegisterNoLaterStage", "RegisterNoLaterStageStatus", "OnlyGovernanceDecides",
+                         "DiscoverSharedGroups"}
+    # Listing the groups shared with the account has no resource-level permission: "*", and that action only.
+    assert sids["DiscoverSharedGroups"] == {"Sid": "DiscoverSharedGroups", "Effect": "Allow", "Action": "sagemaker:ListModelPackageGroups",
+                                            "Resource": "*"}
     register = sids["RegisterIntoHubGroupsAsPending"]
     assert register["Action"] == "sagemaker:CreateModelPackage"
     assert register["Condition"] == {"StringEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}}

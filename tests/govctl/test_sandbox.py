@@ -104,7 +104,7 @@ def test_config_items_and_approvers_come_from_the_shared_stack_file(bare):
     hub = hub_config(ROOT)
     stored = [i for i in bare.items() if i["sk"] == "CONFIG"]
     assert sorted((i["pk"] for i in stored)) == sorted(i["pk"] for i in hub.config_items) == [
-        "GROUP#credit-risk-xgb", "GROUP#customer-churn-model", "GROUP#fraud-detection", "USECASE#credit-risk", "USECASE#customer-churn"]
+        "GROUP#credit-risk-xgb", "GROUP#customer-churn-model", "GROUP#fraud-detection", "HUB", "USECASE#credit-risk", "USECASE#customer-churn"]
     assert json.loads(os.environ["APPROVERS"]) == hub.approvers
     import yaml
     declared = yaml.safe_load((ROOT / "Pulumi.shared.yaml").read_text())["config"]["mlgov:approvers"]

@@ -313,6 +313,7 @@ CASES: dict[str, Case] = {
                        "allows NotAction"),
     "scoped": Case(compute.iam_scoped_resources,
                    [res(IAM_ROLE_POLICY, "p", policy=doc(allow(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "*"))),
+                    res(IAM_ROLE_POLICY, "d", policy=doc(allow("sagemaker:ListModelPackageGroups", "*"))),
                     res(KMS_KEY, "k", policy=doc(allow("kms:Decrypt", "*", Principal={"AWS": "arn:aws:iam::111111111111:root"})))],
                    [res(IAM_ROLE_POLICY, "p", policy=doc(allow(["dynamodb:GetItem", "xray:PutTraceSegments"], "*")))],
                    "grants dynamodb:GetItem on every resource"),
