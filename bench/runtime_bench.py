@@ -33,8 +33,9 @@ OWNER_SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/ModelOwner/bob"
 def _env() -> None:
     os.environ.update({
         "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled", "GOVERNANCE_TABLE": TABLE, "POWERTOOLS_SERVICE_NAME": "mlgov-bench",
-        "POWERTOOLS_LOG_LEVEL": "ERROR", "APPROVERS": json.dumps({"development": [OWNER]}),
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled", "GOVERNANCE_TABLE": TABLE, "AUDIT_SIGNING_KEY": "alias/mlgov-bench-signing",
+        "POWERTOOLS_SERVICE_NAME": "mlgov-bench",
+        "POWERTOOLS_LOG_LEVEL": "ERROR", "APPROVERS": json.dumps({"development": [OWNER]}), "HUB_ACCOUNT_ID": ACCOUNT, "HUB_REGION": REGION,
     })
 
 
@@ -51,7 +52,7 @@ def _event(group: str, version: int) -> dict:
 def _api_event(path: str, body: dict) -> dict:
     from govctl.fakeaws import events
 
-    return events.http_api_event("POST", path, body=json.dumps(body), caller=events.iam_caller(OWNER_SESSION), account=ACCOUNT,
+    return events.rest_api_event("POST", path, body=json.dumps(body), identity=events.iam_identity(OWNER_SESSION), account=ACCOUNT,
                                  host="bench.execute-api.us-east-1.amazonaws.com", source_ip="10.0.0.1")
 
 
@@ -71,6 +72,9 @@ def throughput(n_events: int, n_decisions: int) -> dict:
         runtime.reset()
         setup = boto3.session.Session(region_name=REGION).client("dynamodb")
         setup.create_table(**schema.TABLE.create_table_request(TABLE))
+        kms = boto3.client("kms", region_name=REGION)
+        kms.create_alias(AliasName="alias/mlgov-bench-signing",
+                         TargetKeyId=kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"])
         groups = [f"bench-model-{i}" for i in range(4)]
         setup.put_item(TableName=TABLE, Item=to_ddb(schema.use_case_config_item(
             use_case_id="bench", name="Bench", risk_tier="minimal", owner="o", line_of_business="l", project="p", groups=groups, thresholds=[])))

@@ -21,7 +21,8 @@ import pulumi_aws as aws
 from components.access_log_bucket import AccessLogBucket, AccessLogBucketArgs
 from components.args import ComponentArgs
 from components.function import POWERTOOLS_LAYER_VERSION
-from components.governance_handlers import GovernanceHandlers, GovernanceHandlersArgs, endpoint_services
+from components.audit_checkpoints import AuditCheckpoints, AuditCheckpointsArgs
+from components.governance_handlers import SIGNERS, GovernanceHandlers, GovernanceHandlersArgs, endpoint_services
 from components.governance_table import GovernanceTable, GovernanceTableArgs
 from components.image_repository import ImageRepository, ImageRepositoryArgs
 from components.mlflow_offer import artifact_prefix
@@ -29,6 +30,7 @@ from components.moves import renamed
 from components.policy_documents import account_roots, document, statement
 from components.private_network import NetworkArgs, PrivateNetwork
 from components.registry_key import RegistryKey, RegistryKeyArgs
+from components.signing_key import SigningKey, SigningKeyArgs
 from components.secure_bucket import BucketGrant, SecureBucket, SecureBucketArgs
 from components.shared_model_group import SharedModelGroup, SharedModelGroupArgs
 from governance import schema
@@ -72,6 +74,12 @@ class CentralRegistryArgs(ComponentArgs):
     `table_deletion_protection`); False only for a stack meant to be destroyed."""
     retain_removed_use_cases: Optional[bool] = True
     """A use case removed from config keeps its groups, shares and `CONFIG` items in AWS (`retain_on_delete`)."""
+    audit_retention_days: Optional[int] = 2557
+    """Days each audit checkpoint is kept under S3 Object Lock in COMPLIANCE mode (default 7 years)."""
+    validators: Optional[Mapping[str, Sequence[str]]] = None
+    """Principals who may record validation metrics, by stage; nobody when unset."""
+    max_event_skew_seconds: Optional[int] = None
+    """How far in the future an event's timestamps may be before it is refused (default 300)."""
 
     @property
     def stage_accounts(self) -> tuple[str, ...]:
@@ -123,7 +131,7 @@ class CentralRegistry(pulumi.ComponentResource):
         ), opts=kept).key
         self.access_logs = AccessLogBucket(f"{name}-access-logs", AccessLogBucketArgs(
             bucket_name=f"{name}-access-logs-{args.shared_account}-{args.region}", account_id=args.shared_account,
-            source_bucket_names=[bucket_name], partition=args.partition, retention_days=args.access_log_retention_days,
+            source_bucket_names=[bucket_name, checkpoint_bucket_name(name, args.shared_account, args.region)], partition=args.partition, retention_days=args.access_log_retention_days,
             force_destroy=args.bucket_force_destroy, tags=tags,
         ), opts=kept)
         self.bucket = SecureBucket(f"{name}-artifacts", SecureBucketArgs(
@@ -179,6 +187,7 @@ class CentralRegistry(pulumi.ComponentResource):
         self.network = PrivateNetwork(f"{name}-network", dataclasses.replace(
             args.network, services=endpoint_services(), tags={**tags, **args.network.tags},
         ), opts=child) if args.network is not None else None
+        self.signing_key, self.checkpoints = self._tamper_evidence(name, args, tags)
         self.handlers = GovernanceHandlers(f"{name}-handlers", GovernanceHandlersArgs(
             prefix=name, account_id=args.shared_account, region=args.region, table_name=self.table.name, table_arn=self.table.arn,
             bus_name=self.bus.name, bus_arn=self.bus.arn, kms_key_arn=self.key.arn, groups=list(self.groups),
@@ -186,6 +195,10 @@ class CentralRegistry(pulumi.ComponentResource):
             log_retention_days=args.log_retention_days, powertools_layer_version=args.powertools_layer_version,
             alarm_actions=args.alarm_actions, tags=tags, moved_from_parent=True,
             reserved_concurrency=args.lambda_concurrency, network=self.network.placement if self.network is not None else None,
+            signing_key_arn=self.signing_key.arn, checkpoint_bucket_arn=self.checkpoints.bucket_arn,
+            checkpoint_bucket_name=self.checkpoints.bucket_name,
+            validators=args.validators, max_event_skew_seconds=args.max_event_skew_seconds,
+            accounts_by_stage={"test": list(args.test_accounts), "production": list(args.prod_accounts)},
         ), opts=child)
         self.functions = self.handlers.functions
         self.api = self.handlers.api
@@ -201,6 +214,25 @@ class CentralRegistry(pulumi.ComponentResource):
         self.deploy_share_arns = self._by_group(lambda c: c.deploy_share.arn)
         self.image_repository_url = self.images.repository_url
         self.register_outputs(self.exports())
+
+    def _tamper_evidence(self, name: str, args: CentralRegistryArgs, tags: Mapping[str, str]) -> tuple[SigningKey, AuditCheckpoints]:
+        """The audit signing key (signed by the writing handlers) and the checkpoints kept outside the table."""
+        role = lambda fn: f"arn:{args.partition}:iam::{args.shared_account}:role/{name}-{fn}-role"  # noqa: E731
+        key = SigningKey(f"{name}-audit-signing", SigningKeyArgs(
+            alias=f"{name}-audit-signing", account_id=args.shared_account, signer_role_arns=[role(h) for h in SIGNERS],
+            verifier_role_arns=[role("checkpoint")], partition=args.partition, deletion_window_days=args.key_deletion_window_days,
+            tags=tags), opts=pulumi.ResourceOptions(parent=self))
+        checkpoints = AuditCheckpoints(f"{name}-audit-checkpoints", AuditCheckpointsArgs(
+            prefix=name, bucket_name=checkpoint_bucket_name(name, args.shared_account, args.region), account_id=args.shared_account,
+            region=args.region, kms_key_arn=self.key.arn, table_name=self.table.name, table_arn=self.table.arn,
+            stream_arn=self.table.stream_arn, signing_key_arn=key.arn, retention_days=args.audit_retention_days or 2557,
+            partition=args.partition or "aws", log_retention_days=args.log_retention_days or 365,
+            powertools_layer_version=args.powertools_layer_version or POWERTOOLS_LAYER_VERSION,
+            alarm_actions=list(args.alarm_actions or ()), tags=tags,
+            network=self.network.placement if self.network is not None else None,
+        ), opts=pulumi.ResourceOptions(parent=self))
+        self.access_logs.log(f"{name}-audit-checkpoints", checkpoints.bucket.id, parent=checkpoints.bucket)
+        return key, checkpoints
 
     def _by_group(self, output: Callable[[SharedModelGroup], pulumi.Output[str]]) -> pulumi.Output[dict[str, str]]:
         return pulumi.Output.all(**{g: output(c) for g, c in self.groups.items()}) if self.groups else pulumi.Output.from_input({})
@@ -227,6 +259,10 @@ class CentralRegistry(pulumi.ComponentResource):
     def exports(self) -> dict[str, pulumi.Input]:
         """What member stacks read through `StackReference`: every output, named in camelCase as stack outputs are."""
         return {re.sub(r"_(\w)", lambda m: m.group(1).upper(), name): getattr(self, name) for name in CentralRegistry.__annotations__}
+
+
+def checkpoint_bucket_name(registry_name: str, shared_account: str, region: str) -> str:
+    return f"{registry_name}-audit-{shared_account}-{region}"
 
 
 def bucket_grants(a: CentralRegistryArgs) -> list[BucketGrant]:

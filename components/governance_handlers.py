@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
+import pulumi_aws as aws
 
 from components.args import MovedArgs
 from components.event_route import EventRoute, EventRouteArgs
@@ -24,6 +25,8 @@ from governance import contract, routes
 from governance.permissions import HANDLER_ACTIONS
 
 HANDLERS = ("sync", "api", "metrics")
+SIGNERS = ("sync", "api", "metrics")
+"""The handlers that append audit entries, and so sign them."""
 FORMER_FUNCTION_TYPE = "mlgov:governance_function:GovernanceFunction"
 """What each handler was declared as before `Function`; its parts keep their URNs through aliases."""
 ROUTE_TYPE = "mlgov:event_route:EventRoute"
@@ -32,8 +35,22 @@ FORMER_API_TYPE = "mlgov:http_api:IamHttpApi"
 RESERVED_CONCURRENCY = {"sync": 20, "api": 50, "metrics": 20}
 """Each handler's reserved executions: api serves people (the API stage throttles it at 50 burst), sync and metrics events."""
 # The VPC endpoint service of each AWS service the handlers call (governance.permissions), and X-Ray for their traces.
-ENDPOINT_SERVICES = {"dynamodb": "dynamodb", "sagemaker": "sagemaker.api", "events": "events"}
+ENDPOINT_SERVICES = {"dynamodb": "dynamodb", "sagemaker": "sagemaker.api", "events": "events", "kms": "kms", "s3": "s3"}
 TRACING_SERVICE = "xray"
+
+
+REGISTRY_REPAIR_SCHEDULE = "rate(1 minute)"
+"""How often sync rewrites the registry of versions whose registry write failed."""
+REGISTRY_WRITERS = ("api", "sync")
+"""The handlers that write the registry (decisions, registrations, set-backs): their changes are governance's own."""
+
+
+def role_name(prefix: str, handler: str) -> str:
+    return f"{prefix}-{handler}-role"
+
+
+def _json(value: Mapping[str, Sequence[str]]) -> str:
+    return json.dumps({k: list(v) for k, v in value.items()}, sort_keys=True)
 
 
 def endpoint_services() -> list[str]:
@@ -69,6 +86,17 @@ class GovernanceHandlersArgs(MovedArgs):
     """Reserved executions by handler (`sync`, `api`, `metrics`) over `RESERVED_CONCURRENCY`."""
     network: Optional[FunctionNetwork] = None
     """Private subnets the handlers run in; None: Lambda's own network."""
+    signing_key_arn: Optional[pulumi.Input[str]] = None
+    """The audit signing key (`SigningKey`): the writing handlers sign with it, api reads its public key."""
+    checkpoint_bucket_arn: Optional[pulumi.Input[str]] = None
+    """The audit checkpoint bucket (`AuditCheckpoints`): api reads the latest checkpoint when it verifies a trail."""
+    checkpoint_bucket_name: Optional[pulumi.Input[str]] = None
+    validators: Optional[Mapping[str, Sequence[str]]] = None
+    """Principals who may record validation metrics, by stage; nobody when unset."""
+    max_event_skew_seconds: Optional[int] = None
+    """How far in the future an event's timestamps may be (default `contract.DEFAULT_MAX_EVENT_SKEW_SECONDS`)."""
+    accounts_by_stage: Optional[Mapping[str, Sequence[str]]] = None
+    """The member accounts that report for `test` and `production`; None: none may."""
 
 
 class GovernanceHandlers(pulumi.ComponentResource):
@@ -79,13 +107,20 @@ class GovernanceHandlers(pulumi.ComponentResource):
         super().__init__("mlgov:governance_handlers:GovernanceHandlers", name, None, opts)
         self._args = args
         p = args.prefix
-        settings = contract.GovernanceSettings(args.table_name, json.dumps({k: list(v) for k, v in args.approvers.items()}, sort_keys=True))
+        writers = ",".join(f"arn:{args.partition}:iam::{args.account_id}:role/{role_name(p, h)}" for h in REGISTRY_WRITERS)
+        settings = contract.GovernanceSettings(
+            args.table_name, _json(args.approvers), hub_account=args.account_id, hub_region=args.region, hub_partition=args.partition,
+            validators_json=_json(args.validators or {}), stage_accounts_json=_json(args.accounts_by_stage or {}),
+            max_event_skew_seconds=contract.DEFAULT_MAX_EVENT_SKEW_SECONDS if args.max_event_skew_seconds is None
+            else args.max_event_skew_seconds,
+            signing_key_id=args.signing_key_arn, checkpoint_bucket=args.checkpoint_bucket_name, registry_writers=writers)
         self.functions = {handler: self._function(handler, settings.to_env()) for handler in HANDLERS}
         sync, metrics, api = (self.functions[h] for h in ("sync", "metrics", "api"))
         registry_pattern = {
             "source": [contract.SOURCE_SAGEMAKER],
             "detail-type": [contract.DETAIL_TYPE_MODEL_PACKAGE],
-            "detail": {"ModelPackageGroupName": sorted(args.groups)},
+            "detail": {"ModelPackageGroupName": sorted(args.groups),
+                       "ModelPackageArn": [{"prefix": contract.model_package_arn_prefix(args.account_id, args.region, args.partition)}]},
         }
         member_pattern = {
             "source": [contract.SOURCE_MEMBER],
@@ -109,6 +144,14 @@ class GovernanceHandlers(pulumi.ComponentResource):
                 ),
                 opts=self._moved(ROUTE_TYPE, f"{p}-{route}"),
             )
+        EventRoute(
+            f"{p}-registry-repair",
+            EventRouteArgs(function_arn=sync.arn, function_name=sync.name, kms_key_arn=args.kms_key_arn,
+                           schedule_expression=REGISTRY_REPAIR_SCHEDULE, rule_name=f"{p}-registry-repair",
+                           description="Rewrites the registry from the record where a registry write failed -> sync",
+                           alarm_actions=args.alarm_actions, tags=args.tags),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         self.api = IamRestApi(
             f"{p}-governance-api",
             IamRestApiArgs(
@@ -125,7 +168,21 @@ class GovernanceHandlers(pulumi.ComponentResource):
             ),
             opts=self._api_moved(f"{p}-governance-api"),
         )
+        self.provenance_alarm = self._provenance_alarm()
         self.register_outputs({"api_url": self.api.url})
+
+    def _provenance_alarm(self) -> aws.cloudwatch.MetricAlarm:
+        """Any registry event about a package that is not the hub's (or re-naming a recorded version) alerts at once."""
+        a = self._args
+        return aws.cloudwatch.MetricAlarm(
+            f"{a.prefix}-provenance-faults",
+            alarm_description="mlgov: a registry event named a model package outside the hub registry, or another ARN for a "
+                              "recorded version; it was refused (see the sync function's error log)",
+            namespace=contract.METRICS_NAMESPACE, metric_name=contract.PROVENANCE_FAULT_METRIC,
+            dimensions={"service": contract.SYNC_SERVICE_NAME}, statistic="Sum", period=60, evaluation_periods=1,
+            threshold=1, comparison_operator="GreaterThanOrEqualToThreshold", treat_missing_data="notBreaching",
+            alarm_actions=list(a.alarm_actions), tags=a.tags, opts=pulumi.ResourceOptions(parent=self),
+        )
 
     def _former_rule(self, route: str) -> dict[str, list[Any]]:
         """The route's rule was `<route>-rule` when the routes were the hub's own children."""
@@ -166,10 +223,10 @@ class GovernanceHandlers(pulumi.ComponentResource):
                 environment={"POWERTOOLS_SERVICE_NAME": f"mlgov-{handler}", "AWS_RETRY_MODE": "standard", "AWS_MAX_ATTEMPTS": "5",
                              **environment},
                 function_name=name,
-                role_name=f"{name}-role",
+                role_name=role_name(a.prefix, handler),
                 asynchronous=True,
                 dead_letter_queue_name=f"{name}-dlq",
-                key_services=["dynamodb"],
+                key_services=["dynamodb", "s3"] if handler == "api" else ["dynamodb"],
                 log_retention_days=a.log_retention_days,
                 powertools_layer_version=a.powertools_layer_version,
                 partition=a.partition,
@@ -191,6 +248,11 @@ class GovernanceHandlers(pulumi.ComponentResource):
             "sagemaker": [f"arn:{a.partition}:sagemaker:{a.region}:{a.account_id}:model-package/{g.lower()}/*" for g in sorted(a.groups)],
             "events": [a.bus_arn],
         }
+        if a.signing_key_arn is not None:
+            scopes["kms"] = [a.signing_key_arn]
+        if a.checkpoint_bucket_arn is not None:
+            bucket = pulumi.Output.from_input(a.checkpoint_bucket_arn)
+            scopes["s3"] = [bucket, bucket.apply(lambda arn: f"{arn}/{contract.CHECKPOINTS_PREFIX}*")]
         by_service: dict[str, list[str]] = {}
         for action in sorted(HANDLER_ACTIONS[handler]):
             service = action.split(":")[0]

@@ -41,6 +41,13 @@ class IamHttpApiArgs(ComponentArgs):
     throttling_rate_limit: float = 100.0
 
 
+def access_log_group(name: str, retention_days: int, kms_key_arn: pulumi.Input[str], tags: dict,
+                     opts: pulumi.ResourceOptions) -> aws.cloudwatch.LogGroup:
+    """An API's access-log group, KMS-encrypted, named the same way for the HTTP and the REST API."""
+    return aws.cloudwatch.LogGroup(f"{name}-access-logs", name=f"/mlgov/apigateway/{name}", retention_in_days=retention_days,
+                                   kms_key_id=kms_key_arn, tags=tags, opts=opts)
+
+
 class IamHttpApi(pulumi.ComponentResource):
     api: aws.apigatewayv2.Api
     stage: aws.apigatewayv2.Stage
@@ -61,14 +68,7 @@ class IamHttpApi(pulumi.ComponentResource):
             tags=dict(args.tags),
             opts=child,
         )
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-access-logs",
-            name=f"/mlgov/apigateway/{name}",
-            retention_in_days=args.log_retention_days,
-            kms_key_id=args.log_kms_key_arn,
-            tags=dict(args.tags),
-            opts=child,
-        )
+        self.log_group = access_log_group(name, args.log_retention_days, args.log_kms_key_arn, dict(args.tags), child)
         integration = aws.apigatewayv2.Integration(
             f"{name}-integration",
             api_id=self.api.id,

@@ -25,9 +25,8 @@ from components.moves import renamed
 from components.notifications import alarms_publish
 from components.policy_documents import KMS_ADMIN_ACTIONS, KMS_USE_ACTIONS, LOGS_KEY_ACTIONS, account_roots, document, service_role, statement
 from components.private_network import NetworkArgs, PrivateNetwork
-from governance.contract import MODEL_STAGES, REGISTRY_PENDING
+from governance.contract import MODEL_STAGES, REGISTRY_PENDING, forwarded_model_package_pattern
 
-MODEL_PACKAGE_EVENTS = "SageMaker Model Package State Change"
 REGISTER_ACTIONS = ("sagemaker:CreateModelPackage",)
 READ_ACTIONS = ("sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup", "sagemaker:ListModelPackages")
 GOVERNANCE_ONLY_ACTIONS = ("sagemaker:UpdateModelPackage",)
@@ -143,10 +142,13 @@ class MemberAccount(pulumi.ComponentResource):
             policy=document([statement("PutOnHubBus", ["events:PutEvents"], a.hub.bus_arn)]),
             opts=pulumi.ResourceOptions(parent=role),
         )
+        # Only the hub's packages (matched on the ARN): a local group that shares a hub group's name is not forwarded.
+        pattern = pulumi.Output.all(a.hub.shared_account_id, a.hub.region).apply(
+            lambda hub: json.dumps(forwarded_model_package_pattern(hub[0], hub[1], a.partition or "aws"), sort_keys=True))
         self.forward_rule = aws.cloudwatch.EventRule(
             f"{self._name}-forward",
-            description="mlgov: forward model package state changes to the hub's governance bus",
-            event_pattern=json.dumps({"source": ["aws.sagemaker"], "detail-type": [MODEL_PACKAGE_EVENTS]}, sort_keys=True),
+            description="mlgov: forward state changes of the hub's model packages to the hub's governance bus",
+            event_pattern=pattern,
             tags=self._tags,
             opts=child,
         )

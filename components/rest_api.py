@@ -20,7 +20,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.args import ComponentArgs
-from components.http_api import route_slug
+from components.http_api import access_log_group, route_slug
 from components.policy_documents import document, statement
 
 ACCESS_LOG_FORMAT = json.dumps({
@@ -166,14 +166,7 @@ class IamRestApi(pulumi.ComponentResource):
             policy=resource_policy(self.api.execution_arn, args.stage_name, methods, args.organization_id),
             opts=child,
         )
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-access-logs",
-            name=f"/mlgov/apigateway/{name}",
-            retention_in_days=args.log_retention_days,
-            kms_key_id=args.log_kms_key_arn,
-            tags=tags,
-            opts=child,
-        )
+        self.log_group = access_log_group(name, args.log_retention_days, args.log_kms_key_arn, tags, child)
         resources = self._resources([p for _, p in methods])
         invoke_uri = pulumi.Output.from_input(args.function_arn).apply(invoke_arn)
         parts: list[pulumi.Resource] = []

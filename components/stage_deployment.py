@@ -25,7 +25,7 @@ from components.policy_documents import service_role, statement
 from components.private_network import FunctionNetwork
 from governance.contract import (
     CAPTURE_PREFIX, DETAIL_TYPE_ENDPOINT, MODELS_PREFIX, SOURCE_SAGEMAKER, STAGE_OF_ACCOUNT_ROLE, InvokeSettings,
-    ReporterSettings, ReporterVariant, capture_prefix,
+    ReporterSettings, ReporterVariant, capture_prefix, endpoint_name,
 )
 
 TYPE = "mlgov:index:StageDeployment"
@@ -50,15 +50,6 @@ ROLLOUT_WAIT_SECONDS = 600
 def _bounded(name: str, digest_of: str, keep: int) -> str:
     digest = hashlib.sha256(digest_of.encode()).hexdigest()[:8]
     return f"{name[:keep].rstrip('-')}-{digest}"
-
-
-def endpoint_name(stage: str, use_case: str, group: str) -> str:
-    """The endpoint's name (≤ 63 characters): one per use case, group and stage, kept across versions.
-
-    A rollout updates this endpoint in place (its URL and the invoke API stay); a long name ends in a hash.
-    """
-    name = f"mlgov-{stage}-{use_case}-{group}"
-    return name if len(name) <= MAX_NAME else _bounded(name, name, MAX_NAME - 9)
 
 
 def endpoint_config_name(endpoint: str, config: Mapping[str, Any]) -> str:

@@ -17,10 +17,11 @@ from typer.exceptions import TyperException
 
 from govctl.client import GovctlError
 from govctl import discovery, register
-from govctl.commands import decisions, local, reads
+from govctl.commands import decisions, local, reads, trail
 from govctl.formatting import one_line
 from govctl.options import Options
 from govctl.personas import PERSONAS
+from govctl.commands import evidence
 
 
 class Group(TyperGroup):
@@ -75,7 +76,8 @@ def main_options(
                       source_identity=source_identity, root=root)
 
 
-for _name, _command in (*reads.COMMANDS, *decisions.COMMANDS, *local.COMMANDS, *register.COMMANDS, *discovery.COMMANDS):
+for _name, _command in (*reads.COMMANDS, *trail.COMMANDS, *decisions.COMMANDS, *local.COMMANDS, *register.COMMANDS, *discovery.COMMANDS):
     app.command(_name)(_command)
+app.command("evidence")(evidence.evidence)
 for _name, _group in decisions.GROUPS:
     app.add_typer(_group, name=_name)

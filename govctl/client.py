@@ -184,8 +184,8 @@ class Api:
             raise GovctlError(f"the governance API answered {method} {path} with something that is not JSON")
         return payload
 
-    def text(self, path: str) -> str:
-        status, _, data = self.raw("GET", path)
+    def text(self, path: str, query: Mapping[str, Any] | None = None) -> str:
+        status, _, data = self.raw("GET", path, query)
         if status >= 400:
             try:
                 payload = json.loads(data)
@@ -273,6 +273,10 @@ class Api:
 
     def dashboard(self) -> str:
         return self.text("/dashboard")
+
+    def evidence_html(self, use_case_id: str) -> str:
+        """The use case's evidence pack as its HTML page (which embeds the pack's JSON)."""
+        return self.text(f"/use-cases/{quote(use_case_id, safe='')}/evidence", {"format": "html"})
 
 
 def _vpath(use_case_id: str, group: str, version: int, tail: str = "") -> str:

@@ -74,6 +74,9 @@ def version_line(group: str, version: int, view: Mapping[str, Any]) -> str:
     """A version in one line: its use case, the stage it is at, the registry's status and the MLflow run it came from."""
     line = (f"{group} v{version}  use case {view['useCaseId']} ({view['useCaseStage']})  at stage {view['currentStage']}"
             f"  registry {view.get('registryStatus') or '-'}")
+    failed = view.get("registryMirror")
+    if isinstance(failed, Mapping):
+        line += f" (registry write failed at {failed.get('at')}: {failed.get('error')}; repaired by the next decision or registry event)"
     return line + (f"  MLflow run {view['mlflowRunId']}" if view.get("mlflowRunId") else "")
 
 

@@ -6,7 +6,7 @@ the approvers from that file's `mlgov:approvers`, and puts the real `api` handle
 endpoint that plays API Gateway with IAM authorization: it recomputes each request's SigV4 signature
 with botocore for the persona's known secret, refuses unsigned, badly signed or replayed requests and callers
 outside the organization (`mlgov:organization`) with 403, as the API's resource policy would, and
-hands the handler an HTTP API payload 2.0 event whose `requestContext.authorizer.iam.userArn` is the
+hands the handler a REST API Lambda proxy event whose `requestContext.identity.userArn` is the
 persona's ARN (`govctl.fakeaws.gateway`). The `sync` and `metrics` handlers get the events EventBridge
 would deliver (`govctl.fakeaws.events`).
 
@@ -23,7 +23,7 @@ import shutil
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -40,7 +40,8 @@ from govctl.personas import PERSONAS, SANDBOX_REGION
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE_NAME = "mlgov-governance"
-SERVICES = ("dynamodb", "sagemaker")
+SERVICES = ("dynamodb", "sagemaker", "kms")
+SIGNING_KEY_ALIAS = "alias/mlgov-audit-signing"
 # What a sandbox run logs when the caller names no metrics: the training run's evaluation.
 RUN_METRICS = {"auc": 0.88, "ks": 0.42}
 
@@ -65,6 +66,9 @@ class HubConfig:
     groups: list[str]
     use_cases: list[str]
     organization: Organization
+    validators: dict[str, list[str]] = field(default_factory=dict)
+    stage_accounts: dict[str, list[str]] = field(default_factory=dict)
+    group_use_cases: dict[str, str] = field(default_factory=dict)
 
 
 def hub_config(root: Path = ROOT, stack: str = "shared") -> HubConfig:
@@ -83,15 +87,17 @@ def hub_config(root: Path = ROOT, stack: str = "shared") -> HubConfig:
     accounts = {"shared": org.accounts.shared, "dev": org.accounts.dev[0], "test": org.accounts.test[0],
                 "prod": org.accounts.prod[0]}
     members = Organization.of(org.id, (org.accounts.shared, *org.accounts.dev, *org.accounts.test, *org.accounts.prod))
-    return HubConfig(region, accounts, approvers, items, groups,
-                     [uc.id for uc in config.use_cases], members)
+    return HubConfig(str(raw.get("aws:region") or SANDBOX_REGION), accounts, approvers, items, groups,
+                     [uc.id for uc in config.use_cases], members, catalog.validators(config), catalog.stage_accounts(config),
+                     {m.group: uc.id for uc in config.use_cases for m in uc.models})
 
 
 # --- the sandbox ---
 
 _ENV_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE",
              "AWS_DEFAULT_PROFILE", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ENDPOINT_URL", "AWS_ACCOUNT_ID_ENDPOINT_MODE",
-             "MOTO_ACCOUNT_ID", "GOVERNANCE_TABLE", "APPROVERS", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL",
+             "MOTO_ACCOUNT_ID", "GOVERNANCE_TABLE", "AUDIT_SIGNING_KEY", "APPROVERS", "HUB_ACCOUNT_ID", "HUB_REGION", "VALIDATORS",
+             "STAGE_ACCOUNTS", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL",
              "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_EC2_METADATA_DISABLED", FILE_STORE_OPT_IN)
 
 
@@ -156,7 +162,10 @@ class Sandbox:
             "AWS_SECURITY_TOKEN": None, "AWS_PROFILE": None, "AWS_DEFAULT_PROFILE": None,
             "AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region, "AWS_ENDPOINT_URL": self.moto_url,
             "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled", "MOTO_ACCOUNT_ID": self.account, "GOVERNANCE_TABLE": self.table,
+            "AUDIT_SIGNING_KEY": SIGNING_KEY_ALIAS,
             "APPROVERS": json.dumps(self.hub.approvers, sort_keys=True), "POWERTOOLS_SERVICE_NAME": "mlgov-governance",
+            "HUB_ACCOUNT_ID": self.account, "HUB_REGION": self.region, "VALIDATORS": json.dumps(self.hub.validators, sort_keys=True),
+            "STAGE_ACCOUNTS": json.dumps(self.hub.stage_accounts, sort_keys=True),
             "POWERTOOLS_LOG_LEVEL": "ERROR" if self.quiet else "INFO", "AWS_CONFIG_FILE": os.devnull,
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "AWS_EC2_METADATA_DISABLED": "true", FILE_STORE_OPT_IN: "true",
         })
@@ -170,6 +179,7 @@ class Sandbox:
         self.ddb = self.setup.client("dynamodb")
         self.sm = self.setup.client("sagemaker")
         self._create_table()
+        self._create_signing_key()
         for item in self.hub.config_items:
             self.put_item(item)
         for group in self.hub.groups:
@@ -227,6 +237,14 @@ class Sandbox:
         from governance import schema
 
         self.ddb.create_table(**schema.TABLE.create_table_request(self.table))
+
+    def _create_signing_key(self) -> None:
+        """The audit signing key CentralRegistry creates (ECC_NIST_P256, SIGN_VERIFY), under the alias the handlers use."""
+        from governance import signing
+
+        kms = self.setup.client("kms")
+        key = kms.create_key(KeySpec=signing.KEY_SPEC, KeyUsage="SIGN_VERIFY", Description="mlgov audit signing (sandbox)")
+        kms.create_alias(AliasName=SIGNING_KEY_ALIAS, TargetKeyId=key["KeyMetadata"]["KeyId"])
 
     # --- the handlers ---
 
@@ -297,7 +315,7 @@ class Sandbox:
                      metrics: Mapping[str, Any] | None = None, variant: str | None = None) -> dict[str, Any]:
         reported_at = events.iso(self._next_ms())
         detail = events.member_detail(group, version, stage, endpoint=endpoint, reported_at=reported_at, variant=variant,
-                                      metrics=metrics)
+                                      metrics=metrics, use_case=self.hub.group_use_cases[group])
         return events.member_event(kind, detail, account=self.hub.accounts["test" if stage == "test" else "prod"],
                                    region=self.region, time=reported_at[:19] + "Z")
 

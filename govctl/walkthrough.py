@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
+from governance.contract import endpoint_name
+
 from govctl.client import ApiError
 
 if TYPE_CHECKING:
@@ -84,7 +86,7 @@ def play(sb: "Sandbox", say: Callable[[str], None] = lambda _: None) -> Walkthro
     sb.deployed(XGB, v2, "test")
     qa.record_metrics(XGB, v2, stage="test", kind="validation", metrics={"validation-auc": 0.89, "ks": 0.44}, use_case_id=UC)
     officer.decide(XGB, v2, stage="test", action="approve", reason="better AUC than v1 in test", use_case_id=UC)
-    sb.deployed(XGB, v2, "production", endpoint=f"{XGB}-production", variant="challenger")
+    sb.deployed(XGB, v2, "production", endpoint=endpoint_name("prod", UC, XGB), variant="challenger")  # beside v1
     sb.monitoring(XGB, v2, "production", {"auc": 0.88, "invocations": 5300, "latencyP99Ms": 49}, variant="challenger")
     step(f"    {XGB} v{v2} (challenger) approved in test, deployed beside v1 in production, awaiting its decision")
 

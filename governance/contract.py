@@ -7,6 +7,7 @@ patterns the runtime checks keys with. The member accounts' Lambda archive ships
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -23,15 +24,24 @@ ORG_ID_PATTERN = r"^o-[a-z0-9]{10,32}$"
 PRINCIPAL_ARN_PATTERN = r"^arn:aws[a-z-]*:(iam|sts)::(\d{12}):[A-Za-z0-9+=,.@_/:-]+$"
 MODEL_PACKAGE_ARN_PATTERN = r"^arn:(aws[a-z-]*):sagemaker:([a-z0-9-]+):(\d{12}):model-package/([^/]+)/(\d+)$"
 MAX_MODEL_VERSION = 999_999
+# The ARN of every model package version of the hub registry starts with this; no other package is the hub's.
+MODEL_PACKAGE_ARN_PREFIX = "arn:{partition}:sagemaker:{region}:{account}:model-package/"
 
-USE_CASE_ID_RE = re.compile(USE_CASE_ID_PATTERN)
-GROUP_RE = re.compile(SAGEMAKER_NAME_PATTERN)
-ENDPOINT_RE = re.compile(SAGEMAKER_NAME_PATTERN)
-VARIANT_RE = re.compile(SAGEMAKER_NAME_PATTERN)
-ACCOUNT_ID_RE = re.compile(ACCOUNT_ID_PATTERN)
-ORG_ID_RE = re.compile(ORG_ID_PATTERN)
-PRINCIPAL_ARN_RE = re.compile(PRINCIPAL_ARN_PATTERN)
-MODEL_PACKAGE_ARN_RE = re.compile(MODEL_PACKAGE_ARN_PATTERN)
+
+
+def _whole(pattern: str) -> re.Pattern[str]:
+    """The pattern anchored at the very end: Python's `$` also matches before a trailing newline."""
+    return re.compile(pattern[:-1] + r"\Z" if pattern.endswith("$") else pattern)
+
+
+USE_CASE_ID_RE = _whole(USE_CASE_ID_PATTERN)
+GROUP_RE = _whole(SAGEMAKER_NAME_PATTERN)
+ENDPOINT_RE = _whole(SAGEMAKER_NAME_PATTERN)
+VARIANT_RE = _whole(SAGEMAKER_NAME_PATTERN)
+ACCOUNT_ID_RE = _whole(ACCOUNT_ID_PATTERN)
+ORG_ID_RE = _whole(ORG_ID_PATTERN)
+PRINCIPAL_ARN_RE = _whole(PRINCIPAL_ARN_PATTERN)
+MODEL_PACKAGE_ARN_RE = _whole(MODEL_PACKAGE_ARN_PATTERN)
 
 # --- events -------------------------------------------------------------------------------------
 
@@ -44,6 +54,22 @@ DETAIL_TYPE_METRICS = "Model Metrics"
 # A member account's endpoint was deleted: every version live on it is decommissioned there.
 DETAIL_TYPE_DECOMMISSIONED = "Model Decommissioned"
 MEMBER_DETAIL_TYPES = (DETAIL_TYPE_DEPLOYED, DETAIL_TYPE_METRICS, DETAIL_TYPE_DECOMMISSIONED)
+
+# How far in the future an event's timestamps may be (clock skew between accounts) before it is refused.
+DEFAULT_MAX_EVENT_SKEW_SECONDS = 300
+MAX_EVENT_SKEW_SECONDS_LIMIT = 3600
+# The earliest timestamp an event may carry (2000-01-01T00:00:00Z): anything older is not a real event.
+MIN_EVENT_MS = 946_684_800_000
+# How deep metrics and metadata may nest (a flat `{"auc": 0.9}` is depth 1); deeper is refused.
+MAX_STRUCTURE_DEPTH = 4
+# The longest free text an event may carry in one field (lifecycle descriptions, statuses, identities).
+MAX_EVENT_TEXT_LENGTH = 2048
+
+# Provenance faults (an event for a package that is not the hub's, or an ARN that differs from the one recorded)
+# are counted as this CloudWatch metric (embedded metric format), and the hub alarms on it.
+METRICS_NAMESPACE = "mlgov/governance"
+PROVENANCE_FAULT_METRIC = "ProvenanceFault"
+SYNC_SERVICE_NAME = "mlgov-sync"
 
 # --- MLflow runs and the versions they become --------------------------------------------------
 
@@ -59,6 +85,7 @@ MODEL_STAGES = ("development", "test", "production")
 # The model stage each stack deploys to; the hub and dev stacks deploy nothing.
 STAGE_OF_ACCOUNT_ROLE: Mapping[str, str] = {"test": "test", "prod": "production"}
 DEPLOYMENT_STAGES = tuple(STAGE_OF_ACCOUNT_ROLE.values())
+ACCOUNT_ROLE_OF_STAGE: Mapping[str, str] = {stage: role for role, stage in STAGE_OF_ACCOUNT_ROLE.items()}
 
 # --- the registry's view of governance (SageMaker ModelApprovalStatus and ModelLifeCycle) ------------
 #
@@ -96,7 +123,32 @@ DEPLOYABLE_LIFECYCLES: Mapping[str, frozenset[tuple[str, str]]] = {s: _deployabl
 
 MODELS_PREFIX = "models/"
 CAPTURE_PREFIX = "capture/"
+# The prediction-drift metric the member reporter computes from data capture and the hub checks against its limit.
+PREDICTION_PSI_METRIC = "predictionPsi"
 MLFLOW_PREFIX = "mlflow/"
+
+
+def model_package_arn_prefix(account: str, region: str, partition: str = "aws") -> str:
+    """`arn:aws:sagemaker:<region>:<account>:model-package/`: the start of every hub package version's ARN."""
+    return MODEL_PACKAGE_ARN_PREFIX.format(partition=partition, region=region, account=account)
+
+
+def forwarded_model_package_pattern(account: str, region: str, partition: str = "aws") -> dict[str, Any]:
+    """What a member account forwards to the hub: state changes of the hub's packages only (matched on the ARN)."""
+    return {"source": [SOURCE_SAGEMAKER], "detail-type": [DETAIL_TYPE_MODEL_PACKAGE],
+            "detail": {"ModelPackageArn": [{"prefix": model_package_arn_prefix(account, region, partition)}]}}
+
+
+def endpoint_name(stage: str, use_case: str, group: str) -> str:
+    """The endpoint a `test`/`prod` stack (account role `stage`) serves a group with (≤ 63 characters): one per use
+    case, group and stage, kept across versions; a long name ends in a hash.
+
+    The hub checks a member report's endpoint against this same function (`governance.evidence`).
+    """
+    name = f"mlgov-{stage}-{use_case}-{group}"
+    if len(name) <= 63:
+        return name
+    return f"{name[:54].rstrip('-')}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
 def hub_bucket_name(registry_name: str, shared_account: str, region: str) -> str:
@@ -174,22 +226,114 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} is {raw!r}; a whole number is required") from None
 
 
+# --- tamper evidence: the audit signing key and the checkpoints kept outside the table ----------------
+
+# The S3 prefix of chain-head checkpoints, one object per chain head: `checkpoints/<subject path>/<seq>.json`.
+CHECKPOINTS_PREFIX = "checkpoints/"
+CHECKPOINT_SEQ_DIGITS = 10
+# Where the checkpoint consumer reports a change that arrived without a valid signed entry.
+AUDIT_METRICS_NAMESPACE = "mlgov/audit"
+UNSIGNED_CHANGE_METRIC = "UnsignedChanges"
+DEFAULT_AUDIT_RETENTION_DAYS = 2557  # 7 years
+
+
+def checkpoint_prefix(subject: str) -> str:
+    """A chain's checkpoint folder: the subject's `#`-separated parts as path segments."""
+    return CHECKPOINTS_PREFIX + "/".join(subject.split("#")) + "/"
+
+
+def checkpoint_key(subject: str, seq: int) -> str:
+    return f"{checkpoint_prefix(subject)}{seq:0{CHECKPOINT_SEQ_DIGITS}d}.json"
+
+
 @dataclass(frozen=True)
 class GovernanceSettings:
-    """The hub handlers (sync, api, metrics): the table and who may decide."""
+    """The hub handlers (sync, api, metrics): the table, who may decide and give evidence, the hub's identity, the audit key.
+
+    `hub_account`/`hub_region`: whose model packages the registry events may be about (sync refuses every
+    event when they are unset). `validators_json`: `{"test": [ARNs], "production": [ARNs]}`, who may record
+    validation metrics. `stage_accounts_json`: `{"test": [ids], "production": [ids]}`, who may report
+    deployments and monitoring metrics. `max_event_skew_seconds`: how far in the future a timestamp may be.
+    `signing_key_id`: the KMS key every audit entry is signed with. `registry_writers`: the handler roles
+    (comma-separated ARNs) whose registry changes are governance's own, not outside changes.
+    """
 
     TABLE = "GOVERNANCE_TABLE"
     APPROVERS = "APPROVERS"
+    HUB_ACCOUNT = "HUB_ACCOUNT_ID"
+    HUB_REGION = "HUB_REGION"
+    HUB_PARTITION = "HUB_PARTITION"
+    VALIDATORS = "VALIDATORS"
+    STAGE_ACCOUNTS = "STAGE_ACCOUNTS"
+    MAX_EVENT_SKEW = "MAX_EVENT_SKEW_SECONDS"
+    SIGNING_KEY = "AUDIT_SIGNING_KEY"
+    CHECKPOINT_BUCKET = "AUDIT_CHECKPOINT_BUCKET"
+    REGISTRY_WRITERS = "REGISTRY_WRITERS"
 
     table_name: Any
     approvers_json: Any = "{}"
+    hub_account: Any = None
+    hub_region: Any = None
+    hub_partition: str = "aws"
+    validators_json: Any = "{}"
+    stage_accounts_json: Any = "{}"
+    max_event_skew_seconds: int = DEFAULT_MAX_EVENT_SKEW_SECONDS
+    signing_key_id: Any = ""
+    checkpoint_bucket: Any = ""
+    registry_writers: Any = ""
 
     def to_env(self) -> dict[str, Any]:
-        return {self.TABLE: self.table_name, self.APPROVERS: self.approvers_json}
+        env = {self.TABLE: self.table_name, self.APPROVERS: self.approvers_json, self.HUB_PARTITION: self.hub_partition,
+               self.VALIDATORS: self.validators_json, self.STAGE_ACCOUNTS: self.stage_accounts_json,
+               self.MAX_EVENT_SKEW: str(self.max_event_skew_seconds), self.SIGNING_KEY: self.signing_key_id,
+               self.REGISTRY_WRITERS: self.registry_writers}
+        if self.hub_account is not None:
+            env[self.HUB_ACCOUNT] = self.hub_account
+        if self.hub_region is not None:
+            env[self.HUB_REGION] = self.hub_region
+        if self.checkpoint_bucket:
+            env[self.CHECKPOINT_BUCKET] = self.checkpoint_bucket
+        return env
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "GovernanceSettings":
-        return cls(table_name=_require(env, cls.TABLE), approvers_json=env.get(cls.APPROVERS) or "{}")
+        """The signing key is required: a handler never writes an unsigned entry."""
+        skew = _int(env, cls.MAX_EVENT_SKEW, DEFAULT_MAX_EVENT_SKEW_SECONDS)
+        if not 0 <= skew <= MAX_EVENT_SKEW_SECONDS_LIMIT:
+            raise SettingsError(f"{cls.MAX_EVENT_SKEW} is {skew}; 0 to {MAX_EVENT_SKEW_SECONDS_LIMIT} seconds")
+        account = env.get(cls.HUB_ACCOUNT) or None
+        if account is not None and not ACCOUNT_ID_RE.match(account):
+            raise SettingsError(f"{cls.HUB_ACCOUNT} is {account!r}; a 12-digit account id is required")
+        return cls(table_name=_require(env, cls.TABLE), approvers_json=env.get(cls.APPROVERS) or "{}",
+                   hub_account=account, hub_region=env.get(cls.HUB_REGION) or env.get("AWS_REGION") or None,
+                   hub_partition=env.get(cls.HUB_PARTITION) or "aws", validators_json=env.get(cls.VALIDATORS) or "{}",
+                   stage_accounts_json=env.get(cls.STAGE_ACCOUNTS) or "{}", max_event_skew_seconds=skew,
+                   signing_key_id=_require(env, cls.SIGNING_KEY), checkpoint_bucket=env.get(cls.CHECKPOINT_BUCKET) or "",
+                   registry_writers=env.get(cls.REGISTRY_WRITERS) or "")
+
+    def writers(self) -> tuple[str, ...]:
+        return tuple(w.strip() for w in str(self.registry_writers).split(",") if w.strip())
+
+
+@dataclass(frozen=True)
+class CheckpointSettings:
+    """The checkpoint consumer: the table it re-reads, the key it verifies with, the bucket it writes to."""
+
+    TABLE = GovernanceSettings.TABLE
+    SIGNING_KEY = GovernanceSettings.SIGNING_KEY
+    CHECKPOINT_BUCKET = GovernanceSettings.CHECKPOINT_BUCKET
+
+    table_name: Any
+    signing_key_id: Any
+    checkpoint_bucket: Any
+
+    def to_env(self) -> dict[str, Any]:
+        return {self.TABLE: self.table_name, self.SIGNING_KEY: self.signing_key_id, self.CHECKPOINT_BUCKET: self.checkpoint_bucket}
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> "CheckpointSettings":
+        return cls(table_name=_require(env, cls.TABLE), signing_key_id=_require(env, cls.SIGNING_KEY),
+                   checkpoint_bucket=_require(env, cls.CHECKPOINT_BUCKET))
 
 
 @dataclass(frozen=True)

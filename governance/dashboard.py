@@ -30,7 +30,7 @@ PAGE = 100
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 
-def _pages(fetch: Callable[[str | None], Mapping[str, Any]], key: str, cap: int | None = None) -> tuple[list[Any], bool]:
+def pages(fetch: Callable[[str | None], Mapping[str, Any]], key: str, cap: int | None = None) -> tuple[list[Any], bool]:
     """Every item of a paginated service query (up to `cap`); also whether items were left unread."""
     out: list[Any] = []
     token = None
@@ -47,7 +47,7 @@ def _pages(fetch: Callable[[str | None], Mapping[str, Any]], key: str, cap: int 
 def collect(gov: Any, *, viewer: str | None = None, max_versions: int = 200, max_queue: int = 500, recent: int = 25,
             now: datetime | None = None) -> dict[str, Any]:
     """Everything the page shows, as plain data (also what the tests compare with the table)."""
-    use_cases, _ = _pages(lambda t: gov.list_use_cases(limit=PAGE, token=t), "useCases")
+    use_cases, _ = pages(lambda t: gov.list_use_cases(limit=PAGE, token=t), "useCases")
     versions: dict[tuple[str, str, int], dict[str, Any]] = {}
     matrix = {s: {t: 0 for t in RISK_TIERS} for s in USE_CASE_STAGES}
     trails: list[dict[str, Any]] = []
@@ -70,7 +70,7 @@ def collect(gov: Any, *, viewer: str | None = None, max_versions: int = 200, max
                                       schema.CONFIG_RISK_TIER: uc.get(schema.CONFIG_RISK_TIER), schema.MODEL_GROUP: key[1],
                                       schema.MODEL_VERSION: key[2], "records": {}})
             versions[key]["records"][record[schema.MODEL_STAGE]] = record
-        uc_entries, _ = _pages(lambda t: gov.audit_page(uc[schema.USE_CASE_ID], limit=PAGE, token=t), "entries")
+        uc_entries, _ = pages(lambda t: gov.audit_page(uc[schema.USE_CASE_ID], limit=PAGE, token=t), "entries")
         verdict = gov.verify_trail(uc[schema.USE_CASE_ID])
         uc["chain"] = verdict
         trails.append({schema.ENTRY_SUBJECT: f"use case {uc[schema.USE_CASE_ID]}", schema.USE_CASE_ID: uc[schema.USE_CASE_ID],
@@ -81,7 +81,7 @@ def collect(gov: Any, *, viewer: str | None = None, max_versions: int = 200, max
     shown = ordered[:max_versions]
     for v in shown:
         uc_id, group, version = v[schema.USE_CASE_ID], v[schema.MODEL_GROUP], v[schema.MODEL_VERSION]
-        trail, _ = _pages(lambda t: gov.audit_page(uc_id, group, version, limit=PAGE, token=t), "entries")
+        trail, _ = pages(lambda t: gov.audit_page(uc_id, group, version, limit=PAGE, token=t), "entries")
         verdict = gov.verify_trail(uc_id, group, version)
         v["chain"] = verdict
         v["auditEntries"] = len(trail)
@@ -92,11 +92,16 @@ def collect(gov: Any, *, viewer: str | None = None, max_versions: int = 200, max
 
     queues: dict[str, dict[str, Any]] = {}
     for stage, status in QUEUES:
-        items, more = _pages(lambda t: gov.queue(stage=stage, status=status, limit=PAGE, token=t), "items", cap=max_queue)
+        items, more = pages(lambda t: gov.queue(stage=stage, status=status, limit=PAGE, token=t), "items", cap=max_queue)
         queues[f"{stage}/{status}"] = {"stage": stage, "status": status, "items": items, "more": more}
 
     entries.sort(key=lambda e: (str(e.get(schema.ENTRY_AT) or ""), str(e.get(schema.ENTRY_SUBJECT) or "")), reverse=True)
+    flags = [{schema.USE_CASE_ID: v[schema.USE_CASE_ID], schema.MODEL_GROUP: v[schema.MODEL_GROUP], schema.MODEL_VERSION: v[schema.MODEL_VERSION],
+              "stage": stage, **r["monitoring"]}
+             for v in ordered for stage, r in sorted(v["records"].items())
+             if (r.get("monitoring") or {}).get("stale") or (r.get("monitoring") or {}).get("breaches")]
     return {
+        "monitoringFlags": flags,
         "generatedAt": (now or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "viewer": viewer,
         "useCases": use_cases,
@@ -199,6 +204,21 @@ def _deployments(value: Any) -> str:
     return "".join(out)
 
 
+def _monitoring_flags(flags: Mapping[str, Any]) -> str:
+    """A deployed record's monitoring flags in words: no recent report, metrics beyond the use case's limits."""
+    out = []
+    if flags.get("stale"):
+        out.append(f'<div class="alert-inline" data-flag="stale"><span aria-hidden="true">⚠</span> STALE: no report for over '
+                   f'{_e(flags.get("staleAfterHours"))} h (last {_e(_time(flags.get("lastReportAt")) or "never")})</div>')
+    for b in flags.get("breaches") or []:
+        bound = " or ".join(f"{sign} {_e(b[k])}" for sign, k in (("below", schema.THRESHOLD_MIN), ("above", schema.THRESHOLD_MAX))
+                            if k in b)
+        out.append(f'<div class="alert-inline" data-flag="breach" data-metric="{_e(b.get(schema.THRESHOLD_METRIC))}">'
+                   f'<span aria-hidden="true">⚠</span> BEYOND LIMIT: {_e(b.get(schema.THRESHOLD_METRIC))} {_e(b.get("value"))} '
+                   f'(allowed: not {bound})</div>')
+    return "".join(out)
+
+
 def _run(records: Mapping[str, Any]) -> str:
     """The MLflow run a version was registered from (on its development record), if any."""
     run_id = (records.get("development") or {}).get(schema.MLFLOW_RUN_ID)
@@ -240,6 +260,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .st-approved { background: #dcf2dc; } .st-rejected { background: #f9d9d9; }
 .st-pending { background: #fff2c2; } .st-deployed { background: #d9e8fb; } .st-retired { background: #e4e4e4; }
 .alert { border: 3px double #000; background: #fde4e4; padding: 8px 12px; margin: 12px 0; font-weight: 600; }
+.alert-inline { border-left: 3px solid #000; background: #fde4e4; padding: 0 4px; margin: 2px 0; font-weight: 600; }
 .allok { border: 1px solid #000; padding: 6px 12px; margin: 12px 0; }
 .chain-broken { background: #fde4e4; outline: 2px solid #000; padding: 0 3px; }
 .metrics, .small { font-size: 12.5px; } .dim { color: #555; font-size: 12px; }
@@ -284,6 +305,8 @@ def render(data: Mapping[str, Any]) -> str:
     w(f'<div><dt>model versions</dt><dd id="version-count" data-count="{data.get("versionCount", 0)}">{data.get("versionCount", 0)}</dd></div>')
     for stage in STAGES:
         w(f'<div><dt>waiting in {stage}</dt><dd id="waiting-{stage}" data-count="{decisions[stage]}">{decisions[stage]}</dd></div>')
+    flagged = len(data.get("monitoringFlags") or [])
+    w(f'<div><dt>monitoring flags</dt><dd id="monitoring-flags" data-count="{flagged}">{flagged}</dd></div>')
     w(f'<div><dt>broken audit chains</dt><dd id="broken-chains" data-count="{len(broken)}">{len(broken)}</dd></div>')
     w("</dl>")
 
@@ -366,6 +389,8 @@ def render(data: Mapping[str, Any]) -> str:
             if r.get(schema.MONITORING_METRICS):
                 parts.append(f'<div><span class="dim">monitoring:</span> {_monitoring(r.get(schema.MONITORING_METRICS))}</div>')
             parts.append(_deployments(r.get(schema.DEPLOYMENTS)))
+            if r.get("monitoring"):
+                parts.append(_monitoring_flags(r["monitoring"]))
             if r.get(schema.APPROVALS):
                 parts.append(f'<div class="dim">approved by {", ".join(_e(_short_arn(a)) for a in r[schema.APPROVALS])}</div>')
             if r.get(schema.LAST_REJECTION):

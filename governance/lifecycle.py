@@ -10,10 +10,11 @@ from __future__ import annotations
 import uuid
 from typing import Any, Callable, Iterable, Mapping
 
-from . import rules, schema
+from . import mirror, rules, schema
 from .domain import Action, Approvers, Conflict, Stage, StageRecord, Status, UseCaseAction, UseCaseConfig, UseCaseStage
 from .domain import UseCaseState
 from .events import DECOMMISSIONED, MemberEvent, iso_millis
+from .evidence import endpoint_refusal
 from .records import dump_json, load_json, parse_records, parse_state, parse_use_case_config, uc_config_key, uc_state_key
 from .records import use_case_config, version_items, version_keys
 from .store import Key, Op, Store, TransactionConflict, put, update
@@ -104,7 +105,8 @@ def use_case_versions(store: Store, use_case_id: str) -> list[tuple[str, int]]:
 
 
 def plan_retirements(store: Store, use_case_id: str, *, at: str, actor: str, reason: str) -> list[list[Op]]:
-    """The ops that retire each not yet retired version of the use case (one list per version, guarded by rev).
+    """The ops that retire each not yet retired version of the use case (one list per version, guarded by rev),
+    each with its registry write queued for the repair pass (the registry shows it rejected).
 
     The index only says which versions exist; their records are read by key (consistently), so the guards hold
     what a retry would see.
@@ -129,7 +131,7 @@ def plan_retirements(store: Store, use_case_id: str, *, at: str, actor: str, rea
                      from_state=records[at_stage].status.value, to_state=Status.retired.value,
                      reason=f"use case {use_case_id} retired: {reason}",
                      detail={"changes": {s.value: v.value for s, v in tr.changes.items()}, "cascade": use_case_id})
-            plans.append(vw.ops())
+            plans.append([*vw.ops(), mirror.queue(group, version, use_case_id, at=at, why=f"use case {use_case_id} retired")])
     return plans
 
 
@@ -214,6 +216,11 @@ def report_endpoint(store: Store, ev: MemberEvent) -> tuple[str, str]:
         at, actor = iso_millis(ev.reported_ms), f"account:{ev.account}"
         where = {schema.ENDPOINT_NAME: ev.endpoint, "account": ev.account, **({"variantName": ev.variant} if ev.variant else {})}
         writes: list[VersionWrite] = []
+        items = version_items(raw, ev.group, ev.version)
+        if items[ev.stage] is None:
+            return None, ("rejected", f"{ev.group}/{ev.version} has no {ev.stage.value} record to report on")
+        if refusal := endpoint_refusal(ev, items[ev.stage].get(schema.USE_CASE_ID)):
+            return None, ("rejected", f"{ev.group}/{ev.version} {ev.stage.value}: report refused: {refusal}")
         if ev.kind == DECOMMISSIONED:
             gone = [e for e in live if int(e["sinceMs"]) <= ev.reported_ms]
             if not gone:
@@ -222,9 +229,6 @@ def report_endpoint(store: Store, ev: MemberEvent) -> tuple[str, str]:
             live = [e for e in live if e not in gone]
             message = f"{ev.endpoint} decommissioned: " + ", ".join(f"{e['modelGroup']}/{e['modelVersion']}" for e in gone)
         else:
-            items = version_items(raw, ev.group, ev.version)
-            if items[ev.stage] is None:
-                return None, ("rejected", f"{ev.group}/{ev.version} has no {ev.stage.value} record to report on")
             replaced = [e for e in live if _replaced_by(ev, e)]
             newer = [e for e in replaced if int(e["sinceMs"]) > ev.reported_ms]
             if newer:
@@ -235,7 +239,10 @@ def report_endpoint(store: Store, ev: MemberEvent) -> tuple[str, str]:
             if already and not replaced and not pending:
                 return None, ("duplicate", f"{ev.group}/{ev.version} is already live on {ev.endpoint}")
             if not already or pending:
-                writes.append(_deploy(items, ev, at=at, actor=actor, where=where, new=not already))
+                try:
+                    writes.append(_deploy(items, ev, at=at, actor=actor, where=where, new=not already))
+                except Conflict as exc:
+                    return None, ("rejected", f"{ev.group}/{ev.version}: deployment report refused: {exc.message}")
             if not already:
                 live.append({"modelGroup": ev.group, "modelVersion": ev.version, "stage": ev.stage.value, "since": at,
                              "sinceMs": ev.reported_ms, **({"variantName": ev.variant} if ev.variant else {})})

@@ -10,11 +10,19 @@ from __future__ import annotations
 from typing import Iterable
 
 # API operations as "<service>:<Operation>", what a botocore event hook records.
+# Every handler that writes signs its audit entries (kms:Sign); the api verifies trails (the public key, the
+# checkpoints); the checkpoint consumer reads chains, verifies them and writes checkpoints.
 HANDLER_OPERATIONS: dict[str, frozenset[str]] = {
-    "sync": frozenset({"dynamodb:BatchGetItem", "dynamodb:TransactWriteItems"}),
-    "api": frozenset({"dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:TransactWriteItems", "sagemaker:UpdateModelPackage"}),
-    "metrics": frozenset({"dynamodb:BatchGetItem", "dynamodb:TransactWriteItems"}),
+    "sync": frozenset({"dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:TransactWriteItems", "sagemaker:UpdateModelPackage",
+                       "kms:Sign"}),
+    "api": frozenset({"dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:TransactWriteItems", "sagemaker:UpdateModelPackage",
+                      "kms:Sign", "kms:GetPublicKey", "s3:ListObjectsV2", "s3:GetObject"}),
+    "metrics": frozenset({"dynamodb:BatchGetItem", "dynamodb:TransactWriteItems", "kms:Sign"}),
+    "checkpoint": frozenset({"dynamodb:BatchGetItem", "dynamodb:Query", "kms:GetPublicKey", "s3:ListObjectsV2", "s3:GetObject",
+                             "s3:PutObject"}),
 }
+# API operations whose IAM action has another name (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html).
+OPERATION_ACTIONS = {"s3:ListObjectsV2": "s3:ListBucket"}
 
 # Which IAM actions the items of our transactions need (Put → PutItem, Update → UpdateItem).
 TRANSACT_ITEM_ACTIONS = {"Put": "dynamodb:PutItem", "Update": "dynamodb:UpdateItem",
@@ -24,12 +32,13 @@ HANDLER_TRANSACT_ITEMS: dict[str, frozenset[str]] = {
     "sync": frozenset({"Put", "Update"}),
     "api": frozenset({"Put", "Update"}),
     "metrics": frozenset({"Put", "Update"}),
+    "checkpoint": frozenset(),
 }
 
 
 def iam_actions(operations: Iterable[str], transact_items: Iterable[str] = ()) -> frozenset[str]:
     """IAM actions for API operations: a transaction becomes the per-item actions it contains."""
-    out = {op for op in operations if op != "dynamodb:TransactWriteItems"}
+    out = {OPERATION_ACTIONS.get(op, op) for op in operations if op != "dynamodb:TransactWriteItems"}
     out |= {TRANSACT_ITEM_ACTIONS[k] for k in transact_items}
     return frozenset(out)
 

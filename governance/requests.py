@@ -1,23 +1,33 @@
-"""API requests parsed strictly: a body, a caller, a decision or a metrics report is checked before any read.
+"""What the API checks before the resolver's models see a request: the caller, and the body as strict JSON text.
 
-Each parser returns plain values or raises the `BadInput` / `Forbidden` the caller gets.
+The models in `governance.api_models` validate fields; this module refuses what no model should be handed:
+an oversized body (413), a body that is not JSON (415), text that is not UTF-8 or holds lone surrogates, NaN or
+Infinity, JSON nested deeper than anything the API takes (400).
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import json
-from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .contract import VARIANT_RE
-from .domain import Action, BadInput, Forbidden, Stage, check_endpoint, check_stage, principal_key
-from .events import check_metrics
+from .api_models import DEFAULT_LIMIT, MAX_LIMIT
+from .domain import BadInput, Forbidden, GovernanceError, principal_key
 
-MAX_REASON = 1024
 MAX_BODY_BYTES = 64 * 1024
-# Slack over MAX_BODY_BYTES for JSON punctuation and escapes around the fields the parsers bound.
+# Slack over MAX_BODY_BYTES for JSON punctuation and escapes around the fields the models bound.
 BODY_SLACK_BYTES = 4096
-DEFAULT_LIMIT, MAX_LIMIT = 50, 100
-VALIDATION, MONITORING = "validation", "monitoring"
+# Metrics may nest; nothing the API takes is deeper than this.
+MAX_DEPTH = 32
+JSON_TYPES = ("application/json",)
+
+
+class PayloadTooLarge(GovernanceError):
+    status_code, code = 413, "payload_too_large"
+
+
+class UnsupportedMediaType(GovernanceError):
+    status_code, code = 415, "unsupported_media_type"
 
 
 def require_caller(caller: Any) -> str:
@@ -27,106 +37,107 @@ def require_caller(caller: Any) -> str:
 
 
 def caller_arn(raw_event: Mapping[str, Any]) -> str | None:
-    """The IAM ARN API Gateway's IAM authorization put on an HTTP API (2.0) event, if any."""
-    ctx = raw_event.get("requestContext") or {}
-    iam = ((ctx.get("authorizer") or {}).get("iam") or {}) if isinstance(ctx, dict) else {}
-    arn = iam.get("userArn") if isinstance(iam, dict) else None
+    """The IAM ARN API Gateway's IAM authorization put on a REST API proxy event (`requestContext.identity`)."""
+    ctx = raw_event.get("requestContext")
+    identity = ctx.get("identity") if isinstance(ctx, Mapping) else None
+    arn = identity.get("userArn") if isinstance(identity, Mapping) else None
     return arn if isinstance(arn, str) else None
+
+
+def _header(headers: Any, name: str) -> str | None:
+    if not isinstance(headers, Mapping):
+        return None
+    return next((v for k, v in headers.items() if isinstance(k, str) and k.lower() == name and isinstance(v, str)), None)
+
+
+def body_text(event: Mapping[str, Any]) -> str | None:
+    """The request body as text, or None when there is none; refuses what is not JSON text of a bounded size."""
+    raw = event.get("body")
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str):
+        raise BadInput("the request body is not text")
+    media = (_header(event.get("headers"), "content-type") or "application/json").split(";")[0].strip().lower()
+    if media not in JSON_TYPES:
+        raise UnsupportedMediaType(f"the request body is {media or 'untyped'}; the API takes application/json only")
+    if len(raw) > 2 * (MAX_BODY_BYTES + BODY_SLACK_BYTES):  # cheap bound before decoding anything
+        raise PayloadTooLarge(f"the request body exceeds {MAX_BODY_BYTES // 1024} KB")
+    data: bytes
+    if event.get("isBase64Encoded") is True:
+        try:
+            data = base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            raise BadInput("the request body is not valid base64 text") from None
+    else:
+        try:
+            data = raw.encode("utf-8")
+        except UnicodeEncodeError:
+            raise BadInput("the request body is not valid UTF-8 text (it holds a lone surrogate)") from None
+    if len(data) > MAX_BODY_BYTES + BODY_SLACK_BYTES:
+        raise PayloadTooLarge(f"the request body exceeds {MAX_BODY_BYTES // 1024} KB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"the request body is not valid UTF-8 text (byte {exc.start})") from None
+
+
+def single_query(event: Mapping[str, Any]) -> None:
+    """Every query parameter is given once: which of two values a repeated one means is a guess the API does not make."""
+    multi = event.get("multiValueQueryStringParameters")
+    if not isinstance(multi, Mapping):
+        return
+    for name, values in multi.items():
+        if isinstance(values, list) and len(values) > 1:
+            raise BadInput(f"query parameter {str(name)[:40]!r} is given {len(values)} times; give it once")
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON here")
 
 
-def json_body(text: str) -> Any:
-    """A request body: at most MAX_BODY_BYTES (plus slack) of JSON, no NaN or Infinity."""
-    if len(text.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES + BODY_SLACK_BYTES:
-        raise BadInput(f"the request body exceeds {MAX_BODY_BYTES // 1024} KB")
+def _check_tree(value: Any) -> None:
+    """No deeper than MAX_DEPTH, and every string (keys too) encodable as UTF-8: no lone surrogates from escapes."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise BadInput(f"the request body is nested deeper than {MAX_DEPTH} levels")
+        if isinstance(node, str):
+            if not _encodable(node):
+                raise BadInput(f"the request body holds a lone surrogate ({node[:40]!r}); text must be valid Unicode")
+        elif isinstance(node, dict):
+            stack.extend((k, depth) for k in node)
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+
+
+def _encodable(text: str) -> bool:
     try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except (ValueError, RecursionError):
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def json_body(text: str) -> Any:
+    """A request body parsed strictly: a JSON object, no NaN or Infinity, bounded depth, valid Unicode."""
+    try:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise BadInput(f"the request body is nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError:
         raise BadInput("the request body is not valid JSON") from None
-
-
-def json_object(body: Any, allowed: set[str]) -> Mapping[str, Any]:
-    """The body as a JSON object with no field outside `allowed`."""
-    if not isinstance(body, Mapping):
+    if not isinstance(value, dict):
         raise BadInput("the body must be a JSON object")
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise BadInput(f"unknown field(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(sorted(allowed))}")
-    return body
-
-
-def reason(value: Any, *, required: bool) -> str:
-    if value is None:
-        if required:
-            raise BadInput("a reason is required")
-        return ""
-    if not isinstance(value, str) or (required and not value.strip()) or len(value) > MAX_REASON:
-        raise BadInput(f"reason must be a non-empty string of at most {MAX_REASON} characters")
-    return value.strip()
-
-
-def limit(value: Any) -> int:
-    if value is None or value == "":
-        return DEFAULT_LIMIT
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 3:
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_LIMIT:
-        raise BadInput(f"limit must be a whole number from 1 to {MAX_LIMIT}")
+    _check_tree(value)
     return value
 
 
-def parse_decision(body: Any) -> tuple[Stage, Action, str, int | None]:
-    """A version decision: stage, action (approve, reject, retire), reason, and the rev the caller saw."""
-    body = json_object(body, {"stage", "action", "reason", "expectedRev"})
-    stage = check_stage(body.get("stage"))
-    action_raw = body.get("action")
-    if action_raw not in ("approve", "reject", "retire"):
-        raise BadInput(f"action {action_raw!r} is invalid; allowed: approve, reject, retire")
-    action = Action(action_raw)
-    why = reason(body.get("reason"), required=action is not Action.approve)
-    expected = body.get("expectedRev")
-    if expected is not None and (isinstance(expected, bool) or not isinstance(expected, int) or expected < 0):
-        raise BadInput("expectedRev must be a non-negative integer")
-    return stage, action, why, expected
-
-
-def parse_use_case_decision(body: Any) -> tuple[str, str]:
-    """A use case decision: action (approve, reject, retire) and reason (required to reject or retire)."""
-    body = json_object(body, {"action", "reason"})
-    action = body.get("action")
-    if action not in ("approve", "reject", "retire"):
-        raise BadInput(f"use case action {action!r} is invalid; allowed: approve, reject, retire")
-    return action, reason(body.get("reason"), required=action != "approve")
-
-
-@dataclass(frozen=True)
-class MetricsReport:
-    kind: str  # VALIDATION | MONITORING
-    stage: Stage
-    metrics: dict[str, Any]
-    endpoint: str | None = None
-    variant: str | None = None
-
-
-def parse_metrics(body: Any) -> MetricsReport:
-    """Validation metrics (no endpoint) or monitoring metrics (with their endpoint and optional variant)."""
-    body = json_object(body, {"kind", "stage", "metrics", "endpointName", "variantName"})
-    kind = body.get("kind")
-    if kind not in (VALIDATION, MONITORING):
-        raise BadInput(f"kind {kind!r} is invalid; allowed: {VALIDATION}, {MONITORING}")
-    stage = check_stage(body.get("stage"))
-    metrics = check_metrics(body.get("metrics"))
-    if kind == VALIDATION:
-        if body.get("endpointName") is not None or body.get("variantName") is not None:
-            raise BadInput("endpointName and variantName belong to monitoring metrics")
-        return MetricsReport(kind, stage, metrics)
-    if body.get("endpointName") is None:
-        raise BadInput("endpointName is required for monitoring metrics")
-    endpoint = check_endpoint(body.get("endpointName"))
-    variant = body.get("variantName")
-    if variant is not None and (not isinstance(variant, str) or not VARIANT_RE.match(variant)):
-        raise BadInput(f"variantName {variant!r} is invalid")
-    return MetricsReport(kind, stage, metrics, endpoint, variant)
+def limit(value: Any) -> int:
+    """A page size already validated by the API's models (or given by code); None is the default."""
+    if value is None or value == "":
+        return DEFAULT_LIMIT
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_LIMIT:
+        raise BadInput(f"limit must be a whole number from 1 to {MAX_LIMIT}")
+    return value

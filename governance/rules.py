@@ -183,7 +183,22 @@ def is_high_risk(risk_tier: RiskTier, model_risk: ModelRisk) -> bool:
     return {Obligation.officer, Obligation.four_eyes} <= obligations.of(risk_tier, model_risk)
 
 
-def required_approvers(stage: Stage, high_risk: bool) -> int:
+UNIDENTIFIED_REGISTRANT = ("the registry event named no IAM identity for whoever registered this version, so separation "
+                           "of duties cannot be checked: every stage needs two distinct approvers")
+
+
+def unidentified_registrant(registered_by: str | None) -> str:
+    """Why a version's approvals need two people (the registrant is not an identified IAM principal), or ""."""
+    return UNIDENTIFIED_REGISTRANT if registered_by is None or principal_key(registered_by) is None else ""
+
+
+def required_approvers(stage: Stage, high_risk: bool, *, registered_by: str | None = "") -> int:
+    """Distinct approvers a stage needs: two for high risk in production, and at every stage when the registrant is unknown.
+
+    `registered_by=""` (the default) means "not asked": callers that know the version pass its registrant.
+    """
+    if registered_by != "" and unidentified_registrant(registered_by):
+        return 2
     return 2 if high_risk and stage is Stage.production else 1
 
 
@@ -209,9 +224,11 @@ def check_decider(
         raise Forbidden("separation of duties: whoever registered a version cannot approve it")
     prior = [principal_key(a) for a in prior_approvals]
     if key in prior:
-        raise Forbidden(f"{caller} has already approved this version at {stage.value}; a second, different approver is needed")
+        why = unidentified_registrant(registered_by)
+        raise Forbidden(f"{caller} has already approved this version at {stage.value}; a second, different approver is needed"
+                        + (f" ({why})" if why else ""))
     if high_risk and stage is not Stage.development:
-        need = required_approvers(stage, high_risk)
+        need = required_approvers(stage, high_risk, registered_by=registered_by)
         if len(prior) + 1 >= need and not any(k in approvers.officers for k in [*prior, key]):
             raise Forbidden(f"a high-risk approval at {stage.value} needs a governance officer among its approvers")
 

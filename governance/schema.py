@@ -47,9 +47,23 @@ REGISTRY_STATUS = "registryStatus"
 REGISTRY_MODIFIED_AT = "registryModifiedAt"
 REGISTRY_LIFECYCLE = "registryLifeCycle"
 MLFLOW_RUN_ID = "mlflowRunId"  # the MLflow run the version was registered from (development record only)
+DECISION_LOG = "decisionLog"  # the version's decisions (who, when, why) the registry's model card shows (development record)
 COMPLIANCE = "compliance"  # JSON: where the registration's artifacts and images are, and what is wrong with them
+APPROVAL_RULE = "approvalRule"  # why a version needs more approvers than usual (development record only)
 CHAIN_SEQ = "chainSeq"
 CHAIN_HASH = "chainHash"
+# Monitoring history: the count of reports a stage record has taken (its latest is MONITORING_METRICS), and
+# the ring of `MON#<version>#<stage>#<slot>` items in the model partition holding the last reports.
+MONITORING_SEQ = "monitoringSeq"
+MONITORING_PREFIX = "MON#"
+# `USECASE#<id>/CONFIG`: the use case's monitoring policy (staleness window, metric limits).
+CONFIG_MONITORING = "monitoring"
+MONITORING_STALE_AFTER_HOURS = "staleAfterHours"
+MONITORING_LIMITS = "limits"
+# Its defaults where `mlgov:monitoring` says nothing: a day without a report is stale; a PSI above 0.2 (the
+# usual rule of thumb) is a significant shift of the prediction distribution.
+DEFAULT_STALE_AFTER_HOURS = 24
+DEFAULT_PSI_MAX = 0.2
 
 # `USECASE#<id>/STATE` (with USE_CASE_ID, REV, the chain head and the audit stamp).
 STATE_STAGE = "stage"
@@ -83,11 +97,19 @@ ENTRY_REASON = "reason"
 ENTRY_SOURCE = "source"
 ENTRY_DETAIL = "detail"
 ENTRY_PREV_HASH = "prevHash"
+# What the record(s) the chain governs look like once the entry is applied (JSON), so a record can be checked
+# against its trail.
+ENTRY_STATE = "recordState"
 ENTRY_HASH = "hash"
 ENTRY_HASHED_FIELDS: tuple[str, ...] = (
     ENTRY_SUBJECT, ENTRY_SEQ, ENTRY_AT, ENTRY_ACTION, ENTRY_STAGE, ENTRY_FROM, ENTRY_TO, ENTRY_ACTOR, ENTRY_REASON,
-    ENTRY_SOURCE, ENTRY_DETAIL, ENTRY_PREV_HASH,
+    ENTRY_SOURCE, ENTRY_DETAIL, ENTRY_PREV_HASH, ENTRY_STATE,
 )
+# The signature over the hashes of every entry one transaction appended (`cosigned`), with the KMS key that made it.
+ENTRY_SIGNATURE = "sig"
+ENTRY_SIGNING_KEY = "sigKey"
+ENTRY_COSIGNED = "cosigned"
+ENTRY_SIGNATURE_FIELDS: tuple[str, ...] = (ENTRY_SIGNATURE, ENTRY_SIGNING_KEY, ENTRY_COSIGNED)
 
 GOVERNANCE_ATTRIBUTES: tuple[str, ...] = (
     USE_CASE_ID, USE_CASE_NAME, USE_CASE_STAGE, MODEL_GROUP, MODEL_VERSION, MODEL_OWNER,
@@ -165,6 +187,11 @@ def version_prefix(version: int) -> str:
     return f"V#{version:06d}#"
 
 
+def monitoring_slot_sk(version: int, stage: str, slot: int) -> str:
+    """One slot of a stage record's monitoring history ring (no index key: never listed by a query)."""
+    return f"{MONITORING_PREFIX}{version:06d}#{stage}#{slot:03d}"
+
+
 def audit_sk(iso_time: str, event_id: str) -> str:
     return f"{AUDIT_PREFIX}{iso_time}#{event_id}"
 
@@ -232,6 +259,7 @@ def use_case_config_item(
     groups: Iterable[str],
     thresholds: Iterable[Mapping[str, Any]],
     transparency_statement: str | None = None,
+    monitoring: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The `USECASE#<id>/CONFIG` item: declared in stack config, written by Pulumi only."""
     item = {
@@ -251,6 +279,8 @@ def use_case_config_item(
     }
     if transparency_statement is not None:
         item[CONFIG_TRANSPARENCY_STATEMENT] = transparency_statement
+    if monitoring is not None:
+        item[CONFIG_MONITORING] = dict(monitoring)
     return item
 
 

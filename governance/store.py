@@ -238,8 +238,16 @@ def decode_token(token: str | None, *, partition: tuple[str, str]) -> dict[str, 
     if not isinstance(data, dict) or not data or not set(data) <= KEY_ATTRS:
         raise BadInput("the next token is invalid")
     for value in data.values():
-        if not isinstance(value, dict) or set(value) != {"S"} or not isinstance(value["S"], str):
+        if not isinstance(value, dict) or set(value) != {"S"} or not isinstance(value["S"], str) or not value["S"].isprintable():
             raise BadInput("the next token is invalid")
     if data.get(partition[0], {}).get("S") != partition[1]:
         raise BadInput("the next token belongs to a different listing")
+    if set(data) != _page_key(partition[0]):
+        raise BadInput("the next token is invalid: its key is incomplete")
     return data
+
+
+def _page_key(partition_attr: str) -> frozenset[str]:
+    """The attributes of a query's continuation key: the table's key, plus the index's when the query reads one."""
+    index = next((i for i in schema.TABLE.indexes if i.partition_key == partition_attr), None)
+    return frozenset({schema.PK, schema.SK} | ({index.partition_key, index.sort_key} if index else set()))

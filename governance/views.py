@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from . import audit, compliance, obligations, rules, schema
+from . import audit, compliance, mirror, monitoring, obligations, rules, schema, trails
 from .domain import Stage, UseCaseStage, UseCaseState, check_group, check_stage, check_status, check_use_case_id, check_version
 from .records import group_config_key, group_of_use_case, hub_key, load_json, parse_records, parse_state, record_key, registered_items
 from .records import uc_config_key, uc_state_key, use_case_config, version_keys
@@ -40,8 +40,10 @@ def live_on(item: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [{"stage": item.get(schema.MODEL_STAGE), **d} for d in deployments if not d.get("until")]
 
 
-def record_view(item: Mapping[str, Any], use_case_stage: str | None = None) -> dict[str, Any]:
-    """A stage record as the API shows it: the 15 governance attributes (metrics as JSON), ARN, rev."""
+def record_view(item: Mapping[str, Any], use_case_stage: str | None = None,
+                policy: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A stage record as the API shows it: the 15 governance attributes (metrics as JSON), ARN, rev; with the
+    use case's monitoring `policy`, whether a deployed record's reports are stale or beyond limits."""
     out: dict[str, Any] = {k: item.get(k) for k in schema.GOVERNANCE_ATTRIBUTES}
     out[schema.VALIDATION_METRICS] = load_json(item.get(schema.VALIDATION_METRICS))
     out[schema.MONITORING_METRICS] = load_json(item.get(schema.MONITORING_METRICS))
@@ -59,12 +61,16 @@ def record_view(item: Mapping[str, Any], use_case_stage: str | None = None) -> d
         out["liveOn"] = [d[schema.ENDPOINT_NAME] for d in live_on(item)]
     if item.get(schema.COMPLIANCE):
         out[schema.COMPLIANCE] = load_json(item[schema.COMPLIANCE])
+    if policy is not None and (flags := monitoring.assess(item, policy)) is not None:
+        out["monitoring"] = flags
     return out
 
 
 def version_view(use_case_id: str, group: str, version: int, state: UseCaseState,
-                 items: Mapping[Stage, Mapping[str, Any] | None]) -> dict[str, Any]:
-    """A registered version with every stage record it has, the stage it is at, and the MLflow run it came from (or None)."""
+                 items: Mapping[Stage, Mapping[str, Any] | None], marker: Mapping[str, Any] | None = None,
+                 policy: Mapping[str, Any] | None = None, reports: Mapping[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
+    """A registered version with every stage record it has, the stage it is at, the MLflow run it came from (or None),
+    its monitoring history, and `registryMirror`: None while the registry shows the record, else the waiting write."""
     present = [i for i in items.values() if i is not None]
     records = parse_records(items)
     return {
@@ -73,7 +79,9 @@ def version_view(use_case_id: str, group: str, version: int, state: UseCaseState
         "retired": rules.is_retired(records), "liveOn": [d for i in present for d in live_on(i)],
         schema.REGISTRY_STATUS: items[Stage.development].get(schema.REGISTRY_STATUS),
         schema.MLFLOW_RUN_ID: items[Stage.development].get(schema.MLFLOW_RUN_ID),
-        "records": [record_view(i, state.stage.value) for i in present],
+        mirror.STATE: mirror.view(marker),
+        "records": [record_view(i, state.stage.value, policy) for i in present],
+        "monitoringHistory": dict(reports or {}),
     }
 
 
@@ -81,6 +89,8 @@ def audit_view(item: Mapping[str, Any]) -> dict[str, Any]:
     out = {k: item.get(k) for k in audit.HASHED_FIELDS}
     out[schema.ENTRY_DETAIL] = load_json(item.get(schema.ENTRY_DETAIL))
     out[schema.ENTRY_HASH] = item.get(schema.ENTRY_HASH)
+    out.update({k: item.get(k) for k in schema.ENTRY_SIGNATURE_FIELDS})
+    out[schema.SK] = item.get(schema.SK)
     return out
 
 
@@ -108,8 +118,9 @@ def get_use_case(store: Store, use_case_id: str, *, limit: Any = None, token: st
     state = parse_state(raw.get(uc_state_key(use_case_id)))
     items, nxt = _page(store, (schema.BY_USE_CASE.partition_key, schema.use_case_pk(use_case_id)), limit, token,
                        index=schema.BY_USE_CASE, sort_prefix=schema.model_pk(""))
+    policy = monitoring.policy_of(uc_item)
     return {**use_case_view(uc_item, state, raw.get(hub_key())), schema.STATE_APPROVED: {k: list(v) for k, v in state.approved.items()},
-            "models": [record_view(i, state.stage.value) for i in items], "next": nxt}
+            "models": [record_view(i, state.stage.value, policy) for i in items], "next": nxt}
 
 
 def queue(store: Store, *, stage: Any, status: Any, limit: Any = None, token: str | None = None) -> dict[str, Any]:
@@ -121,10 +132,13 @@ def queue(store: Store, *, stage: Any, status: Any, limit: Any = None, token: st
 
 def get_version(store: Store, use_case_id: str, group: str, version: Any) -> dict[str, Any]:
     use_case_id, group, version = check_use_case_id(use_case_id), check_group(group), check_version(version)
-    raw = store.batch_get([group_config_key(group), uc_state_key(use_case_id), *version_keys(group, version)])
+    raw = store.batch_get([group_config_key(group), uc_state_key(use_case_id), uc_config_key(use_case_id),
+                           *version_keys(group, version), mirror.marker_key(group, version)])
     group_of_use_case(raw, use_case_id, group)
     items = registered_items(raw, group, version)
-    return version_view(use_case_id, group, version, parse_state(raw.get(uc_state_key(use_case_id))), items)
+    return version_view(use_case_id, group, version, parse_state(raw.get(uc_state_key(use_case_id))), items,
+                        raw.get(mirror.marker_key(group, version)), monitoring.policy_of(raw.get(uc_config_key(use_case_id))),
+                        monitoring.history(store, group, version, items))
 
 
 def audit_page(store: Store, use_case_id: str, group: str | None = None, version: Any = None, *, limit: Any = None,
@@ -135,14 +149,9 @@ def audit_page(store: Store, use_case_id: str, group: str | None = None, version
 
 
 def verify_trail(store: Store, use_case_id: str, group: str | None = None, version: Any = None) -> dict[str, Any]:
-    """Walk a trail and check it against the head stored on the item it belongs to."""
-    entries = store.query_all(**_audit_query(store, use_case_id, group, version))
-    if group is None:
-        head = parse_state(store.batch_get([uc_state_key(use_case_id)]).get(uc_state_key(use_case_id)))
-        return audit.verify(entries, head_seq=head.chain_seq, head_hash=head.chain_hash).as_dict()
-    key = record_key(group, int(version), Stage.development)
-    dev = store.batch_get([key]).get(key) or {}
-    return audit.verify(entries, head_seq=int(dev.get(schema.CHAIN_SEQ, 0)), head_hash=dev.get(schema.CHAIN_HASH)).as_dict()
+    """Check a trail (links, signatures, head, record state, checkpoint) after the same id checks as its audit page."""
+    _audit_query(store, use_case_id, group, version)
+    return trails.verify_online(store, use_case_id, group, None if version is None else check_version(version))
 
 
 def _audit_query(store: Store, use_case_id: str, group: str | None, version: Any) -> dict[str, Any]:

@@ -3,7 +3,9 @@
 `VersionWrite` collects the changes to one version's stage records and their audit entries;
 `UseCaseWrite` a use case STATE change, its audit and the group mirrors. Each guards what it read
 (`rev`, the from-status, the chain head), so a concurrent change fails the transaction and
-`with_retries` plans the operation again on fresh reads.
+`with_retries` plans the operation again on fresh reads. Every entry records the state it leaves the
+records in, so verification can hold a record to its trail; the store signs the entries when it writes
+them (`signing.SigningStore`).
 """
 from __future__ import annotations
 
@@ -127,12 +129,25 @@ class VersionWrite:
             pk=schema.model_pk(self.group), subject=audit.model_subject(self.group, self.version), seq=self.seq,
             prev_hash=self.hash, at=at, event_id=event_id, action=action, actor=actor, source=source, stage=stage,
             from_state=from_state, to_state=to_state, reason=reason, detail=detail,
-            extra={schema.MODEL_VERSION: self.version},
+            state=self._state(), extra={schema.MODEL_VERSION: self.version},
         )
         self.hash = entry[schema.ENTRY_HASH]
         self.entries.append(entry)
 
+    def _state(self) -> dict[str, Any]:
+        return audit.model_state({s.value: item for s, item in self.effective().items()})
+
+    def _seal(self) -> None:
+        """The last entry states what the records will be once everything of this write is applied."""
+        if not self.entries:
+            return
+        last, final = self.entries[-1], audit.dump_state(self._state())
+        if last[schema.ENTRY_STATE] != final:
+            last[schema.ENTRY_STATE] = final
+            last[schema.ENTRY_HASH] = self.hash = audit.entry_hash(last)
+
     def ops(self) -> list[Op]:
+        self._seal()
         ops: list[Op] = []
         for stage in STAGES:
             key = record_key(self.group, self.version, stage)
@@ -194,6 +209,7 @@ class UseCaseWrite:
             pk=schema.use_case_pk(self.config.use_case_id), subject=audit.use_case_subject(self.config.use_case_id),
             seq=self.seq, prev_hash=self.hash, at=at, event_id=uuid.uuid4().hex, action=action, actor=actor,
             source=source, stage="", from_state=self.stage.value, to_state=new.value, reason=reason,
+            state=audit.use_case_state(new.value),
         )
         self.hash = entry[schema.ENTRY_HASH]
         self.entries.append(entry)

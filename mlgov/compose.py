@@ -73,9 +73,12 @@ def registry_args(config: StackConfig, region: str, **overrides: Any) -> Central
     """The hub's `CentralRegistry` from the shared stack's config."""
     accounts = config.organization.accounts
     overrides.setdefault("approvers", catalog.approvers(config))
+    overrides.setdefault("validators", catalog.validators(config))
+    overrides.setdefault("max_event_skew_seconds", config.max_event_skew_seconds)
     overrides.setdefault("log_retention_days", config.log_retention_days)
     overrides.setdefault("lambda_concurrency", dict(config.lambda_concurrency) or None)
     overrides.setdefault("access_log_retention_days", config.access_log_retention_days)
+    overrides.setdefault("audit_retention_days", config.audit_retention_days)
     overrides.setdefault("network", network_args(config, region))
     overrides.setdefault("alarm_actions", alarm_actions(accounts.shared, region))
     groups = [

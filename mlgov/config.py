@@ -23,11 +23,13 @@ from pydantic import (
 )
 
 from components.errors import ConfigError  # noqa: F401 - one class for the config and the components
-from governance.contract import ACCOUNT_ID_RE, GROUP_RE, ORG_ID_RE, PRINCIPAL_ARN_RE, USE_CASE_ID_RE
+from governance.contract import ACCOUNT_ID_RE, DEFAULT_MAX_EVENT_SKEW_SECONDS, GROUP_RE, MAX_EVENT_SKEW_SECONDS_LIMIT, ORG_ID_RE
+from governance.contract import PRINCIPAL_ARN_RE, USE_CASE_ID_RE
 from governance import obligations
 from governance.domain import ModelRisk, RiskTier  # one definition for the stack config and the runtime
 from governance.obligations import Obligation
 from mlgov.experimentation import Experimentation
+from mlgov.monitoring import Monitoring
 
 NAMESPACE = "mlgov"
 
@@ -269,6 +271,23 @@ class Approvers(_Strict):
         return values
 
 
+class Validators(_Strict):
+    """Principals (IAM role or user ARNs) who may record validation metrics at each stage (`mlgov:validators`).
+
+    Validation metrics are the evidence a high-risk approval is judged on, so only these principals record
+    them, and never the principal who registered the version. A stage left empty accepts them from nobody.
+    """
+
+    development: tuple[str, ...] = ()
+    test: tuple[str, ...] = ()
+    production: tuple[str, ...] = ()
+
+    @field_validator("development", "test", "production")
+    @classmethod
+    def _arns(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return Approvers._arns(values)
+
+
 HUB_FUNCTIONS = ("sync", "api", "metrics")
 MEMBER_FUNCTIONS = ("invoke", "reporter")
 VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
@@ -329,9 +348,18 @@ class StackConfig(_Strict):
     lambda_concurrency: dict[str, Concurrency] = Field(default_factory=dict, alias="lambdaConcurrency")
     """Reserved concurrent executions by Lambda: `sync`, `api`, `metrics` (shared), `invoke`, `reporter` (test, prod)."""
     access_log_retention_days: Annotated[StrictInt, Field(ge=1, le=3653)] = Field(default=365, alias="accessLogRetentionDays")
+    audit_retention_days: Annotated[StrictInt, Field(ge=365, le=36500)] = Field(default=2557, alias="auditRetentionDays")
+    """Days each audit checkpoint is kept under S3 Object Lock (COMPLIANCE): at least a year, default 7 years."""
     network: Network | None = None
     notifications: tuple[Notification, ...] = ()
     """Who the account's alarms reach: subscriptions to its alarm topic."""
+    validators: Validators = Field(default_factory=Validators)
+    """Who records validation metrics, by stage (shared stack)."""
+    max_event_skew_seconds: Annotated[StrictInt, Field(ge=0, le=MAX_EVENT_SKEW_SECONDS_LIMIT)] = Field(
+        default=DEFAULT_MAX_EVENT_SKEW_SECONDS, alias="maxEventSkewSeconds")
+    """How far in the future an event's timestamps may be before the hub refuses it (shared stack)."""
+    monitoring: Monitoring | None = None
+    """The hub's monitoring policy (shared stack): staleness window and metric limits per use case."""
 
     @field_validator("hub_stack")
     @classmethod
@@ -375,9 +403,25 @@ class StackConfig(_Strict):
             raise ValueError(
                 f"experimentation (the MLflow tracking server) belongs in the dev stack's config, not in the {role.value} stack's"
             )
+        if role is not AccountRole.shared and (self.validators != Validators()
+                                               or self.max_event_skew_seconds != DEFAULT_MAX_EVENT_SKEW_SECONDS):
+            raise ValueError(f"validators and maxEventSkewSeconds belong in the shared stack's config, not in the {role.value} stack's")
         if role is not AccountRole.shared and self.hub_stack is None:
             raise ValueError(f"the {role.value} stack needs hubStack: the shared stack it reads, e.g. acme/mlgov/shared")
         return self
+
+    @model_validator(mode="after")
+    def _monitoring(self) -> "StackConfig":
+        if self.monitoring is not None:
+            if self.account_role is not AccountRole.shared:
+                raise ValueError(f"monitoring belongs in the shared stack's config (the hub flags versions), "
+                                 f"not in the {self.account_role.value} stack's")
+            self.monitoring.check_use_cases({u.id for u in self.use_cases})
+        return self
+
+    def monitoring_policy(self, use_case_id: str) -> dict[str, Any]:
+        """The use case's monitoring policy as its CONFIG item carries it (the defaults without `mlgov:monitoring`)."""
+        return (self.monitoring or Monitoring()).policy(use_case_id)
 
     def use_case(self, use_case_id: str) -> UseCase:
         for use_case in self.use_cases:

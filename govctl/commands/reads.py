@@ -109,35 +109,6 @@ def metrics(
         title=f"{group} v{version} metrics"))
 
 
-def audit(
-    ctx: typer.Context,
-    group: str, version: int,
-    verify: bool = typer.Option(False, "--verify", help="also verify the hash chain; exit 1 on a broken link"),
-    use_case: Optional[str] = UseCaseOpt,
-    output: Output = OutputOpt,
-) -> None:
-    """A version's audit trail, in chain order; --verify checks every link of the hash chain."""
-    api = of(ctx).client()
-    entries = api.audit(group, version, use_case)
-    verdict = api.verify(group, version, use_case) if verify else None
-    if output is Output.json:
-        typer.echo(fmt.json_text({"entries": entries, **({"verification": verdict} if verdict is not None else {})}))
-    else:
-        fmt.console().print(fmt.table(
-            ("#", "time", "action", "stage", "from -> to", "by", "reason", "hash"),
-            ((str(e.get("seq")), fmt.timestamp(e.get("at")), e.get("action") or "", e.get("stage") or "",
-              f"{e.get('from') or ''} -> {e.get('to') or ''}" if e.get("from") or e.get("to") else "",
-              fmt.who(e.get("actor")), e.get("reason") or "", str(e.get("hash") or "")[:12]) for e in entries),
-            title=f"audit trail of {group} v{version} ({len(entries)} entries)"))
-    if verdict is None:
-        return
-    if not verdict.get("ok"):
-        broken = verdict.get("firstBroken") or {}
-        raise GovctlError(f"audit chain of {group} v{version} is broken at entry {broken.get('seq')}: {broken.get('problem')}")
-    if output is not Output.json:
-        typer.echo(f"chain verifies: {verdict.get('entries')} entries, every link intact")
-
-
 def parse_metric(text: str) -> tuple[str, float]:
     """`--set NAME=NUMBER`; whole numbers written without a point stay integers."""
     name, sep, value = text.partition("=")
@@ -150,4 +121,4 @@ def parse_metric(text: str) -> tuple[str, float]:
     return name, int(number) if number.is_integer() and "." not in value else number
 
 
-COMMANDS = (("list", list_queue), ("show", show), ("use-cases", use_cases), ("metrics", metrics), ("audit", audit))
+COMMANDS = (("list", list_queue), ("show", show), ("use-cases", use_cases), ("metrics", metrics))

@@ -2,7 +2,7 @@
 
 EventBridge: `SageMaker Model Package State Change` (sync handler), `SageMaker Endpoint State Change` and
 the scheduler's `Scheduled Event` (member reporter), the members' `Model Deployed` / `Model Metrics`
-(metrics handler). API Gateway: the HTTP API payload 2.0 event with IAM authorization (api handler).
+(metrics handler). API Gateway: the REST API Lambda proxy event with IAM authorization (api handler).
 """
 from __future__ import annotations
 
@@ -80,10 +80,11 @@ def identity(arn: str, principal_id: str) -> dict[str, Any]:
 
 
 def member_detail(group: str, version: int, stage: str, *, endpoint: str | None = None, reported_at: str | None = None,
-                  variant: str | None = None, metrics: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """What a member account reports about a deployed version (see `governance.events`)."""
-    detail: dict[str, Any] = {"modelGroup": group, "modelVersion": version, "stage": stage,
-                              "endpointName": endpoint or f"{group}-{stage}"}
+                  variant: str | None = None, metrics: Mapping[str, Any] | None = None, use_case: str = "credit-risk") -> dict[str, Any]:
+    """What a member account reports about a deployed version (see `governance.events`); by default from the
+    endpoint the stage's stack serves the group with (`contract.endpoint_name`)."""
+    default = contract.endpoint_name(contract.ACCOUNT_ROLE_OF_STAGE.get(stage, stage), use_case, group)
+    detail: dict[str, Any] = {"modelGroup": group, "modelVersion": version, "stage": stage, "endpointName": endpoint or default}
     if reported_at is not None:
         detail["reportedAt"] = reported_at
     if variant:
@@ -114,42 +115,57 @@ def scheduled_event(*, account: str, region: str, time: str, event_id: str | Non
     return envelope("aws.events", "Scheduled Event", {}, account=account, region=region, time=time, event_id=event_id)
 
 
-def http_api_event(method: str, path: str, *, caller: Mapping[str, str] | None, account: str, host: str,
+def rest_api_event(method: str, path: str, *, identity: Mapping[str, Any] | None, account: str, host: str,
                    query: str | Mapping[str, str] = "", headers: Mapping[str, str] | None = None, body: str | None = None,
                    base64_body: bool = False, source_ip: str = "127.0.0.1", request_time: datetime | None = None,
-                   api_id: str = "sandbox") -> dict[str, Any]:
-    """The API Gateway HTTP API payload 2.0 event, with IAM authorization when `caller` (see `iam_caller`) is given."""
+                   api_id: str = "sandbox", stage: str = "api", resource: str | None = None,
+                   path_parameters: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The API Gateway REST API Lambda proxy event (payload 1.0); `identity` (see `iam_identity`) for a signed request.
+
+    As REST APIs deliver it: `path` still percent-encoded, `pathParameters` decoded, repeated query parameters
+    in `multiValueQueryStringParameters` (the single-value map keeps the last one).
+    """
     raw_query = query if isinstance(query, str) else urlencode(dict(query), safe="")
-    params: dict[str, str] = {}
+    single: dict[str, str] = {}
+    multi: dict[str, list[str]] = {}
     for k, v in parse_qsl(raw_query, keep_blank_values=True):
-        params[k] = f"{params[k]},{v}" if k in params else v
+        single[k] = v
+        multi.setdefault(k, []).append(v)
     now = request_time or datetime.now(timezone.utc)
-    lower = {k.lower(): v for k, v in (headers or {"content-type": "application/json", "host": host}).items()}
+    given = headers if headers is not None else {"Content-Type": "application/json", "Host": host}
+    multi_headers: dict[str, list[str]] = {}
+    for k, v in given.items():
+        multi_headers.setdefault(k, []).append(v)
+    who = {"accessKey": None, "accountId": None, "caller": None, "cognitoAuthenticationProvider": None,
+           "cognitoAuthenticationType": None, "cognitoIdentityId": None, "cognitoIdentityPoolId": None,
+           "principalOrgId": None, "sourceIp": source_ip, "user": None,
+           "userAgent": next((v for k, v in given.items() if k.lower() == "user-agent"), ""), "userArn": None}
+    who.update(identity or {})
+    resource = resource or path
     context: dict[str, Any] = {
         "accountId": account, "apiId": api_id, "domainName": host, "domainPrefix": host.split(".")[0],
-        "requestId": str(uuid.uuid4()), "routeKey": "$default", "stage": "$default",
-        "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"), "timeEpoch": int(now.timestamp() * 1000),
-        "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": source_ip,
-                 "userAgent": lower.get("user-agent", "")},
+        "extendedRequestId": str(uuid.uuid4()), "httpMethod": method, "identity": who, "path": f"/{stage}{path}",
+        "protocol": "HTTP/1.1", "requestId": str(uuid.uuid4()), "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        "requestTimeEpoch": int(now.timestamp() * 1000), "resourceId": "sandbox", "resourcePath": resource, "stage": stage,
     }
-    if caller is not None:
-        context["authorizer"] = {"iam": dict(caller)}
-    event: dict[str, Any] = {"version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": raw_query,
-                             "headers": lower, "requestContext": context, "isBase64Encoded": base64_body}
-    if params:
-        event["queryStringParameters"] = params
-    if body is not None:
-        event["body"] = base64.b64encode(body.encode()).decode() if base64_body else body
-    return event
+    return {
+        "resource": resource, "path": path, "httpMethod": method, "headers": dict(given), "multiValueHeaders": multi_headers,
+        "queryStringParameters": single or None, "multiValueQueryStringParameters": multi or None,
+        "pathParameters": dict(path_parameters) if path_parameters else None, "stageVariables": None,
+        "requestContext": context,
+        "body": (base64.b64encode(body.encode("utf-8", "surrogateescape")).decode() if base64_body else body)
+        if body is not None else None,
+        "isBase64Encoded": base64_body,
+    }
 
 
-def iam_caller(arn: str, *, access_key: str = "ASIAEXAMPLE", principal_org_id: str = "o-a1b2c3d4e5",
-               user_id: str | None = None, account: str | None = None) -> dict[str, str]:
-    """`requestContext.authorizer.iam` of a request signed by the principal `arn` (forged callers need not be ARNs)."""
+def iam_identity(arn: str, *, access_key: str = "ASIAEXAMPLE", principal_org_id: str = "o-a1b2c3d4e5",
+                 user_id: str | None = None, account: str | None = None) -> dict[str, str]:
+    """`requestContext.identity` of a request signed by the principal `arn` (forged callers need not be ARNs)."""
     parts = arn.split(":")
     if user_id is None:
         name = arn.rsplit("/", 2)
         user_id = f"AROA{name[-2].upper().replace('-', '')[:16]}:{name[-1]}" if len(name) == 3 else "AROAEXAMPLE:session"
     account = account or (parts[4] if len(parts) > 4 else "")
-    return {"accessKey": access_key, "accountId": account, "callerId": user_id, "principalOrgId": principal_org_id,
-            "userArn": arn, "userId": user_id}
+    return {"accessKey": access_key, "accountId": account, "caller": user_id, "principalOrgId": principal_org_id,
+            "user": user_id, "userArn": arn}

@@ -2,8 +2,8 @@
 
 Each request's SigV4 signature is recomputed with botocore for the persona's known secret over the body that
 arrived; unsigned, badly signed, stale or replayed requests, and callers outside the organization, get 403
-answers and never reach the handler. Signed ones reach it as an HTTP API payload 2.0 event whose
-`requestContext.authorizer.iam.userArn` is the persona's ARN. Every request gets an answer: a bad
+answers and never reach the handler. Signed ones reach it as a REST API Lambda proxy event whose
+`requestContext.identity.userArn` is the persona's ARN (`resource` and `pathParameters` from `governance.routes`). Every request gets an answer: a bad
 `Content-Length`, a slow client or a failing handler gets a 4xx/5xx, not a dropped connection.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Collection, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -32,12 +32,14 @@ from botocore.credentials import Credentials
 
 from governance.requests import BODY_SLACK_BYTES
 from governance.requests import MAX_BODY_BYTES as API_MAX_BODY_BYTES
-from govctl.fakeaws.events import http_api_event, iam_caller
+from governance.routes import match
+from govctl.fakeaws.events import iam_identity, rest_api_event
 from govctl.personas import BY_ACCESS_KEY, Persona
 
 logger = logging.getLogger(__name__)
 
 MAX_SKEW_SECONDS = 300
+STAGE = "api"
 # Room above the API's own limit, so the handler's answer to an oversized body is reachable.
 MAX_BODY_BYTES = 1024 * 1024 + API_MAX_BODY_BYTES + BODY_SLACK_BYTES
 CLIENT_TIMEOUT_SECONDS = 30.0
@@ -110,10 +112,20 @@ def verify_sigv4(method: str, raw_target: str, headers: Mapping[str, str], body:
     return p, ""
 
 
-def persona_caller(p: Persona, org_id: str) -> dict[str, str]:
-    """`authorizer.iam` of a request the persona signed."""
+def persona_identity(p: Persona, org_id: str) -> dict[str, str]:
+    """`requestContext.identity` of a request the persona signed."""
     user_id = f"AROA{p.name.upper().replace('-', '')}:{p.arn.rsplit('/', 1)[-1]}"
-    return iam_caller(p.arn, access_key=p.access_key, user_id=user_id, principal_org_id=org_id)
+    return iam_identity(p.arn, access_key=p.access_key, user_id=user_id, principal_org_id=org_id)
+
+
+def _body_text(body: bytes) -> tuple[str | None, bool]:
+    """The body as the proxy event carries it: text when it is UTF-8, otherwise base64 (`isBase64Encoded`)."""
+    if not body:
+        return None, False
+    try:
+        return body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        return base64.b64encode(body).decode(), True
 
 
 @dataclass(frozen=True)
@@ -151,7 +163,7 @@ class ReplayGuard:
 
 
 class Gateway(ThreadingHTTPServer):
-    """The governance API on 127.0.0.1: `invoke` gets the payload 2.0 event and returns the handler's response."""
+    """The governance API on 127.0.0.1: `invoke` gets the REST API proxy event and returns the handler's response."""
 
     daemon_threads = True
     request_queue_size = 256
@@ -259,14 +271,18 @@ class _GatewayHandler(BaseHTTPRequestHandler):
         if caller is None:
             raise _Answer(403, problem)
         target = urlsplit(self.path)
-        resource = f"arn:aws:execute-api:{gateway.region}:{gateway.account}:sandbox/$default/{self.command}{target.path}"
+        resource = f"arn:aws:execute-api:{gateway.region}:{gateway.account}:sandbox/{STAGE}/{self.command}{target.path}"
         problem = gateway.refusal(caller, self.command, headers, resource)
         if problem:
             raise _Answer(403, problem)
-        event = http_api_event(self.command, target.path, query=target.query, headers=headers,
-                               body=body.decode("utf-8", "surrogateescape") if body else None,
-                               caller=persona_caller(caller, gateway.organization.id), account=gateway.account,
-                               host=self.headers.get("Host", "127.0.0.1"), source_ip=self.client_address[0])
+        found = match(self.command, target.path)
+        text, encoded = _body_text(body)
+        event = rest_api_event(self.command, target.path, query=target.query, headers=headers, body=text, base64_body=False,
+                               identity=persona_identity(caller, gateway.organization.id), account=gateway.account,
+                               host=self.headers.get("Host", "127.0.0.1"), source_ip=self.client_address[0], stage=STAGE,
+                               resource=found[0].path if found else None,
+                               path_parameters={k: unquote(v) for k, v in found[1].items()} if found else None)
+        event["isBase64Encoded"] = encoded
         try:
             status, headers_out, data = _proxy_response(gateway.invoke(event))
         except Exception as exc:

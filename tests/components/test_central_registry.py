@@ -149,19 +149,22 @@ def test_each_handler_role_grants_exactly_what_the_handler_calls_scoped_to_hub_r
     runtime = {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTelemetryRecords", "xray:PutTraceSegments",
                "sqs:SendMessage", "kms:Decrypt", "kms:GenerateDataKey"}
     table = "arn:aws:dynamodb:eu-west-1:111111111111:table/mlgov-governance"
+    from components.audit_checkpoints import STREAM_READ_ACTIONS
     for handler, actions in HANDLER_ACTIONS.items():
         statements = policy_statements(plan.named(f"mlgov-{handler}-policy"))
-        assert set(all_actions(statements)) == set(actions) | runtime, handler
+        # the checkpoint consumer's role also lets its event source mapping read the table's stream
+        stream = set(STREAM_READ_ACTIONS) if handler == "checkpoint" else set()
+        assert set(all_actions(statements)) == set(actions) | runtime | stream, handler
         for s in statements:
             granted = set(all_actions([s]))
-            if any(a.startswith("dynamodb:") for a in granted):
+            if any(a.startswith("dynamodb:") for a in granted) and handler != "checkpoint":
                 assert s["Resource"] == [table, f"{table}/index/*"]
             if any(a.startswith("sagemaker:") for a in granted):
                 assert s["Resource"] == [f"arn:aws:sagemaker:eu-west-1:111111111111:model-package/{g}/*"
                                          for g in ("credit-risk-xgb", "customer-churn-model", "fraud-detection")]
-    api_actions = set(all_actions(policy_statements(plan.named("mlgov-api-policy"))))
-    assert "sagemaker:UpdateModelPackage" in api_actions
-    assert not any(a.startswith("sagemaker:") for a in all_actions(policy_statements(plan.named("mlgov-sync-policy"))))
+    for writer in ("api", "sync"):  # decisions; registrations and set-backs of outside changes
+        assert "sagemaker:UpdateModelPackage" in set(all_actions(policy_statements(plan.named(f"mlgov-{writer}-policy"))))
+    assert not any(a.startswith("sagemaker:") for a in all_actions(policy_statements(plan.named("mlgov-metrics-policy"))))
 
 
 def test_functions_read_the_table_name_and_approvers_from_the_environment(plan) -> None:
@@ -170,6 +173,7 @@ def test_functions_read_the_table_name_and_approvers_from_the_environment(plan) 
         assert fn["runtime"] == "python3.12" and fn["handler"] == f"governance.handlers.{handler}.handler"
         env = fn["environment"]["variables"]
         assert env["GOVERNANCE_TABLE"] == "mlgov-governance"
+        assert env["REGISTRY_WRITERS"] == "arn:aws:iam::111111111111:role/mlgov-api-role,arn:aws:iam::111111111111:role/mlgov-sync-role"
         approvers = json.loads(env["APPROVERS"])
         assert approvers["officers"] == ["arn:aws:iam::111111111111:role/mlgov-governance-officer",
                                          "arn:aws:iam::111111111111:role/mlgov-risk-officer"]
@@ -182,7 +186,8 @@ def test_registry_events_of_the_hubs_groups_go_to_sync_and_member_reports_to_met
     assert json.loads(registry["eventPattern"]) == {
         "source": ["aws.sagemaker"],
         "detail-type": ["SageMaker Model Package State Change"],
-        "detail": {"ModelPackageGroupName": ["credit-risk-xgb", "customer-churn-model", "fraud-detection"]},
+        "detail": {"ModelPackageGroupName": ["credit-risk-xgb", "customer-churn-model", "fraud-detection"],
+                   "ModelPackageArn": [{"prefix": "arn:aws:sagemaker:eu-west-1:111111111111:model-package/"}]},
     }
     assert plan.named("mlgov-registry-events-target").inputs["arn"].endswith(":function:mlgov-sync")
     forwarded = plan.named("mlgov-forwarded-registry-events").inputs
@@ -237,13 +242,14 @@ def test_artifact_bucket_logs_access_to_the_hubs_own_log_bucket(plan) -> None:
     assert (logging["bucket"], logging["targetBucket"], logging["targetPrefix"]) == (
         "mlgov-artifacts-111111111111-eu-west-1", "mlgov-access-logs-111111111111-eu-west-1", "mlgov-artifacts/")
     delivery = by_sid(policy_statements(plan.named("mlgov-access-logs-policy")))["S3ServerAccessLogsDelivery"]
-    assert delivery["Condition"]["ArnLike"]["aws:SourceArn"] == ["arn:aws:s3:::mlgov-artifacts-111111111111-eu-west-1"]
+    assert delivery["Condition"]["ArnLike"]["aws:SourceArn"] == ["arn:aws:s3:::mlgov-artifacts-111111111111-eu-west-1",
+                                                                 "arn:aws:s3:::mlgov-audit-111111111111-eu-west-1"]
     assert plan.named("mlgov-access-logs-expiry").inputs["rules"][0]["expiration"]["days"] == 365
 
 
 def test_handlers_reserve_their_default_concurrency_and_the_config_overrides_it(plan) -> None:
     reserved = {f.name: f.inputs["reservedConcurrentExecutions"] for f in plan.by_type("aws:lambda/function:Function")}
-    assert reserved == {"mlgov-sync": 20, "mlgov-api": 50, "mlgov-metrics": 20}
+    assert reserved == {"mlgov-sync": 20, "mlgov-api": 50, "mlgov-metrics": 20, "mlgov-checkpoint": 5}
     ns = namespace(sample("shared"))
     ns["lambdaConcurrency"] = {"api": 80}
     tuned = run_component(lambda: CentralRegistry("mlgov", registry_args(parse(ns), "eu-west-1")))
@@ -258,6 +264,7 @@ def test_with_a_network_the_handlers_run_in_it_and_reach_dynamodb_sagemaker_and_
     private = run_component(lambda: CentralRegistry("mlgov", registry_args(parse(ns), "eu-west-1")))
     endpoints = {r.inputs["serviceName"]: r.inputs["vpcEndpointType"] for r in private.by_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
     assert endpoints == {"com.amazonaws.eu-west-1.dynamodb": "Gateway", "com.amazonaws.eu-west-1.sagemaker.api": "Interface",
-                         "com.amazonaws.eu-west-1.xray": "Interface"}
+                         "com.amazonaws.eu-west-1.xray": "Interface", "com.amazonaws.eu-west-1.kms": "Interface",
+                         "com.amazonaws.eu-west-1.s3": "Interface"}
     for function in private.by_type("aws:lambda/function:Function"):
         assert function.inputs["vpcConfig"]["subnetIds"] == ["subnet-0a1b2c3d4e5f60718"]

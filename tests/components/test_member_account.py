@@ -49,7 +49,10 @@ def test_stage_accounts_accept_the_deploy_shares_only(role) -> None:
 def test_model_package_events_are_forwarded_to_the_hub_bus(role) -> None:
     plan = plan_for(role)
     rule = plan.named(f"m-{role}-forward")
-    assert json.loads(rule.inputs["eventPattern"]) == {"source": ["aws.sagemaker"], "detail-type": ["SageMaker Model Package State Change"]}
+    # only the hub's packages: the ARN names the hub's region and account
+    assert json.loads(rule.inputs["eventPattern"]) == {
+        "source": ["aws.sagemaker"], "detail-type": ["SageMaker Model Package State Change"],
+        "detail": {"ModelPackageArn": [{"prefix": f"arn:aws:sagemaker:{HUB['region']}:{HUB['sharedAccountId']}:model-package/"}]}}
     (target,) = plan.by_type("aws:cloudwatch/eventTarget:EventTarget")
     assert target.inputs["arn"] == HUB["busArn"]
     role_resource = plan.named(f"m-{role}-forward-role")

@@ -147,7 +147,7 @@ def test_invoke_lambda_may_only_invoke_its_endpoint(ab) -> None:
     assert (fn.inputs["runtime"], fn.inputs["handler"]) == ("python3.12", "serving.invoke.handler")
     assert fn.inputs["layers"] == ["arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-x86_64:27"]
     assert sorted(fn.inputs["code"].assets) == ["governance/__init__.py", "governance/contract.py", "serving/__init__.py",
-                                                 "serving/collector.py", "serving/events.py", "serving/invoke.py"]
+                                                 "serving/collector.py", "serving/drift.py", "serving/events.py", "serving/invoke.py"]
     assert fn.inputs["environment"]["variables"]["ENDPOINT_NAME"] == ENDPOINT
     assert fn.inputs["kmsKeyArn"] == LOCAL_KEY
     assert fn.inputs["loggingConfig"]["logGroup"] == "/mlgov/lambda/sd-invoke"

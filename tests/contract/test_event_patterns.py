@@ -84,22 +84,33 @@ def cases_for(pattern: dict[str, Any], home: str, hub: bool) -> tuple[list[Put],
     """(deliveries, near misses) for a pattern; `home` is the account the rule lives in.
 
     The hub's rules must also filter: registry events of its onboarded groups only, member reports from
-    the stage accounts only; a member's forward rule forwards all of its account's registry events.
+    the stage accounts only; a member's forward rule forwards only events about the hub's packages (ARN prefix).
     """
     detail_types = pattern.get("detail-type", [])
     detail = pattern.get("detail", {})
     if detail_types == [hub_events.DETAIL_TYPE_MODEL_PACKAGE]:
         groups = detail.get("ModelPackageGroupName") or ["credit-risk-xgb"]
-        hits = [_put(MODEL_PACKAGE_SAMPLE, home, f"registered into {g}", detail={"ModelPackageGroupName": g}) for g in groups]
-        hits.append(_put(MODEL_PACKAGE_SAMPLE, home, "approved", detail={"ModelPackageGroupName": groups[0], "ModelApprovalStatus": "Approved"}))
+        [prefix] = [p["prefix"] for p in detail["ModelPackageArn"]]  # every registry rule filters on the hub's ARN
+
+        def package(g: str, arn_prefix: str = prefix, **more: Any) -> dict[str, Any]:
+            return {"ModelPackageGroupName": g, "ModelPackageArn": f"{arn_prefix}{g}/2", **more}
+
+        _, _, _, region, account, _ = prefix.split(":")
+        hits = [_put(MODEL_PACKAGE_SAMPLE, home, f"registered into {g}", detail=package(g)) for g in groups]
+        hits.append(_put(MODEL_PACKAGE_SAMPLE, home, "approved", detail=package(groups[0], ModelApprovalStatus="Approved")))
         misses = [
             _put(MODEL_PACKAGE_SAMPLE, home, "group state change", detail_type="SageMaker Model Package Group State Change",
-                 detail={"ModelPackageGroupName": groups[0]}),
-            _put(MODEL_PACKAGE_SAMPLE, home, "other source", source="custom.sagemaker", detail={"ModelPackageGroupName": groups[0]}),
+                 detail=package(groups[0])),
+            _put(MODEL_PACKAGE_SAMPLE, home, "other source", source="custom.sagemaker", detail=package(groups[0])),
+            _put(MODEL_PACKAGE_SAMPLE, home, "a local group of the same name",
+                 detail=package(groups[0], f"arn:aws:sagemaker:{region}:999999999999:model-package/")),
+            _put(MODEL_PACKAGE_SAMPLE, home, "the hub account in another region",
+                 detail=package(groups[0], f"arn:aws:sagemaker:ap-south-1:{account}:model-package/")),
+            _put(MODEL_PACKAGE_SAMPLE, home, "a hub-like account id", detail=package(groups[0], prefix.replace(account, account[:-1] + "9"))),
         ]
         if hub:
-            misses.append(_put(MODEL_PACKAGE_SAMPLE, home, "group not onboarded", detail={"ModelPackageGroupName": "not-onboarded"}))
-            misses.append(_put(MODEL_PACKAGE_SAMPLE, home, "group name prefix", detail={"ModelPackageGroupName": groups[0] + "-v2"}))
+            misses.append(_put(MODEL_PACKAGE_SAMPLE, home, "group not onboarded", detail=package("not-onboarded")))
+            misses.append(_put(MODEL_PACKAGE_SAMPLE, home, "group name prefix", detail=package(groups[0] + "-v2")))
         return hits, misses
     if detail_types == ["SageMaker Endpoint State Change"]:
         names = detail.get("EndpointName") or ["MyEndpoint"]
@@ -209,8 +220,10 @@ class Moto:
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
 
 
-def verify(stack: str, name: str, pattern: dict[str, Any], bus: str | None, home: str) -> None:
-    hits, misses = cases_for(pattern, home, hub=stack == "shared")
+def verify(stack: str, name: str, pattern: dict[str, Any], bus: str | None, home: str,
+           cases_from: dict[str, Any] | None = None) -> None:
+    """`pattern` installed, judged on the cases of `cases_from` (default: the pattern itself)."""
+    hits, misses = cases_for(cases_from or pattern, home, hub=stack == "shared")
     with mock_aws():
         moto = Moto()
         queues = {account: moto.install(account, name, pattern, bus) for account in {p.account for p in hits + misses}}
@@ -230,9 +243,16 @@ def test_rule_delivers_real_events_and_rejects_near_misses(stack, name, pattern,
 
 def test_a_hub_rule_that_stopped_filtering_fails() -> None:
     [(stack, name, pattern, bus, home)] = [r for r in RULES if r[0] == "shared" and "detail" in r[2] and r[3] is None]
-    broad = {k: v for k, v in pattern.items() if k != "detail"}
+    broad = {**pattern, "detail": {k: v for k, v in pattern["detail"].items() if k != "ModelPackageGroupName"}}
     with pytest.raises(AssertionError, match="near miss 'group not onboarded' was delivered"):
-        verify(stack, name, broad, bus, home)
+        verify(stack, name, broad, bus, home, cases_from=pattern)
     [(stack, name, pattern, bus, home)] = [r for r in RULES if r[0] == "shared" and "account" in r[2]]
     with pytest.raises(AssertionError, match="near miss 'from the dev account' was delivered"):
         verify(stack, name, {k: v for k, v in pattern.items() if k != "account"}, bus, home)
+
+
+def test_a_forward_rule_without_the_arn_filter_fails() -> None:
+    [(stack, name, pattern, bus, home)] = [r for r in RULES if r[0] == "dev" and r[1].endswith("-forward")]
+    broad = {**pattern, "detail": {"ModelPackageArn": [{"prefix": "arn:aws:sagemaker:"}]}}
+    with pytest.raises(AssertionError, match="near miss 'a local group of the same name' was delivered"):
+        verify(stack, name, broad, bus, home, cases_from=pattern)

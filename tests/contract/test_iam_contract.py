@@ -7,7 +7,7 @@ paths for every stage deployment. Operations become IAM actions as AWS authorise
 `TransactWriteItems` is authorised per item: Put → PutItem, Update → UpdateItem, ...).
 
 The walkthrough never changes a recorded version from the registry side, so a third scenario does (a
-registry rejection and an approval made outside governance): the sync handler's update path.
+registry rejection and an approval made outside governance): the sync handler's update and set-back path.
 
 Not handler calls, so left out of the comparison — exactly these statements, each required where the
 function's configuration needs it (`expected_minimum`) and refused where it does not:
@@ -71,7 +71,9 @@ class Recorder:
         out: set[str] = set()
         for service, op, params in self.calls.get(handler, []):
             prefix = IAM_PREFIX.get(service, service)
-            if (prefix, op) == ("dynamodb", "TransactWriteItems"):
+            if f"{prefix}:{op}" in permissions.OPERATION_ACTIONS:
+                out.add(permissions.OPERATION_ACTIONS[f"{prefix}:{op}"])
+            elif (prefix, op) == ("dynamodb", "TransactWriteItems"):
                 kinds = {kind for item in params["TransactItems"] for kind in item}
                 out |= {permissions.TRANSACT_ITEM_ACTIONS[k] for k in kinds}
             else:
@@ -120,12 +122,14 @@ def runtime_minimum(function: offline.DeclaredResource, statement: dict[str, Any
         creates = "ec2:CreateNetworkInterface" in actions
         assert not creates or all(any(r.endswith(f":subnet/{s}") for r in resources) for s in subnets), resources
         return "eni"
+    if statement.get("Sid") in ("ReadTableStream", "FailedBatches") and function.inputs["handler"].endswith(".checkpoint.handler"):
+        return "stream"
     dlq = (function.inputs.get("deadLetterConfig") or {}).get("targetArn")
     if actions == {"sqs:SendMessage"} and dlq and resources == [dlq]:
         return "dlq"
     via = statement.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService")
     via = [via] if isinstance(via, str) else list(via or [])
-    if actions <= {"kms:Decrypt", "kms:GenerateDataKey"} and via and set(via) <= {f"dynamodb.{region}.amazonaws.com", f"sqs.{region}.amazonaws.com"}:
+    if actions <= {"kms:Decrypt", "kms:GenerateDataKey"} and via and set(via) <= {f"dynamodb.{region}.amazonaws.com", f"sqs.{region}.amazonaws.com", f"s3.{region}.amazonaws.com"}:
         return "kms-via-service"
     return None
 
@@ -140,6 +144,8 @@ def expected_minimum(function: offline.DeclaredResource) -> set[str]:
         out |= {"dlq", "kms-via-service"}
     if (function.inputs.get("vpcConfig") or {}).get("subnetIds"):
         out.add("eni")
+    if function.inputs["handler"].endswith(".checkpoint.handler"):
+        out |= {"stream", "kms-via-service"}
     return out
 
 
@@ -182,14 +188,26 @@ def hub_calls() -> Recorder:
         def api(self, *args, **kwargs):
             return recorder.run("api", super().api, *args, **kwargs)
 
+        def checkpoint(self, records=None):
+            return recorder.run("checkpoint", super().checkpoint, records)
+
+    def checkpointed(world) -> None:
+        """The stream consumer checkpoints a version's heads, then the api verifies against the checkpoint."""
+        registry_changes_outside_governance(world)
+        assert world.checkpoint()["checkpoints"] > 0
+        back = world.package_event("credit-risk-xgb", 1, status="Rejected", modified_ms=1_724_904_900_000)
+        assert world.sync(back)["result"] == "written"
+        assert world.checkpoint()["checkpoints"] == 1
+        assert world.api("GET", "/use-cases/credit-risk/models/credit-risk-xgb/versions/1/audit/verify")[1]["checkpoint"]
+
     saved = dict(os.environ)
-    os.environ.update({"AWS_DEFAULT_REGION": gov.REGION, "AWS_REGION": gov.REGION, "GOVERNANCE_TABLE": gov.TABLE,
-                       "APPROVERS": json.dumps(gov.APPROVERS), "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+    os.environ.update({"AWS_DEFAULT_REGION": gov.REGION, "AWS_REGION": gov.REGION, **gov.SETTINGS.to_env(),
+                       "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled", "POWERTOOLS_LOG_LEVEL": "WARNING"})
     try:
         for scenario in (walkthrough.test_walkthrough_credit_risk_reaches_production,
                          walkthrough.test_rejection_sends_the_version_back_to_development,
-                         registry_changes_outside_governance):
+                         registry_changes_outside_governance, checkpointed):
             with mock_aws():
                 runtime.reset()
                 scenario(RecordingWorld())
@@ -206,10 +224,12 @@ def registry_changes_outside_governance(world) -> None:
     world.onboard("credit-risk", groups=("credit-risk-xgb",))
     assert world.sync(world.package_event("credit-risk-xgb", 1))["result"] == "written"
     rejected = world.package_event("credit-risk-xgb", 1, status="Rejected", modified_ms=1_724_904_700_000)
-    assert world.sync(rejected)["result"] == "written"
-    assert world.sync(rejected)["result"] == "duplicate"
+    assert world.sync(rejected)["result"] == "written"  # recorded as an outside change, the registry set back
+    assert world.sync(rejected)["result"] == "stale"
     approved = world.package_event("credit-risk-xgb", 1, status="Approved", modified_ms=1_724_904_800_000)
     assert world.sync(approved)["result"] == "written"
+    schedule = {"id": "repair-1", "source": "aws.events", "detail-type": "Scheduled Event", "time": "2024-09-02T10:00:00Z", "detail": {}}
+    assert world.sync(schedule)["result"] == "written"  # the scheduled registry repair: what sync queued
 
 
 def hub_functions() -> list[tuple[str, offline.DeclaredResource, list[dict[str, Any]]]]:

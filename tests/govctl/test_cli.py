@@ -123,9 +123,9 @@ def test_metrics_shows_validation_and_monitoring_per_stage(govctl):
     shown = govctl.json("metrics", XGB, "1")
     by_stage = {s["stage"]: s for s in shown["stages"]}
     assert by_stage["test"]["validationMetrics"] == {"ks": 0.41, "validation-auc": 0.87}
-    assert by_stage["production"]["monitoringMetrics"]["endpointName"] == f"{XGB}-production"
+    assert by_stage["production"]["monitoringMetrics"]["endpointName"] == f"mlgov-prod-credit-risk-{XGB}"
     table = govctl("metrics", XGB, "1")
-    assert table.exit_code == 0 and f"({XGB}-test)" in table.stdout
+    assert table.exit_code == 0 and f"(mlgov-test-credit-risk-{XGB})" in table.stdout
 
 
 def test_metrics_records_validation_metrics(govctl, sandbox):
@@ -205,7 +205,7 @@ def test_audit_prints_the_trail_and_verifies_it(govctl):
     trail = govctl.json("audit", XGB, "1", "--verify")
     assert [e["seq"] for e in trail["entries"]] == list(range(1, len(trail["entries"]) + 1))
     assert [e["action"] for e in trail["entries"]][:2] == ["register", "approve"]
-    assert trail["verification"] == {"ok": True, "entries": len(trail["entries"])}
+    assert (trail["verification"]["ok"], trail["verification"]["entries"]) == (True, len(trail["entries"]))
     table = govctl("audit", XGB, "1", "--verify")
     assert table.exit_code == 0 and "chain verifies" in table.stdout and "mlgov-risk-officer/frank" in table.stdout
 

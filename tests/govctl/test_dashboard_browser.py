@@ -49,21 +49,26 @@ def tampered(sandbox) -> int:
     return version
 
 
-@pytest.fixture(scope="module")
-def page(sandbox, tampered, tmp_path_factory):
+def start_chromium(profile: Path):
+    """Headless Chromium under chromedriver with its own profile directory (the tests' one way to start it)."""
     _require_browser()
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
 
     os.environ.setdefault("SE_AVOID_STATS", "true")
-    server, url = dashboard_server(sandbox.api("governance-officer").dashboard)
     options = Options()
     options.binary_location = str(CHROMIUM)
     for flag in FLAGS:
         options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    options.add_argument(f"--user-data-dir={profile}")
+    return webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+
+
+@pytest.fixture(scope="module")
+def page(sandbox, tampered, tmp_path_factory):
+    server, url = dashboard_server(sandbox.api("governance-officer").dashboard)
+    driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"))
     try:
         driver.get(url)
         yield driver

@@ -1,6 +1,8 @@
 """`govctl retire` and `govctl use-case approve|reject|retire` against the sandbox after the walkthrough."""
 from __future__ import annotations
 
+from governance.contract import endpoint_name
+
 from .conftest import one_line_error
 
 XGB, CHURN = "credit-risk-xgb", "customer-churn-model"
@@ -9,8 +11,8 @@ XGB, CHURN = "credit-risk-xgb", "customer-churn-model"
 def test_show_says_where_a_version_is_live(govctl):
     result = govctl("show", XGB, "1")
     assert result.exit_code == 0, result.output
-    assert f"live on {XGB}-production (production" in result.stdout
-    assert f"live on {XGB}-test" not in result.stdout  # v2 replaced it on the test endpoint
+    assert f"live on {endpoint_name('prod', 'credit-risk', XGB)} (production" in result.stdout
+    assert f"live on {endpoint_name('test', 'credit-risk', XGB)}" not in result.stdout  # v2 replaced it on the test endpoint
 
 
 def test_a_use_case_is_sent_back_and_approved_forward_again(govctl, sandbox):

@@ -36,7 +36,7 @@ def test_a_member_report_is_what_the_metrics_handler_parses():
     parsed = parse_member_event(events.member_event("Model Metrics", detail, account="333333333333", region=REGION,
                                                     time="2024-08-30T06:40:00Z"))
     assert (parsed.kind, parsed.account, parsed.endpoint, parsed.variant) == (
-        "Model Metrics", "333333333333", "credit-risk-xgb-production", "challenger")
+        "Model Metrics", "333333333333", "mlgov-prod-credit-risk-credit-risk-xgb", "challenger")
     assert (parsed.reported_ms, dict(parsed.metrics)) == (1_725_000_000_000, {"auc": 0.88})
     with pytest.raises(ValueError):
         events.member_event("Model Retired", detail, account="333333333333", region=REGION, time="2024-08-30T06:40:00Z")
@@ -52,12 +52,18 @@ def test_an_endpoint_state_change_matches_the_member_rule():
     assert events.scheduled_event(account="333333333333", region=REGION, time="t")["detail"] == {}
 
 
-def test_an_http_api_event_carries_the_query_body_and_signer():
-    caller = events.iam_caller("arn:aws:sts::111111111111:assumed-role/mlgov-governance-officer/erin")
-    event = events.http_api_event("GET", "/queue", query="stage=test&status=pending&stage=x", body='{"a": 1}', base64_body=True,
-                                  caller=caller, account=ACCOUNT, host="api.example")
-    assert event["queryStringParameters"] == {"stage": "test,x", "status": "pending"}
-    assert event["requestContext"]["authorizer"]["iam"]["userArn"].endswith("/erin") and caller["accountId"] == ACCOUNT
+def test_a_rest_api_event_carries_the_query_body_and_signer():
+    identity = events.iam_identity("arn:aws:sts::111111111111:assumed-role/mlgov-governance-officer/erin")
+    event = events.rest_api_event("GET", "/use-cases/a%2Db", query="stage=test&status=pending&stage=x", body='{"a": 1}',
+                                  base64_body=True, identity=identity, account=ACCOUNT, host="api.example",
+                                  resource="/use-cases/{use_case_id}", path_parameters={"use_case_id": "a-b"})
+    assert event["queryStringParameters"] == {"stage": "x", "status": "pending"}
+    assert event["multiValueQueryStringParameters"] == {"stage": ["test", "x"], "status": ["pending"]}
+    assert (event["path"], event["resource"], event["pathParameters"]) == ("/use-cases/a%2Db", "/use-cases/{use_case_id}", {"use_case_id": "a-b"})
+    who = event["requestContext"]["identity"]
+    assert who["userArn"].endswith("/erin") and who["accountId"] == ACCOUNT and who["principalOrgId"] == "o-a1b2c3d4e5"
+    assert event["requestContext"]["resourcePath"] == "/use-cases/{use_case_id}" and event["requestContext"]["stage"] == "api"
     assert event["isBase64Encoded"] and event["body"] == "eyJhIjogMX0="
-    unsigned = events.http_api_event("POST", "/x", query={"limit": "1"}, caller=None, account=ACCOUNT, host="api.example")
-    assert "authorizer" not in unsigned["requestContext"] and unsigned["rawQueryString"] == "limit=1" and "body" not in unsigned
+    unsigned = events.rest_api_event("POST", "/x", query={"limit": "1"}, identity=None, account=ACCOUNT, host="api.example")
+    assert unsigned["requestContext"]["identity"]["userArn"] is None and unsigned["body"] is None
+    assert unsigned["queryStringParameters"] == {"limit": "1"}

@@ -28,6 +28,8 @@ from govctl.fakeaws.events import iso
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 TABLE = "mlgov-governance"
+SIGNING_KEY = "alias/mlgov-audit-signing"
+CHECKPOINT_BUCKET = "mlgov-audit-checkpoints"
 
 
 def principal(role: str, session: str) -> tuple[str, str]:
@@ -52,6 +54,13 @@ APPROVERS = {
     "production": [PROD_APPROVER],
     "officers": [OFFICER],
 }
+
+# Who records validation metrics (never the registrant), and which account reports for which stage.
+VALIDATORS = {"development": [TEST_APPROVER], "test": [TEST_APPROVER], "production": [TEST_APPROVER]}
+STAGE_ACCOUNTS = {"test": [TEST_ACCOUNT], "production": [PROD_ACCOUNT]}
+SETTINGS = contract.GovernanceSettings(table_name=TABLE, approvers_json=json.dumps(APPROVERS), hub_account=ACCOUNT, hub_region=REGION,
+                                       signing_key_id=SIGNING_KEY, checkpoint_bucket=CHECKPOINT_BUCKET,
+                                       validators_json=json.dumps(VALIDATORS), stage_accounts_json=json.dumps(STAGE_ACCOUNTS))
 
 # moto made to behave like the service under concurrency (and affordably): see govctl.fakeaws.moto.
 from govctl.fakeaws.moto import install as _install_moto_patches
@@ -99,7 +108,7 @@ def _environment(monkeypatch):
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
         "POWERTOOLS_SERVICE_NAME": "mlgov-governance", "POWERTOOLS_LOG_LEVEL": "WARNING",
-        **contract.GovernanceSettings(table_name=TABLE, approvers_json=json.dumps(APPROVERS)).to_env(),
+        **SETTINGS.to_env(),
     }.items():
         monkeypatch.setenv(key, value)
     runtime.reset()
@@ -126,9 +135,15 @@ class World:
             boto3.DEFAULT_SESSION.events.register("provide-client-params.*.*", _named(hook))
         self._event_ids = itertools.count(1)
         self._create_table()
+        self.kms = self.setup.client("kms")
+        key = self.kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+        self.kms.create_alias(AliasName=SIGNING_KEY, TargetKeyId=key)
+        self.s3 = self.setup.client("s3")
+        self.s3.create_bucket(Bucket=CHECKPOINT_BUCKET, ObjectLockEnabledForBucket=True)
 
     def _create_table(self) -> None:
-        self.ddb.create_table(**schema.TABLE.create_table_request(TABLE))
+        self.ddb.create_table(**schema.TABLE.create_table_request(TABLE),
+                              StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
 
     # --- CONFIG items, written as Pulumi writes them (the schema builders) ---
 
@@ -166,11 +181,26 @@ class World:
         )["ModelPackageArn"]
         return self.sm.describe_model_package(ModelPackageName=arn)
 
+    def _ensure_package(self, group: str, version: int) -> None:
+        """Versions up to `version` exist in moto's registry (if the group does), so the handlers' registry writes land."""
+        sm = getattr(self, "sm", None)  # absent when a test only builds events
+        if sm is None:
+            return
+        try:
+            sm.describe_model_package_group(ModelPackageGroupName=group)
+        except sm.exceptions.ClientError:
+            return
+        have = len(sm.list_model_packages(ModelPackageGroupName=group, MaxResults=100)["ModelPackageSummaryList"])
+        for _ in range(have, version):
+            self.register_package(group)
+
     def package_event(self, group: str, version: int, *, status: str = "PendingManualApproval", created_ms: int = 1_724_904_598_000,
                       modified_ms: int | None = None, epoch: bool = False, lifecycle: dict[str, str] | None = None,
                       created_by: str | None = DS_SESSION, modified_by: str | None = None, event_id: str | None = None,
                       arn: str | None = None) -> dict[str, Any]:
-        """A `SageMaker Model Package State Change` event as EventBridge delivers it."""
+        """A `SageMaker Model Package State Change` event as EventBridge delivers it (of a package moto's registry holds)."""
+        if arn is None:
+            self._ensure_package(group, version)
         modified_ms = created_ms if modified_ms is None else modified_ms
         fmt = (lambda ms: ms) if epoch else iso
         detail = events.model_package_detail(group, version, account=ACCOUNT, region=REGION, status=status,
@@ -204,6 +234,30 @@ class World:
         event = api_event(method, path, body, caller=caller, query=query, raw_body=raw_body, base64_body=base64_body)
         response = api.handler(event, None)
         return response["statusCode"], json.loads(response["body"]) if response.get("body") else None
+
+    def stream_records(self) -> list[dict[str, Any]]:
+        """The table stream's records since the last call, as Lambda's event source mapping delivers them."""
+        streams = self.setup.client("dynamodbstreams")
+        arn = self.ddb.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+        if getattr(self, "_stream_arn", None) != arn:
+            self._stream_arn, self._stream_seen = arn, {}
+        out = []
+        for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+            sid = shard["ShardId"]
+            after = self._stream_seen.get(sid)
+            iterator = streams.get_shard_iterator(
+                StreamArn=arn, ShardId=sid, **({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after} if after
+                                               else {"ShardIteratorType": "TRIM_HORIZON"}))["ShardIterator"]
+            records = streams.get_records(ShardIterator=iterator, Limit=1000)["Records"]
+            if records:
+                self._stream_seen[sid] = records[-1]["dynamodb"]["SequenceNumber"]
+            out += records
+        return out
+
+    def checkpoint(self, records: list[dict[str, Any]] | None = None) -> dict[str, int]:
+        """Run the checkpoint consumer on the stream's new records (or on `records`)."""
+        from governance.handlers import checkpoint
+        return checkpoint.handler({"Records": self.stream_records() if records is None else records}, None)
 
     # --- inspection (moto's backend, not an AWS call: no Scan anywhere) ---
 
@@ -241,13 +295,17 @@ def _named(hook):
 
 
 def api_event(method: str, path: str, body: Any = None, *, caller: str | None, query: dict[str, str] | None = None,
-              raw_body: str | None = None, base64_body: bool = False) -> dict[str, Any]:
-    """An API Gateway HTTP API payload 2.0 event with IAM authorization."""
+              raw_body: str | None = None, base64_body: bool = False, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """An API Gateway REST API proxy event with IAM authorization (the caller's identity) when `caller` is given."""
+    from governance.routes import match
+
     text = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
-    return events.http_api_event(
-        method, path, caller=events.iam_caller(caller, principal_org_id="o-abcdefghij", user_id="AROAEXAMPLE:session", account=ACCOUNT) if caller else None,
-        account=ACCOUNT, host="api123.execute-api.us-east-1.amazonaws.com", query=query or {}, body=text,
-        base64_body=base64_body, api_id="api123")
+    found = match(method, path)
+    identity = events.iam_identity(caller, principal_org_id="o-abcdefghij", user_id="AROAEXAMPLE:session", account=ACCOUNT) if caller else None
+    return events.rest_api_event(
+        method, path, identity=identity, account=ACCOUNT, host="api123.execute-api.us-east-1.amazonaws.com", query=query or {},
+        body=text, base64_body=base64_body, api_id="api123", headers=headers,
+        resource=found[0].path if found else None, path_parameters=found[1] if found else None)
 
 
 @pytest.fixture

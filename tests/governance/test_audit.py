@@ -65,10 +65,22 @@ def test_verification_through_the_api_reports_a_tampered_table(world):
     world.sync(world.package_event("credit-risk-xgb", 1))
     world.sync(world.package_event("credit-risk-xgb", 1, status="Rejected", modified_ms=1_724_905_000_000))
     path = "/use-cases/credit-risk/models/credit-risk-xgb/versions/1/audit/verify"
-    assert world.api("GET", path)[1] == {"ok": True, "entries": 2}
+    verdict = world.api("GET", path)[1]
+    assert (verdict["ok"], verdict["entries"], verdict["head"]["seq"]) == (True, 2, 2)
     entry = next(i for i in world.items() if i["sk"].startswith("AUDIT#") and i["seq"] == 2)
     world.ddb.update_item(TableName=TABLE, Key={"pk": {"S": entry["pk"]}, "sk": {"S": entry["sk"]}},
                           UpdateExpression="SET actor = :a", ExpressionAttributeValues={":a": {"S": "someone-else"}})
     code, verdict = world.api("GET", path)
     assert code == 200 and verdict["ok"] is False and verdict["firstBroken"]["seq"] == 2
     assert schema.AUDIT_PREFIX in verdict["firstBroken"]["sk"]
+
+
+def test_verification_names_the_signing_key_by_the_fingerprint_of_its_public_key(world):
+    import hashlib
+    from .conftest import SIGNING_KEY
+    world.onboard("credit-risk", groups=("credit-risk-xgb",))
+    world.sync(world.package_event("credit-risk-xgb", 1))
+    verdict = world.api("GET", "/use-cases/credit-risk/models/credit-risk-xgb/versions/1/audit/verify")[1]
+    der = world.kms.get_public_key(KeyId=SIGNING_KEY)["PublicKey"]
+    assert verdict["ok"] is True
+    assert verdict["publicKeyFingerprint"] == f"SHA256:{hashlib.sha256(der).hexdigest()}"

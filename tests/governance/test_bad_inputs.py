@@ -21,6 +21,7 @@ def seeded(world):
     """credit-risk onboarded; v1 registered by a data scientist, v2 by the model owner; a second use case."""
     world.onboard(UC, groups=(G,))
     world.onboard("marketing", groups=("mkt-model",), risk_tier="minimal", thresholds=())
+    world.approve_use_case("marketing")
     assert world.sync(world.package_event(G, 1))["result"] == "written"
     assert world.sync(world.package_event(G, 2, created_by=DEV_SESSION))["result"] == "written"
     return world
@@ -150,7 +151,7 @@ API_CASES: dict[str, tuple[tuple, tuple[int, str]]] = {
     "body-not-json": (("POST", V1 + "/decision", None, DEV_SESSION, None, "{stage: test"), (400, "not valid JSON")),
     "body-empty": (("POST", V1 + "/decision", None, DEV_SESSION), (400, "needs a JSON body")),
     "body-an-array": (("POST", V1 + "/decision", [approve()], DEV_SESSION), (400, "JSON object")),
-    "unknown-field": (("POST", V1 + "/decision", approve(force=True), DEV_SESSION), (400, "unknown field")),
+    "unknown-field": (("POST", V1 + "/decision", approve(force=True), DEV_SESSION), (400, "unknown field 'force'; allowed: action, expectedRev, reason, stage")),
     "expected-rev-wrong-type": (("POST", V1 + "/decision", approve(expectedRev="1"), DEV_SESSION), (400, "expectedRev")),
     "stale-expected-rev": (("POST", V1 + "/decision", approve(expectedRev=7), DEV_SESSION), (409, "stale")),
     "version-not-a-number": (("POST", f"/use-cases/{UC}/models/{G}/versions/abc/decision", approve(), DEV_SESSION), (400, "model version")),
@@ -175,7 +176,7 @@ API_CASES: dict[str, tuple[tuple, tuple[int, str]]] = {
                                                                     "next": "eyJwayI6eyJTIjoiVVNFQ0FTRSNjcmVkaXQtcmlzayJ9fQ"}), (400, "next token")),
     "queue-limit-too-big": (("GET", "/queue", None, OFFICER_SESSION, {"stage": "test", "status": "pending", "limit": "1000"}), (400, "limit")),
     "use-case-stranger-approves": (("POST", f"/use-cases/{UC}/decision", {"action": "approve"}, STRANGER_SESSION), (403, "not an approver")),
-    "use-case-unknown-action": (("POST", f"/use-cases/{UC}/decision", {"action": "launch"}, OFFICER_SESSION), (400, "use case action")),
+    "use-case-unknown-action": (("POST", f"/use-cases/{UC}/decision", {"action": "launch"}, OFFICER_SESSION), (400, "action 'launch' is invalid: Input should be 'approve', 'reject' or 'retire'")),
     "use-case-retire-by-non-officer": (("POST", f"/use-cases/{UC}/decision", {"action": "retire", "reason": "done"}, DEV_SESSION), (403, "officer")),
     "unknown-route": (("DELETE", V1, None, OFFICER_SESSION), (404, "no route")),
     "audit-of-unknown-version": (("GET", f"/use-cases/{UC}/models/{G}/versions/42/audit", None, OFFICER_SESSION), (404, "not registered")),
@@ -208,8 +209,18 @@ def test_base64_body_that_is_not_base64_is_a_400(seeded):
     assert seeded.snapshot() == before
 
 
-@pytest.mark.parametrize("event", [None, [], {"version": "2.0"}, {"requestContext": {"http": {"method": 1}}, "rawPath": "/"}])
-def test_non_http_events_to_the_api_are_a_400(seeded, event):
+REST = {"httpMethod": "GET", "path": "/use-cases", "requestContext": {"identity": {"userArn": OFFICER_SESSION}}}
+
+
+@pytest.mark.parametrize("event", [
+    None, [], {"version": "2.0"}, {"requestContext": {"http": {"method": 1}}, "rawPath": "/"},
+    {"version": "2.0", "routeKey": "$default", "rawPath": "/use-cases", "requestContext": {"http": {"method": "GET", "path": "/use-cases"}}},
+    {**REST, "httpMethod": 7}, {**REST, "requestContext": "x"}, {**REST, "queryStringParameters": "limit=1"},
+    {**REST, "queryStringParameters": {"limit": 5}}, {**REST, "queryStringParameters": {"limit": None}},
+    {**REST, "multiValueQueryStringParameters": {"limit": "5"}}, {**REST, "headers": "x"}, {**REST, "headers": {"a": 1}},
+    {**REST, "multiValueHeaders": {"a": "b"}}, {**REST, "pathParameters": ["x"]},
+])
+def test_events_that_are_not_rest_proxy_requests_are_a_400(seeded, event):
     before = seeded.snapshot()
     assert api_handler.handler(event, None)["statusCode"] == 400
     assert seeded.snapshot() == before
@@ -217,3 +228,88 @@ def test_non_http_events_to_the_api_are_a_400(seeded, event):
 
 def test_corpus_has_at_least_40_cases():
     assert len(SYNC_CASES) + len(MEMBER_CASES) + len(API_CASES) + 1 >= 40
+
+
+# --- what the resolver's models and the body checks before them refuse: a 4xx naming the problem, no write ---
+
+def token(key: dict) -> str:
+    from governance.store import encode_token
+
+    return encode_token({k: {"S": v} for k, v in key.items()})
+
+
+QUEUE = {"stage": "test", "status": "pending"}
+METRICS = {"kind": "validation", "stage": "development", "metrics": {"auc": 0.9}}
+
+
+def nested(depth: int) -> dict:
+    value: Any = 1
+    for _ in range(depth):
+        value = {"x": value}
+    return value
+
+
+# (method, path, caller, request parts) → (status, text in message)
+MORE_CASES: dict[str, tuple[tuple, tuple[int, str]]] = {
+    "body-too-large": (("POST", V1 + "/metrics", TEST_SESSION, {"raw_body": json.dumps({**METRICS, "metrics": {"b": "x" * 80_000}})}), (413, "exceeds 64 KB")),
+    "body-plain-text": (("POST", V1 + "/decision", DEV_SESSION, {"body": approve(), "headers": {"Content-Type": "text/plain"}}), (415, "application/json only")),
+    "body-form": (("POST", V1 + "/decision", DEV_SESSION, {"raw_body": "stage=development&action=approve",
+                                                           "headers": {"Content-Type": "application/x-www-form-urlencoded"}}), (415, "application/json only")),
+    "body-multipart": (("POST", V1 + "/decision", DEV_SESSION, {"raw_body": "--b\r\n\r\n--b--", "headers": {"Content-Type": "multipart/form-data; boundary=b"}}), (415, "multipart/form-data")),
+    "body-not-utf8": (("POST", V1 + "/decision", DEV_SESSION, {"raw_body": "/3sic3RhZ2UiOiAiZGV2In0=", "base64_body": "raw"}), (400, "not valid UTF-8")),
+    "body-lone-surrogate-escape": (("POST", V1 + "/decision", DEV_SESSION, {"raw_body": '{"stage": "development", "action": "reject", "reason": "\\ud800"}'}), (400, "lone surrogate")),
+    "body-lone-surrogate-key": (("POST", V1 + "/metrics", TEST_SESSION, {"raw_body": '{"kind": "validation", "stage": "development", "metrics": {"\\udfff": 1}}'}), (400, "lone surrogate")),
+    "body-lone-surrogate-text": (("POST", V1 + "/decision", DEV_SESSION, {"raw_body": '{"stage": "development", "action": "reject", "reason": "\ud800"}'}), (400, "lone surrogate")),
+    "body-deeply-nested-metrics": (("POST", V1 + "/metrics", TEST_SESSION, {"body": {**METRICS, "metrics": nested(40)}}), (400, "nested deeper than 32")),
+    "body-nested-past-recursion": (("POST", V1 + "/metrics", TEST_SESSION, {"raw_body": "[" * 30_000 + "]" * 30_000}), (400, "nested deeper than 32")),
+    "body-infinity": (("POST", V1 + "/metrics", TEST_SESSION, {"raw_body": '{"kind": "validation", "stage": "development", "metrics": {"auc": Infinity}}'}), (400, "not valid JSON")),
+    "body-a-string": (("POST", V1 + "/decision", DEV_SESSION, {"body": "approve"}), (400, "JSON object")),
+    "body-null": (("POST", V1 + "/decision", DEV_SESSION, {"raw_body": "null"}), (400, "JSON object")),
+    "reason-too-long": (("POST", V1 + "/decision", DEV_SESSION, {"body": {"stage": "development", "action": "reject", "reason": "r" * 1025}}), (400, "reason")),
+    "reason-blank-to-reject": (("POST", V1 + "/decision", DEV_SESSION, {"body": {"stage": "development", "action": "reject", "reason": "   "}}), (400, "a reason is required")),
+    "expected-rev-negative": (("POST", V1 + "/decision", DEV_SESSION, {"body": approve(expectedRev=-1)}), (400, "expectedRev")),
+    "expected-rev-bool": (("POST", V1 + "/decision", DEV_SESSION, {"body": approve(expectedRev=True)}), (400, "expectedRev")),
+    "action-missing": (("POST", V1 + "/decision", DEV_SESSION, {"body": {"stage": "development"}}), (400, "action is required")),
+    "use-case-retire-without-reason": (("POST", f"/use-cases/{UC}/decision", OFFICER_SESSION, {"body": {"action": "retire"}}), (400, "a reason is required")),
+    "use-case-unknown-field": (("POST", f"/use-cases/{UC}/decision", OFFICER_SESSION, {"body": {"action": "approve", "stage": "test"}}), (400, "unknown field 'stage'; allowed: action, reason")),
+    "validation-with-endpoint": (("POST", V1 + "/metrics", TEST_SESSION, {"body": {**METRICS, "endpointName": "ep"}}), (400, "belong to monitoring")),
+    "endpoint-bad-name": (("POST", V1 + "/metrics", TEST_SESSION, {"body": {**METRICS, "kind": "monitoring", "endpointName": "a/b"}}), (400, "endpointName")),
+    "metric-name-empty": (("POST", V1 + "/metrics", TEST_SESSION, {"body": {**METRICS, "metrics": {"": 1}}}), (400, "metric names")),
+    "use-case-id-uppercase": (("GET", "/use-cases/Credit-Risk", OFFICER_SESSION, {}), (400, "use case id must be 1 to 40 lowercase")),
+    "group-too-long": (("GET", f"/use-cases/{UC}/models/{'g' * 64}/versions/1", OFFICER_SESSION, {}), (400, "model group must be")),
+    "version-negative": (("GET", f"/use-cases/{UC}/models/{G}/versions/-1", OFFICER_SESSION, {}), (400, "model version must be a whole number")),
+    "version-too-big": (("GET", f"/use-cases/{UC}/models/{G}/versions/1000000", OFFICER_SESSION, {}), (400, "model version must be")),
+    "version-a-float": (("GET", f"/use-cases/{UC}/models/{G}/versions/1.5", OFFICER_SESSION, {}), (400, "model version must be")),
+    "limit-words": (("GET", "/use-cases", OFFICER_SESSION, {"query": {"limit": "ten"}}), (400, "limit must be a whole number from 1 to 100, not 'ten'")),
+    "limit-zero": (("GET", "/use-cases", OFFICER_SESSION, {"query": {"limit": "0"}}), (400, "limit must be")),
+    "limit-repeated": (("GET", "/use-cases", OFFICER_SESSION, {"query": "limit=1&limit=2"}), (400, "'limit' is given 2 times")),
+    "queue-stage-missing": (("GET", "/queue", OFFICER_SESSION, {"query": {"status": "pending"}}), (400, "query parameter 'stage' is required")),
+    "queue-stage-unknown": (("GET", "/queue", OFFICER_SESSION, {"query": {**QUEUE, "stage": "staging"}}), (400, "stage must be one of development")),
+    "token-not-base64": (("GET", "/use-cases", OFFICER_SESSION, {"query": {"next": "a.b"}}), (400, "next token must be")),
+    "token-not-json": (("GET", "/use-cases", OFFICER_SESSION, {"query": {"next": "bm90LWpzb24"}}), (400, "next token is invalid")),
+    "token-a-list": (("GET", "/queue", OFFICER_SESSION, {"query": {**QUEUE, "next": "WzFd"}}), (400, "next token is invalid")),
+    "token-incomplete-key": (("GET", "/queue", OFFICER_SESSION, {"query": {**QUEUE, "next": token({"gsi1pk": "STAGE#test#STATUS#pending"})}}), (400, "its key is incomplete")),
+    "token-other-partition": (("GET", "/queue", OFFICER_SESSION, {"query": {**QUEUE, "next": token(
+        {"gsi1pk": "STAGE#production#STATUS#pending", "gsi1sk": "x", "pk": "MODEL#g", "sk": "x"})}}), (400, "different listing")),
+    "token-other-use-case": (("GET", f"/use-cases/{UC}/audit", OFFICER_SESSION, {"query": {"next": token(
+        {"pk": "USECASE#marketing", "sk": "AUDIT#000001"})}}), (400, "different listing")),
+    "token-lone-surrogate": (("GET", "/queue", OFFICER_SESSION, {"query": {**QUEUE, "next": token(
+        {"gsi1pk": "STAGE#test#STATUS#pending", "gsi1sk": "\ud800", "pk": "MODEL#g", "sk": "x"})}}), (400, "next token")),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MORE_CASES))
+def test_malformed_requests_are_refused_naming_the_problem_and_write_nothing(seeded, case):
+    (method, path, caller, parts), (status, text) = MORE_CASES[case]
+    event = api_event(method, path, parts.get("body"), caller=caller, query=parts.get("query"), raw_body=parts.get("raw_body"),
+                      headers=parts.get("headers"))
+    if parts.get("base64_body") == "raw":
+        event["isBase64Encoded"] = True
+    before = seeded.snapshot()
+    seeded.calls.clear()
+    response = api_handler.handler(event, None)
+    answer = json.loads(response["body"])
+    assert (response["statusCode"], set(answer)) == (status, {"error", "message"}), answer
+    assert text in answer["message"]
+    assert seeded.snapshot() == before
+    assert seeded.calls.count("dynamodb:TransactWriteItems") == 0 and seeded.calls.count("sagemaker:UpdateModelPackage") == 0

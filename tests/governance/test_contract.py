@@ -8,7 +8,10 @@ import pytest
 from governance import contract
 from governance.contract import GovernanceSettings, InvokeSettings, ReporterSettings, ReporterVariant, SettingsError
 
-GOVERNANCE = GovernanceSettings(table_name="mlgov-governance", approvers_json=json.dumps({"officers": ["arn:aws:iam::111111111111:role/O"]}))
+GOVERNANCE = GovernanceSettings(table_name="mlgov-governance", approvers_json=json.dumps({"officers": ["arn:aws:iam::111111111111:role/O"]}),
+                                signing_key_id="alias/mlgov-audit-signing", checkpoint_bucket="mlgov-audit-checkpoints")
+CHECKPOINT = contract.CheckpointSettings(table_name="mlgov-governance", signing_key_id="alias/mlgov-audit-signing",
+                                         checkpoint_bucket="mlgov-audit-checkpoints")
 INVOKE = InvokeSettings(endpoint_name="mlgov-prod-credit-risk", max_body_bytes=2048, content_types=("application/json", "text/csv", "image/png"))
 REPORTER = ReporterSettings(
     endpoint_name="mlgov-prod-credit-risk", bus_arn="arn:aws:events:eu-west-1:111111111111:event-bus/mlgov-governance",
@@ -17,7 +20,7 @@ REPORTER = ReporterSettings(
 )
 
 
-@pytest.mark.parametrize("settings", [GOVERNANCE, INVOKE, REPORTER], ids=lambda s: type(s).__name__)
+@pytest.mark.parametrize("settings", [GOVERNANCE, CHECKPOINT, INVOKE, REPORTER], ids=lambda s: type(s).__name__)
 def test_from_env_reads_back_what_to_env_writes(settings) -> None:
     env = settings.to_env()
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())
@@ -25,7 +28,7 @@ def test_from_env_reads_back_what_to_env_writes(settings) -> None:
 
 
 def test_defaults_apply_where_the_environment_leaves_a_setting_out() -> None:
-    assert GovernanceSettings.from_env({"GOVERNANCE_TABLE": "t"}).approvers_json == "{}"
+    assert GovernanceSettings.from_env({"GOVERNANCE_TABLE": "t", "AUDIT_SIGNING_KEY": "k"}).approvers_json == "{}"
     invoke = InvokeSettings.from_env({"ENDPOINT_NAME": "e"})
     assert (invoke.max_body_bytes, invoke.content_types) == (InvokeSettings.DEFAULT_MAX_BODY_BYTES, InvokeSettings.DEFAULT_CONTENT_TYPES)
     assert InvokeSettings.from_env({"ENDPOINT_NAME": "e", "ALLOWED_CONTENT_TYPES": " Text/CSV , "}).content_types == ("text/csv",)
@@ -40,6 +43,8 @@ def _without(env: dict[str, str], name: str) -> dict[str, str]:
 @pytest.mark.parametrize("cls, env, named", [
     (GovernanceSettings, {}, "GOVERNANCE_TABLE"),
     (GovernanceSettings, {"GOVERNANCE_TABLE": ""}, "GOVERNANCE_TABLE"),
+    (GovernanceSettings, _without(GOVERNANCE.to_env(), "AUDIT_SIGNING_KEY"), "AUDIT_SIGNING_KEY"),
+    (contract.CheckpointSettings, _without(CHECKPOINT.to_env(), "AUDIT_CHECKPOINT_BUCKET"), "AUDIT_CHECKPOINT_BUCKET"),
     (InvokeSettings, _without(INVOKE.to_env(), "ENDPOINT_NAME"), "ENDPOINT_NAME"),
     (InvokeSettings, {**INVOKE.to_env(), "MAX_BODY_BYTES": "5MB"}, "MAX_BODY_BYTES"),
     (ReporterSettings, _without(REPORTER.to_env(), "HUB_BUS_ARN"), "HUB_BUS_ARN"),
@@ -82,6 +87,13 @@ def test_id_patterns_accept_and_refuse(pattern, accepted, refused) -> None:
 def test_the_model_package_arn_names_its_group_and_version() -> None:
     match = contract.MODEL_PACKAGE_ARN_RE.match("arn:aws:sagemaker:eu-west-1:111111111111:model-package/credit-risk-xgb/3")
     assert match is not None and (match.group(4), match.group(5)) == ("credit-risk-xgb", "3")
+
+
+def test_each_chain_checkpoints_under_its_own_prefix_in_sequence_order() -> None:
+    keys = [contract.checkpoint_key("MODEL#credit-risk-xgb#V#000001", n) for n in (9, 10, 2)]
+    assert keys[0] == "checkpoints/MODEL/credit-risk-xgb/V/000001/0000000009.json"
+    assert sorted(keys) == [keys[2], keys[0], keys[1]]
+    assert not contract.checkpoint_key("MODEL#g#V#000010", 1).startswith(contract.checkpoint_prefix("MODEL#g#V#000001"))
 
 
 def test_stacks_deploy_to_model_stages_and_prefixes_are_per_account() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from governance.contract import endpoint_name
 from governance import obligations, rules, schema
 from governance.domain import ModelRisk, RiskTier
 from governance.obligations import Obligation
@@ -64,9 +65,9 @@ def to_production(world, tier="limited"):
     assert world.sync(world.package_event(GROUP, 1))["result"] == "written"
     for stage, caller in (("development", DEV_SESSION), ("test", TEST_SESSION)):
         if stage == "test":
-            assert world.report(world.member_event("Model Deployed", GROUP, 1, "test"))["result"] == "written"
+            assert world.report(world.member_event("Model Deployed", GROUP, 1, "test", endpoint=endpoint_name("test", UC, GROUP)))["result"] == "written"
         assert decide(world, stage, caller)[0] == 200
-    assert world.report(world.member_event("Model Deployed", GROUP, 1, "production"))["result"] == "written"
+    assert world.report(world.member_event("Model Deployed", GROUP, 1, "production", endpoint=endpoint_name("prod", UC, GROUP)))["result"] == "written"
 
 
 def decide(world, stage, caller):

@@ -84,7 +84,7 @@ def test_high_risk_production_needs_two_distinct_approvers_including_an_officer(
 def test_high_risk_test_approval_needs_an_officer():
     with pytest.raises(Forbidden, match="officer"):
         rules.check_decider(approvers=Approvers.from_mapping({"test": [PROD]}), stage=Stage.test, action=Action.approve,
-                            caller=PROD, registered_by=None, high_risk=True)
+                            caller=PROD, registered_by=DEV, high_risk=True)
 
 
 def test_thresholds():

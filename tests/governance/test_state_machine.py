@@ -20,6 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from governance import audit, rules, schema
 from governance.domain import STAGES, Stage, Status
+from governance.contract import ACCOUNT_ROLE_OF_STAGE, endpoint_name
 
 from .conftest import (DEV_SESSION, DS_SESSION, OFFICER2_SESSION, OFFICER_SESSION, PROD_SESSION, TABLE, TEST_SESSION)
 
@@ -105,7 +106,7 @@ class GovernanceMachine(RuleBasedStateMachine):
         self.next_version[group] += 1
         version = self.next_version[group]
         event = self.world.package_event(group, version, created_ms=self.tick(), epoch=encoding == "epoch",
-                                         lifecycle={"Stage": "Development", "StageStatus": "PendingApproval"} if encoding == "lifecycle" else None)
+                                         lifecycle={"Stage": "development", "StageStatus": "pending"} if encoding == "lifecycle" else None)
         assert self.world.sync(event)["result"] == "written"
         self.sent.append(event)
         self.versions.append((group, version))
@@ -124,7 +125,7 @@ class GovernanceMachine(RuleBasedStateMachine):
         group, version = self.pick(index)
         t = self.tick()
         event = self.world.package_event(group, version, status="Rejected", created_ms=t - 500_000, modified_ms=t, modified_by=OFFICER_SESSION)
-        assert self.world.sync(event)["result"] in ("written", "duplicate")
+        assert self.world.sync(event)["result"] in ("written", "duplicate", "stale")
         self.sent.append(event)
 
     @precondition(lambda self: self.versions)
@@ -246,7 +247,7 @@ class GovernanceMachine(RuleBasedStateMachine):
                 if item["modelStatus"] == "deployed":
                     assert live, item
         assert from_endpoints == from_records
-        assert from_endpoints == {(f"{g}-{s}", g, v, s) for (g, s), v in self.ref.live.items()}
+        assert from_endpoints == {(endpoint_name(ACCOUNT_ROLE_OF_STAGE[s], UC, g), g, v, s) for (g, s), v in self.ref.live.items()}
 
     def audit_chains_verify(self, items):
         for group, version in self.versions:
@@ -294,6 +295,9 @@ def test_state_machine_reaches_production_and_retirement(world):
         m.decide(i, "production", "approve", 1)
         m.table_is_consistent()
     assert world.state(UC)["stage"] == "PRODUCTION"
+    m.registry_rejects(0)  # made outside governance: recorded, not applied
+    m.table_is_consistent()
+    assert world.record(GROUPS[0], 1, "production")["modelStatus"] == "approved"
     m.register(GROUPS[0], "iso")
     m.decide(2, "development", "approve", 0)
     m.deployed(2, "test")

@@ -17,7 +17,7 @@ def test_every_alarm_notifies_the_accounts_topic(stack: str) -> None:
     topic_arn = f"arn:aws:sns:eu-west-1:{ACCOUNTS[stack]}:mlgov-alarms"
     [topic] = plan.by_type("aws:sns/topic:Topic")
     assert topic.inputs["name"] == "mlgov-alarms"
-    [key] = [r for r in plan.by_type("aws:kms/key:Key")]
+    [key] = [r for r in plan.by_type("aws:kms/key:Key") if r.inputs.get("keyUsage") != "SIGN_VERIFY"]  # not the audit signing key
     statements = json.loads(key.inputs["policy"])["Statement"]
     assert any(s["Principal"] == {"Service": "cloudwatch.amazonaws.com"} for s in statements)
     alarms = plan.by_type(ALARM)

@@ -199,3 +199,27 @@ def test_notifications_accept_email_and_https_endpoints_and_default_to_none() ->
                            {"protocol": "https", "endpoint": "https://hooks.example.com/alarms"}]
     assert [(n.protocol, n.endpoint) for n in parse(ns).notifications] == [
         ("email", "ml-platform@example.com"), ("https", "https://hooks.example.com/alarms")]
+
+
+def test_validators_and_event_skew_reach_the_handlers_settings() -> None:
+    from mlgov import catalog
+
+    config = parse(shared())
+    assert catalog.validators(config)["test"] == ["arn:aws:iam::333333333333:role/mlgov-ml-engineer"]
+    assert catalog.stage_accounts(config) == {"test": ["333333333333"], "production": ["444444444444"]}
+    assert config.max_event_skew_seconds == 300
+
+
+@pytest.mark.parametrize("key,value,expected", [
+    ("validators", {"test": ["not-an-arn"]}, "mlgov:validators.test: 'not-an-arn' is not an IAM principal ARN"),
+    ("validators", {"staging": []}, "mlgov:validators.staging: unknown key"),
+    ("maxEventSkewSeconds", -1, "mlgov:maxEventSkewSeconds"),
+    ("maxEventSkewSeconds", 86_400, "mlgov:maxEventSkewSeconds"),
+    ("maxEventSkewSeconds", "300", "mlgov:maxEventSkewSeconds"),
+])
+def test_bad_validators_or_skew_is_one_clear_error(key: str, value: Any, expected: str) -> None:
+    ns = shared()
+    ns[key] = value
+    with pytest.raises(ConfigError, match="invalid stack config") as err:
+        parse(ns)
+    assert expected in str(err.value)

@@ -47,9 +47,9 @@ def test_removing_a_use_case_from_config_deletes_nothing(plans) -> None:
         "customer-churn-model-deploy-333333333333", "customer-churn-model-deploy-444444444444",
     ])
     assert {r.type for r in changes["retained"]} == KEPT_TYPES
-    # In place: the handlers stop matching the group's events, the api role stops mirroring to it, the hub item drops it.
+    # In place: the handlers stop matching the group's events, the api and sync roles stop mirroring to it, the hub item drops it.
     assert sorted(r.name for r in changes["updated"]) == ["mlgov-api-policy", "mlgov-forwarded-registry-events",
-                                                          "mlgov-hub-config", "mlgov-registry-events"]
+                                                          "mlgov-hub-config", "mlgov-registry-events", "mlgov-sync-policy"]
 
 
 def test_the_hub_item_lists_the_use_cases_still_in_config(plans) -> None:
@@ -65,7 +65,8 @@ def test_every_group_share_and_config_item_is_retained_and_the_evidence_stores_a
     assert all(r.retain_on_delete for r in plan.custom_resources if r.type in KEPT_TYPES)
     protected = {r.type for r in plan.custom_resources if r.protect}
     assert {"aws:kms/key:Key", "aws:s3/bucket:Bucket", "aws:dynamodb/table:Table", "aws:ecr/repository:Repository"} <= protected
-    assert {r.name for r in plan.by_type("aws:s3/bucket:Bucket") if r.protect} == {"mlgov-artifacts", "mlgov-access-logs"}
+    assert {r.name for r in plan.by_type("aws:s3/bucket:Bucket") if r.protect} == {
+        "mlgov-artifacts", "mlgov-access-logs", "mlgov-audit-checkpoints-bucket"}
     # The handlers, the bus and the API are not evidence: they stay deletable.
     assert not any(r.protect or r.retain_on_delete for r in plan.by_type("aws:lambda/function:Function"))
 
@@ -79,4 +80,6 @@ def test_the_caller_may_turn_both_off_for_a_stack_meant_to_be_destroyed() -> Non
     config = parse(namespace(sample("shared")))
     plan = run_component(lambda: CentralRegistry("mlgov", registry_args(
         config, "eu-west-1", protect_data=False, retain_removed_use_cases=False, table_deletion_protection=False)).exports())
-    assert not any(r.protect or r.retain_on_delete for r in plan.custom_resources)
+    # The checkpoint bucket stays protected: under Object Lock in compliance mode its objects outlive any stack.
+    kept = [r.name for r in plan.custom_resources if r.protect or r.retain_on_delete]
+    assert "mlgov-audit-checkpoints-bucket" in kept and all(n.startswith("mlgov-audit-checkpoints-") for n in kept)

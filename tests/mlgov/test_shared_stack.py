@@ -34,7 +34,7 @@ def test_declares_the_hub_for_the_sample_config(plan) -> None:
     assert counts["aws:dynamodb/table:Table"] == 1
     assert counts["aws:dynamodb/tableItem:TableItem"] == 6  # 2 use cases, 3 groups, the hub's own item
     assert counts["aws:ecr/repository:Repository"] == 1
-    assert counts["aws:kms/key:Key"] == 1 and counts["aws:cloudwatch/eventBus:EventBus"] == 1
+    assert counts["aws:kms/key:Key"] == 2 and counts["aws:cloudwatch/eventBus:EventBus"] == 1
     assert sorted(r.name for r in plan.resources if r.parent is None or r.parent.endswith("pulumi:pulumi:Stack::mlgov-shared")) == ["mlgov", "mlgov-alarms"]
 
 
@@ -75,10 +75,10 @@ def test_onboarding_a_use_case_adds_exactly_its_resources_and_replaces_nothing(p
     assert set(before) <= set(now)
     updated = {r.name: sorted(k for k in r.inputs if comparable(now[u].inputs.get(k)) != comparable(r.inputs[k]))
                for u, r in before.items() if comparable(now[u].inputs) != comparable(r.inputs)}
-    # In-place updates only: the sync rules now match the new group, the api role may mirror its approvals, and the
-    # hub's item lists the new use case.
+    # In-place updates only: the sync rules now match the new group, the api and sync roles may mirror its decisions, and
+    # the hub's item lists the new use case.
     assert updated == {"mlgov-registry-events": ["eventPattern"], "mlgov-forwarded-registry-events": ["eventPattern"],
-                       "mlgov-api-policy": ["policy"], "mlgov-hub-config": ["item"]}
+                       "mlgov-api-policy": ["policy"], "mlgov-sync-policy": ["policy"], "mlgov-hub-config": ["item"]}
     added = sorted(now[u].name for u in set(now) - set(before))
     assert added == sorted([
         "claims-triage-bert", "claims-triage-bert-group", "claims-triage-bert-config",

@@ -19,7 +19,7 @@ def test_deployment_then_duplicate(world):
     in_test(world)
     assert world.report(world.member_event("Model Deployed", G, 1, "test"))["result"] == "written"
     record = world.record(G, 1, "test")
-    assert record["modelStatus"] == "deployed" and record["endpointName"] == f"{G}-test" and record["auditUser"] == "account:222222222222"
+    assert record["modelStatus"] == "deployed" and record["endpointName"] == f"mlgov-test-credit-risk-{G}" and record["auditUser"] == "account:222222222222"
     before = world.snapshot()
     assert world.report(world.member_event("Model Deployed", G, 1, "test"))["result"] == "duplicate"
     assert world.snapshot() == before
@@ -35,5 +35,5 @@ def test_monitoring_metrics_keep_their_endpoint_and_refuse_stale_reports(world):
     before = world.snapshot()
     assert world.report(older)["result"] == "stale" and world.snapshot() == before
     monitoring = json.loads(world.record(G, 1, "test")["monitoringMetrics"])
-    assert monitoring == {"endpointName": f"{G}-test", "account": "222222222222", "metrics": {"auc": 0.91},
+    assert monitoring == {"endpointName": f"mlgov-test-credit-risk-{G}", "account": "222222222222", "metrics": {"auc": 0.91},
                           "reportedAt": "2024-08-30T06:40:00.000Z"}
