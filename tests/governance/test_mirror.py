@@ -59,6 +59,7 @@ def audit_actions(world) -> list[dict]:
     ("in-production", ("Approved", "production", "approved")),
     ("rejected-at-test", ("Rejected", "test", "rejected")),
     ("retired", ("Rejected", "production", "retired")),
+    ("retired-in-development", ("Rejected", "development", "retired")),
 ])
 def test_the_registry_state_is_a_function_of_the_record(state, expected):
     want = mirror.desired(STATES[state])
@@ -78,7 +79,7 @@ def registry_approves(stage: str, approval: str, lifecycle) -> bool:
 
 @pytest.mark.parametrize("state, test_ok, prod_ok", [
     ("registered", False, False), ("approved-in-development", True, False), ("in-production", True, True),
-    ("rejected-at-test", False, False), ("retired", False, False),
+    ("rejected-at-test", False, False), ("retired", False, False), ("retired-in-development", False, False),
 ])
 def test_what_the_registry_shows_is_what_the_deploy_time_gate_allows(state, test_ok, prod_ok):
     want = mirror.desired(STATES[state])

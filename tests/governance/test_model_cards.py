@@ -56,6 +56,7 @@ STATES = {
         Stage.test: record("test", "rejected")},
     "retired": {Stage.development: record("development", "approved"), Stage.test: record("test", "approved"),
                 Stage.production: record("production", "retired")},
+    "retired-in-development": {Stage.development: record("development", "retired")},
 }
 
 
