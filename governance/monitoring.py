@@ -10,6 +10,11 @@ Assessment: a use case's CONFIG item carries its monitoring policy (written by P
 `mlgov:monitoring`); a deployed record with no report for longer than `staleAfterHours` is stale, and
 each limit its latest metrics break is a breach. Both are computed when read, so a changed policy applies
 at once and nothing is stored that could go out of date.
+
+Drift evidence: a version's prediction-drift reference is recorded once, from a report of the test stage (which
+only a test account may send, `evidence.StageAccounts`), on the test record with who sent it and when; a
+`predictionPsi` counts only when it names that reference's digest, so a figure computed against anything else
+(no reference yet, a replaced published copy) is kept in the report as refused, never checked against a limit.
 """
 from __future__ import annotations
 
@@ -19,7 +24,8 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from . import schema
-from .contract import PREDICTION_PSI_METRIC
+from .contract import PREDICTION_PSI_METRIC, PREDICTION_REFERENCE_DIGEST_METRIC, PREDICTION_REFERENCE_METRIC
+from .contract import drift_reference, reference_digest
 from .domain import Stage, Status
 from .records import dump_json, load_json
 from .store import Key, Op, Store, put
@@ -55,6 +61,40 @@ def record_report(vw: VersionWrite, stage: Stage, report: Mapping[str, Any], rep
     return [put({schema.PK: pk, schema.SK: sk, schema.MODEL_GROUP: vw.group, schema.MODEL_VERSION: vw.version,
                  schema.MODEL_STAGE: stage.value, schema.MONITORING_SEQ: seq, schema.MONITORING_METRICS: text,
                  schema.MONITORING_REPORTED_AT: reported_ms}, condition=None)]
+
+
+def drift_evidence(vw: VersionWrite, stage: Stage, metrics: Mapping[str, Any], account: str, at: str) -> dict[str, Any]:
+    """The report's metrics as they are recorded: a test report's reference becomes the version's (the first valid one,
+    set on the test record with who and when) and leaves the metrics; a PSI not against that reference is refused."""
+    out = dict(metrics)
+    offered = out.pop(PREDICTION_REFERENCE_METRIC, None)
+    recorded = (vw.items.get(Stage.test) or {}).get(schema.PREDICTION_REFERENCE_DIGEST)
+    if offered is not None and recorded is None:
+        reference = drift_reference(offered)
+        if stage is not Stage.test:
+            out["predictionReferenceRefused"] = "only a report of the test stage sets a version's drift reference"
+        elif reference is None:
+            out["predictionReferenceRefused"] = "not a histogram: ascending finite edges, one more than non-negative integer counts"
+        else:
+            recorded = reference_digest(reference)
+            vw.change(Stage.test, **{schema.PREDICTION_REFERENCE: dump_json(reference), schema.PREDICTION_REFERENCE_DIGEST: recorded,
+                                     schema.PREDICTION_REFERENCE_BY: account, schema.PREDICTION_REFERENCE_AT: at})
+    if PSI_METRIC in out:
+        named = out.get(PREDICTION_REFERENCE_DIGEST_METRIC)
+        if recorded is None or named != recorded:
+            why = ("no drift reference is recorded for this version yet" if recorded is None
+                   else "it was not computed against the version's recorded drift reference")
+            out["predictionPsiRefused"] = {"value": out.pop(PSI_METRIC), "reason": why}
+    return out
+
+
+def reference_of(item: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A test record's drift reference with its provenance, as views show it; None when none is recorded."""
+    item = item or {}
+    if not item.get(schema.PREDICTION_REFERENCE_DIGEST):
+        return None
+    return {"histogram": load_json(item.get(schema.PREDICTION_REFERENCE)), "digest": item[schema.PREDICTION_REFERENCE_DIGEST],
+            "reportedBy": item.get(schema.PREDICTION_REFERENCE_BY), "reportedAt": item.get(schema.PREDICTION_REFERENCE_AT)}
 
 
 def history(store: Store, group: str, version: int, items: Mapping[Stage, Mapping[str, Any] | None],
