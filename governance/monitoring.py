@@ -63,22 +63,25 @@ def record_report(vw: VersionWrite, stage: Stage, report: Mapping[str, Any], rep
                  schema.MONITORING_REPORTED_AT: reported_ms}, condition=None)]
 
 
-def drift_evidence(vw: VersionWrite, stage: Stage, metrics: Mapping[str, Any], account: str, at: str) -> dict[str, Any]:
-    """The report's metrics as they are recorded: a test report's reference becomes the version's (the first valid one,
-    set on the test record with who and when) and leaves the metrics; a PSI not against that reference is refused."""
+def drift_evidence(vw: VersionWrite, stage: Stage, metrics: Mapping[str, Any], account: str | None, at: str) -> dict[str, Any]:
+    """The report's metrics as they are recorded: a test account's report's reference becomes the version's (the first
+    valid one, set on the test record with who and when) and leaves the metrics; a PSI not against it is refused.
+
+    `account` is the member account a report came from (None: a person through the API, who sets no reference).
+    """
     out = dict(metrics)
     offered = out.pop(PREDICTION_REFERENCE_METRIC, None)
     recorded = (vw.items.get(Stage.test) or {}).get(schema.PREDICTION_REFERENCE_DIGEST)
     if offered is not None and recorded is None:
         reference = drift_reference(offered)
-        if stage is not Stage.test:
-            out["predictionReferenceRefused"] = "only a report of the test stage sets a version's drift reference"
+        if stage is not Stage.test or account is None:
+            out["predictionReferenceRefused"] = "only the test account's reporter sets a version's drift reference"
         elif reference is None:
             out["predictionReferenceRefused"] = "not a histogram: ascending finite edges, one more than non-negative integer counts"
         else:
             recorded = reference_digest(reference)
             vw.change(Stage.test, **{schema.PREDICTION_REFERENCE: dump_json(reference), schema.PREDICTION_REFERENCE_DIGEST: recorded,
-                                     schema.PREDICTION_REFERENCE_BY: account, schema.PREDICTION_REFERENCE_AT: at})
+                                     schema.PREDICTION_REFERENCE_BY: f"account:{account}", schema.PREDICTION_REFERENCE_AT: at})
     if PSI_METRIC in out:
         named = out.get(PREDICTION_REFERENCE_DIGEST_METRIC)
         if recorded is None or named != recorded:

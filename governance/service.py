@@ -382,7 +382,8 @@ class Governance:
                 vw.change(stage, **{schema.VALIDATION_METRICS: dump_json(report.metrics)}, **stamp(at, caller))
                 detail: dict[str, Any] = {"metrics": sorted(report.metrics)}
             else:
-                kept = monitoring.record_report(vw, stage, {schema.ENDPOINT_NAME: report.endpoint, "metrics": report.metrics,
+                metrics = monitoring.drift_evidence(vw, stage, report.metrics, None, at)
+                kept = monitoring.record_report(vw, stage, {schema.ENDPOINT_NAME: report.endpoint, "metrics": metrics,
                                                             "reportedAt": at, **({"variantName": report.variant} if report.variant else {})},
                                                 self.clock(), **stamp(at, caller))
                 detail = {schema.ENDPOINT_NAME: report.endpoint, "metrics": sorted(report.metrics)}
