@@ -100,6 +100,23 @@ def reference_of(item: Mapping[str, Any] | None) -> dict[str, Any] | None:
             "reportedBy": item.get(schema.PREDICTION_REFERENCE_BY), "reportedAt": item.get(schema.PREDICTION_REFERENCE_AT)}
 
 
+def drift_summary(record: Mapping[str, Any], reference: Mapping[str, Any] | None,
+                  reports: list[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """A stage's prediction drift as the evidence pack shows it: the reference it is measured against (with who reported
+    it when), the latest PSI and whether it is beyond the use case's limit, and the PSI of each report in its history
+    (newest first; refused figures counted); None for development (never deployed) or a stage with no drift evidence."""
+    if record.get(schema.MODEL_STAGE) == Stage.development.value:
+        return None
+    series = [{"reportedAt": r.get("reportedAt"), PSI_METRIC: (r.get("metrics") or {})[PSI_METRIC]}
+              for r in reports if PSI_METRIC in (r.get("metrics") or {})]
+    refused = sum(1 for r in reports if "predictionPsiRefused" in (r.get("metrics") or {}))
+    latest = ((record.get(schema.MONITORING_METRICS) or {}).get("metrics") or {}).get(PSI_METRIC)
+    if reference is None and not series and not refused:
+        return None
+    beyond = next((b for b in (record.get("monitoring") or {}).get("breaches") or [] if b.get(schema.THRESHOLD_METRIC) == PSI_METRIC), None)
+    return {"reference": reference, "latest": latest, "beyondLimit": beyond, "history": series, "refusedReports": refused}
+
+
 def history(store: Store, group: str, version: int, items: Mapping[Stage, Mapping[str, Any] | None],
             last: int = VIEW_REPORTS) -> dict[str, list[dict[str, Any]]]:
     """The last `last` reports of each stage record that has any, newest first; one BatchGetItem (none if no reports)."""

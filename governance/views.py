@@ -49,6 +49,8 @@ def record_view(item: Mapping[str, Any], use_case_stage: str | None = None,
         out[schema.MLFLOW_RUN_ID] = item[schema.MLFLOW_RUN_ID]
     if item.get(schema.COMPLIANCE):
         out[schema.COMPLIANCE] = load_json(item[schema.COMPLIANCE])
+    if (reference := monitoring.reference_of(item)) is not None:
+        out["driftReference"] = reference
     if policy is not None and (flags := monitoring.assess(item, policy)) is not None:
         out["monitoring"] = flags
     return out
