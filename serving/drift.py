@@ -65,7 +65,10 @@ def histogram(values: Iterable[float], bins: int = 10) -> dict[str, list[float]]
     low, high = data[0], data[-1]
     if high == low:
         high = low + 1.0
-    edges = [low + (high - low) * i / bins for i in range(bins + 1)]
+    # A range narrower than floating point can split gives repeated edges: they merge (fewer, wider bins).
+    edges = sorted({low + (high - low) * i / bins for i in range(bins + 1)} | {high})
+    if len(edges) < 2:
+        edges = [low, low + 1.0]
     return {"edges": edges, "counts": bin_counts(edges, data)}
 
 

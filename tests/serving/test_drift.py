@@ -74,3 +74,9 @@ def test_a_reference_is_always_a_valid_histogram_with_zero_psi_against_its_own_v
 
 def test_a_constant_output_gets_one_bin():
     assert drift.reference_histogram([0.7] * 50) == {"edges": [0.7, 1.7], "counts": [50]}
+
+
+def test_a_range_too_narrow_to_split_still_gives_a_valid_histogram():
+    reference = drift.histogram([-1e6, -999999.9999999999], 2)
+    assert all(b > a for a, b in zip(reference["edges"], reference["edges"][1:]))
+    assert drift.psi(reference, [0.0]) >= 0
