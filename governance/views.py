@@ -63,6 +63,8 @@ def record_view(item: Mapping[str, Any], use_case_stage: str | None = None,
         out["liveOn"] = [d[schema.ENDPOINT_NAME] for d in live_on(item)]
     if item.get(schema.COMPLIANCE):
         out[schema.COMPLIANCE] = load_json(item[schema.COMPLIANCE])
+    if (reference := monitoring.reference_of(item)) is not None:
+        out["driftReference"] = reference
     if policy is not None and (flags := monitoring.assess(item, policy)) is not None:
         out["monitoring"] = flags
     return out
