@@ -261,6 +261,22 @@ def t_strip_cosigned(w):
     e = entries(w)[2]; e.pop(schema.ENTRY_COSIGNED); put(w, e); return 3
 
 
+def t_edit_signing_key_id(w):
+    e = entries(w)[1]; set_fields(w, e[schema.PK], e[schema.SK], sigKey=ATTACKER.key_id); return 2
+
+
+def t_edit_signing_key_id_of_head(w):
+    e = entries(w)[-1]; set_fields(w, e[schema.PK], e[schema.SK], sigKey=e[schema.ENTRY_SIGNING_KEY] + "-rotated"); return 4
+
+
+def t_strip_signing_key_id(w):
+    e = entries(w)[0]; e.pop(schema.ENTRY_SIGNING_KEY); put(w, e); return 1
+
+
+def t_uc_edit_signing_key_id(w):
+    e = entries(w, schema.use_case_pk(UC))[0]; set_fields(w, e[schema.PK], e[schema.SK], sigKey="alias/other"); return ("uc", 1)
+
+
 def t_resign_one_with_attacker(w):
     e = entries(w)[1]; sign_with_attacker(e); put(w, e); return 2
 
