@@ -407,10 +407,65 @@ def t_uc_truncate_and_move_head(w):
 def t_uc_forge_retire(w):
     es = entries(w, schema.use_case_pk(UC)); forged = copy.deepcopy(es[-1])
     forged.update(sk=f"{schema.AUDIT_PREFIX}2030-01-01T00:00:00.000Z#f", seq=3, action="retire", to="RETIRED",
-                  recordState=audit.dump_state(audit.use_case_state("RETIRED")))
+                  recordState=audit.dump_state(audit.use_case_state({**uc_state(w), "stage": "RETIRED"})))
     rehash(forged, es[-1][schema.ENTRY_HASH]); sign_with_attacker(forged); put(w, forged)
     set_fields(w, schema.use_case_pk(UC), schema.STATE_SK, chainSeq=3, chainHash=forged[schema.ENTRY_HASH], stage="RETIRED")
     return ("uc", 3)
+
+
+def uc_state(w) -> dict[str, Any]:
+    return w.item(schema.use_case_pk(UC), schema.STATE_SK)
+
+
+def set_approved(w, approved: Any) -> None:
+    set_fields(w, schema.use_case_pk(UC), schema.STATE_SK, approved=approved)
+
+
+def t_uc_approve_group_at_test_without_entry(w):
+    set_approved(w, {**uc_state(w)["approved"], "test": [G]}); return ("uc", 2)
+
+
+def t_uc_approve_group_at_production_without_entry(w):
+    set_approved(w, {"development": [G], "test": [G], "production": [G]}); return ("uc", 2)
+
+
+def t_uc_add_unknown_group_without_entry(w):
+    set_approved(w, {"development": [G, "credit-risk-lgbm"]}); return ("uc", 2)
+
+
+def t_uc_unapprove_group_without_entry(w):
+    set_approved(w, {}); return ("uc", 2)
+
+
+def t_uc_approved_malformed(w):
+    set_approved(w, "development"); return ("uc", 2)
+
+
+def t_uc_approved_group_list_malformed(w):
+    set_approved(w, {"development": G}); return ("uc", 2)
+
+
+def t_uc_remove_approved_attribute(w):
+    item = uc_state(w); item.pop("approved"); put(w, item); return ("uc", 2)
+
+
+def t_uc_approved_and_stage_without_entry(w):
+    set_fields(w, schema.use_case_pk(UC), schema.STATE_SK, stage="PREPRODUCTION", approved={"development": [G], "test": [G]})
+    return ("uc", 2)
+
+
+def t_uc_approved_and_forged_entry_with_attacker_key(w):
+    es = entries(w, schema.use_case_pk(UC)); forged = copy.deepcopy(es[-1]); state = {**uc_state(w), "approved": {"development": [G], "test": [G]}}
+    forged.update(sk=f"{schema.AUDIT_PREFIX}2030-01-01T00:00:00.000Z#g", seq=3, action="approve-group", recordState=audit.dump_state(audit.use_case_state(state)))
+    rehash(forged, es[-1][schema.ENTRY_HASH]); sign_with_attacker(forged); put(w, forged)
+    set_fields(w, schema.use_case_pk(UC), schema.STATE_SK, chainSeq=3, chainHash=forged[schema.ENTRY_HASH], approved=state["approved"])
+    return ("uc", 3)
+
+
+def t_uc_approved_and_edited_entry_state(w):
+    e = entries(w, schema.use_case_pk(UC))[-1]; state = {**uc_state(w), "approved": {"development": [G], "test": [G]}}
+    set_fields(w, e[schema.PK], e[schema.SK], recordState=audit.dump_state(audit.use_case_state(state))); set_approved(w, state["approved"])
+    return ("uc", 2)
 
 
 def t_uc_edit_entry(w):
@@ -462,6 +517,33 @@ def test_a_direct_table_write_raises_the_unsigned_change_metric_and_is_not_check
     result = world.checkpoint()
     assert result["unsignedChanges"] >= 1 and result["checkpoints"] == 0
     assert metric(capsys.readouterr().out) == [float(result["unsignedChanges"])]
+
+
+def test_a_direct_write_to_the_approved_groups_is_an_unsigned_change_for_the_consumer(world):
+    build(world)
+    set_approved(world, {"development": [G], "test": [G]})
+    result = world.checkpoint()
+    assert result["unsignedChanges"] >= 1 and result["checkpoints"] == 0
+
+
+def test_a_group_approval_that_does_not_advance_the_use_case_is_a_signed_entry_of_its_chain(world):
+    """Two groups, one approved at development: the use case stays in DEVELOPMENT, but its approved groups
+    changed, so its chain says so (and a later direct write to them is caught)."""
+    other = "credit-risk-lgbm"
+    world.onboard(UC, groups=(G, other), risk_tier="minimal", thresholds=())
+    assert world.sync(world.package_event(G, 1))["result"] == "written"
+    assert world.api("POST", f"/use-cases/{UC}/decision", {"action": "approve", "reason": "go"}, caller=DEV_SESSION)[0] == 200
+    code, body = world.api("POST", f"/use-cases/{UC}/models/{G}/versions/1/decision",
+                           {"stage": "development", "action": "approve"}, caller=DEV_SESSION)
+    assert code == 200 and body["useCaseStage"] == "DEVELOPMENT", body
+    last = entries(world, schema.use_case_pk(UC))[-1]
+    assert (last[schema.ENTRY_ACTION], last[schema.ENTRY_FROM], last[schema.ENTRY_TO]) == ("approve-group", "DEVELOPMENT", "DEVELOPMENT")
+    assert json.loads(last[schema.ENTRY_STATE])["approved"] == {"development": [G]}
+    assert json.loads(last[schema.ENTRY_DETAIL]) == {"approvedAdded": {"development": [G]}}
+    assert world.api("GET", UPATH)[1]["ok"] is True and world.checkpoint()["unsignedChanges"] == 0
+    set_approved(world, {"development": [G, other]})
+    verdict = world.api("GET", UPATH)[1]
+    assert verdict["ok"] is False and "approved" in verdict["problems"][0]["problem"]
 
 
 def test_signed_writes_are_checkpointed_with_a_zero_metric(world, capsys):
