@@ -92,6 +92,10 @@ def check_pin(api: Api, stage: Stage, pin: Pin) -> str | None:
         if exc.status == 404:
             return f"unknown to governance: {exc.message}"
         raise
+    if view.get("useCaseStage") == "RETIRED":
+        return f"its use case {pin.use_case} is retired"
+    if view.get("retired"):
+        return "the version is retired"
     return why_not(stage, statuses_of(view))
 
 

@@ -62,9 +62,10 @@ def model_state(items: Mapping[str, Mapping[str, Any] | None]) -> dict[str, Any]
 
 
 def use_case_state(item: Mapping[str, Any]) -> dict[str, Any]:
-    """A use case's governed state, from its STATE item or the fields a write gives it: the stage, and the groups
-    approved per model stage (what auto-advance decides on). An absent item is a POC with nothing approved.
-    Total: a malformed value (a direct table write) is kept as text, so it differs from what any entry says.
+    """A use case's governed state, from its STATE item or the fields a write gives it: the stage, the groups
+    approved per model stage and the rejection that sent it back (what auto-advance and the stage gates decide
+    on). An absent item is a POC with nothing approved. Total: a malformed value (a direct table write) is kept
+    as text, so it differs from what any entry says.
     """
     approved = item.get(schema.STATE_APPROVED) or {}
     if isinstance(approved, Mapping):
@@ -72,7 +73,12 @@ def use_case_state(item: Mapping[str, Any]) -> dict[str, Any]:
                     for k, v in sorted(approved.items(), key=lambda kv: str(kv[0])) if v}
     else:
         approved = repr(approved)
-    return {"stage": str(item.get(schema.STATE_STAGE) or UseCaseStage.POC.value), "approved": approved}
+    sent_back = item.get(schema.STATE_SENT_BACK)
+    try:
+        sent_back = json.loads(sent_back) if isinstance(sent_back, str) else (None if sent_back is None else repr(sent_back))
+    except ValueError:
+        sent_back = repr(sent_back)
+    return {"stage": str(item.get(schema.STATE_STAGE) or UseCaseStage.POC.value), "approved": approved, "sentBack": sent_back}
 
 
 def entry_hash(entry: Mapping[str, Any]) -> str:

@@ -184,7 +184,8 @@ class VersionWrite:
 
 
 class UseCaseWrite:
-    """A use case STATE change (stage and/or the groups approved per model stage), its audit and the group mirrors.
+    """A use case STATE change (stage, the groups approved per model stage, the rejection that sent it back), its
+    audit and the group mirrors.
 
     Every change to the governed fields of STATE (`audit.use_case_state`) is in the use case's chain: a stage
     move appends an entry, and `ops` seals the last entry with the state the write leaves (or appends one when
@@ -200,14 +201,16 @@ class UseCaseWrite:
         self.entries: list[dict[str, Any]] = []
         self.dirty = False
         self.added: dict[str, list[str]] = {}
+        self.sent_back: Mapping[str, Any] | None = state.sent_back  # set or cleared by a use case decision (`lifecycle`)
         self.read = audit.use_case_state(self.governed())
 
     def governed(self) -> dict[str, Any]:
         """The governed fields of STATE as this write leaves them (what `ops` writes and the entries state)."""
         return {
             schema.STATE_STAGE: self.stage.value,
-            schema.STATE_STAGE_STATUS: rules.stage_status(self.stage),
+            schema.STATE_STAGE_STATUS: rules.stage_status(self.stage, held=self.sent_back is not None),
             schema.STATE_APPROVED: {k: sorted(v) for k, v in sorted(self.approved.items()) if v},
+            schema.STATE_SENT_BACK: dump_json(self.sent_back),
         }
 
     def approve_group(self, stage: Stage, group: str) -> None:

@@ -1,6 +1,7 @@
 """Tampering with a use case's chain and STATE directly in the table: its stage, the groups approved per model
-stage (what auto-advance decides on), its entries and head. Every case is detected by verification with a
-reason naming the entry; a group approval that does not move the stage is itself a signed entry.
+stage (what auto-advance decides on), the rejection that sent it back, its entries and head, also after it was
+rejected or retired through the API. Every case is detected by verification with a reason naming the entry; a
+group approval that does not move the stage is itself a signed entry.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from governance import audit, schema
 
-from .conftest import DEV_SESSION
+from .conftest import DEV_SESSION, OFFICER_SESSION, TEST_SESSION
 from .tampering import (G, UC, UPATH, build, delete, entries, put, rehash, set_approved, set_fields, sign_with_attacker,
                         tampering_is_detected, uc_state)
 
@@ -108,7 +109,87 @@ def t_uc_replay_model_entry(w):
     m = entries(w)[0]; m[schema.PK] = schema.use_case_pk(UC); m[schema.SK] += "#x"; put(w, m); return ("uc", 1)
 
 
-CASES = {name[2:]: fn for name, fn in sorted(globals().items()) if name.startswith("t_")}
+# --- after the use case's own decisions: sent back (reject) and retired, each made through the API first ---
+
+def decided(w, action: str, caller: str) -> None:
+    """The use case rejected (QA back to DEVELOPMENT) or retired through the API; its chain verifies and is checkpointed."""
+    code, body = w.api("POST", f"/use-cases/{UC}/decision", {"action": action, "reason": "bias review failed"}, caller=caller)
+    assert code == 200, body
+    assert w.api("GET", UPATH)[1]["ok"] is True and w.checkpoint()["unsignedChanges"] == 0
+
+
+def rejected(w) -> None:
+    decided(w, "reject", TEST_SESSION)
+
+
+def retired(w) -> None:
+    decided(w, "retire", OFFICER_SESSION)
+
+
+def t_uc_rejected_sent_back_cleared_without_entry(w):
+    rejected(w); set_fields(w, schema.use_case_pk(UC), schema.STATE_SK, sentBack="null"); return ("uc", 3)
+
+
+def t_uc_rejected_sent_back_attribute_removed(w):
+    rejected(w); item = uc_state(w); item.pop("sentBack"); put(w, item); return ("uc", 3)
+
+
+def t_uc_rejected_sent_back_reason_edited(w):
+    rejected(w); sent = json.loads(uc_state(w)["sentBack"]); sent["reason"] = "typo"
+    set_fields(w, schema.use_case_pk(UC), schema.STATE_SK, sentBack=json.dumps(sent)); return ("uc", 3)
+
+
+def t_uc_rejected_sent_back_malformed(w):
+    rejected(w); set_fields(w, schema.use_case_pk(UC), schema.STATE_SK, sentBack="{not json"); return ("uc", 3)
+
+
+def t_uc_rejected_stage_forward_without_entry(w):
+    rejected(w); set_fields(w, schema.use_case_pk(UC), schema.STATE_SK, stage="QA", sentBack="null"); return ("uc", 3)
+
+
+def t_uc_rejected_approved_groups_edited(w):
+    rejected(w); set_approved(w, {"development": [G], "test": [G]}); return ("uc", 3)
+
+
+def t_uc_rejected_entry_deleted_and_head_state_moved_back(w):
+    rejected(w); es = entries(w, schema.use_case_pk(UC)); delete(w, es[-1])
+    set_fields(w, schema.use_case_pk(UC), schema.STATE_SK, chainSeq=2, chainHash=es[1][schema.ENTRY_HASH], stage="QA", sentBack="null")
+    return ("uc", 3)
+
+
+def t_uc_retired_unretired_without_entry(w):
+    retired(w); set_fields(w, schema.use_case_pk(UC), schema.STATE_SK, stage="QA"); return ("uc", 3)
+
+
+def t_uc_retired_approved_groups_edited(w):
+    retired(w); set_approved(w, {"development": [G], "test": [G], "production": [G]}); return ("uc", 3)
+
+
+def t_uc_retired_sent_back_set_without_entry(w):
+    retired(w); set_fields(w, schema.use_case_pk(UC), schema.STATE_SK, sentBack='{"from":"QA","reason":"x"}'); return ("uc", 3)
+
+
+def t_uc_retired_entry_deleted_and_head_state_moved_back(w):
+    retired(w); es = entries(w, schema.use_case_pk(UC)); delete(w, es[-1])
+    set_fields(w, schema.use_case_pk(UC), schema.STATE_SK, chainSeq=2, chainHash=es[1][schema.ENTRY_HASH], stage="QA")
+    return ("uc", 3)
+
+
+def t_uc_retired_forged_unretire_entry(w):
+    retired(w); es = entries(w, schema.use_case_pk(UC)); forged = copy.deepcopy(es[-1]); state = {**uc_state(w), "stage": "QA"}
+    forged.update(sk=f"{schema.AUDIT_PREFIX}2030-01-01T00:00:00.000Z#u", seq=4, action="approve", to="QA",
+                  recordState=audit.dump_state(audit.use_case_state(state)))
+    rehash(forged, es[-1][schema.ENTRY_HASH]); sign_with_attacker(forged); put(w, forged)
+    set_fields(w, schema.use_case_pk(UC), schema.STATE_SK, chainSeq=4, chainHash=forged[schema.ENTRY_HASH], stage="QA")
+    return ("uc", 4)
+
+
+def t_uc_retired_version_unretired_without_entry(w):
+    """The cascade retired version 1 in the same transaction: setting it back is caught on the version's chain."""
+    retired(w)
+    assert w.record(G, 1, "development")["modelStatus"] == "retired"
+    set_fields(w, schema.model_pk(G), schema.stage_record_sk(1, "development"), modelStatus="approved")
+    return entries(w)[-1][schema.ENTRY_SEQ]
 
 
 CASES = {name[2:]: fn for name, fn in sorted(globals().items()) if name.startswith("t_")}
