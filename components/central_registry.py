@@ -34,7 +34,7 @@ from components.signing_key import SigningKey, SigningKeyArgs
 from components.secure_bucket import BucketGrant, SecureBucket, SecureBucketArgs
 from components.shared_model_group import SharedModelGroup, SharedModelGroupArgs
 from governance import schema
-from governance.contract import MODELS_PREFIX, capture_prefix, ecr_repository_uri, hub_bucket_name, hub_image_repository_name, models_prefix
+from governance.contract import MODELS_PREFIX, REFERENCES_PREFIX, capture_prefix, ecr_repository_uri, hub_bucket_name, hub_image_repository_name, models_prefix
 
 TYPE = "mlgov:index:CentralRegistry"
 PREVIOUS_TYPE = "mlgov:central_registry:CentralRegistry"
@@ -276,10 +276,19 @@ def bucket_grants(a: CentralRegistryArgs) -> list[BucketGrant]:
             BucketGrant(f"Dev{account}ListsItsPrefix", ["s3:ListBucket"], roots, conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}}),
             BucketGrant(f"Dev{account}ReadsItsMlflowArtifacts", ["s3:GetObject"], roots, objects=f"{artifact_prefix(account)}*"),
         ]
-    grants += [BucketGrant(f"Stage{account}WritesItsCapture", ["s3:PutObject"], account_roots([account], a.partition),
-                           objects=f"{capture_prefix(account)}*") for account in a.stage_accounts]
+    for account in a.stage_accounts:
+        roots, prefix = account_roots([account], a.partition), capture_prefix(account)
+        grants += [
+            BucketGrant(f"Stage{account}WritesItsCapture", ["s3:PutObject"], roots, objects=f"{prefix}*"),
+            BucketGrant(f"Stage{account}ReadsItsCapture", ["s3:GetObject"], roots, objects=f"{prefix}*"),
+            BucketGrant(f"Stage{account}ListsItsCapture", ["s3:ListBucket"], roots, conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}}),
+        ]
     stage_roots = account_roots(a.stage_accounts, a.partition)
     return grants + [
         BucketGrant("StageAccountsReadModels", ["s3:GetObject"], stage_roots, objects=f"{MODELS_PREFIX}*"),
         BucketGrant("StageAccountsListModels", ["s3:ListBucket"], stage_roots, conditions={"StringLike": {"s3:prefix": [f"{MODELS_PREFIX}*"]}}),
+        # Drift references: the test accounts' reporters publish them, every stage account's reporter reads them.
+        BucketGrant("TestAccountsPublishDriftReferences", ["s3:PutObject"], account_roots(a.test_accounts, a.partition),
+                    objects=f"{REFERENCES_PREFIX}*"),
+        BucketGrant("StageAccountsReadDriftReferences", ["s3:GetObject"], stage_roots, objects=f"{REFERENCES_PREFIX}*"),
     ]

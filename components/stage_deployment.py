@@ -23,6 +23,7 @@ from components.hub_outputs import HubOutputs, check_deployment, model_package_a
 from components.moves import former, renamed, was, was_under
 from components.policy_documents import service_role, statement
 from components.private_network import FunctionNetwork
+from components.drift_access import DriftAccess, drift_statements
 from governance.contract import (
     CAPTURE_PREFIX, DETAIL_TYPE_ENDPOINT, MODELS_PREFIX, SOURCE_SAGEMAKER, STAGE_OF_ACCOUNT_ROLE, InvokeSettings,
     ReporterSettings, ReporterVariant, capture_prefix, endpoint_name,
@@ -37,8 +38,8 @@ SERVING_CODE = ("serving", "governance/__init__.py", "governance/contract.py")
 """Where the member Lambdas' log groups were created; kept, since a renamed log group is a new one."""
 RESERVED_CONCURRENCY = {"invoke": 20, "reporter": 2}
 """Reserved executions: invoke answers the API (throttled at the stage), the reporter runs on a schedule and one event."""
-ENDPOINT_SERVICES = ("events", "monitoring", "sagemaker.runtime", "xray")
-"""What the member Lambdas call from private subnets: the endpoint, the hub bus, the endpoint's metrics, and their traces."""
+ENDPOINT_SERVICES = ("events", "monitoring", "s3", "sagemaker.runtime", "xray")
+"""What the member Lambdas call from private subnets: the endpoint, the hub bus, the endpoint's metrics, its data capture, and their traces."""
 
 
 MAX_NAME = 63
@@ -352,6 +353,7 @@ class StageDeployment(pulumi.ComponentResource):
             endpoint_name=self.endpoint_name, bus_arn=a.hub.bus_arn, model_group=a.group, use_case_id=a.use_case,
             stage=STAGE_OF_ACCOUNT_ROLE[a.stage], account_id=a.account_id,
             variants=tuple(ReporterVariant(v.name, v.version, v.role) for v in self.variants), window_minutes=a.metrics_window_minutes,
+            capture_bucket=pulumi.Output.all(self.capture, a.hub.bucket_name).apply(lambda c: c[1] if c[0] else ""),
         )
         reporter = self._function(
             "reporter", "serving.collector.handler", settings.to_env(),
@@ -359,6 +361,8 @@ class StageDeployment(pulumi.ComponentResource):
                 statement("PutOnHubBus", ["events:PutEvents"], a.hub.bus_arn),
                 # GetMetricData has no resource-level permissions: AWS only accepts "*" here.
                 statement("ReadEndpointMetrics", ["cloudwatch:GetMetricData"], "*"),
+                *drift_statements(DriftAccess(self.bucket_arn, a.hub.key_arn, a.hub.region, a.account_id, self.endpoint_name,
+                                              a.group, [v.version for v in self.variants], STAGE_OF_ACCOUNT_ROLE[a.stage], self.capture)),
             ],
             timeout=60,
             dead_letters=self.dead_letter_queue,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -125,6 +126,12 @@ MODELS_PREFIX = "models/"
 CAPTURE_PREFIX = "capture/"
 # The prediction-drift metric the member reporter computes from data capture and the hub checks against its limit.
 PREDICTION_PSI_METRIC = "predictionPsi"
+# In a test report: the histogram of the test endpoint's captured predictions the hub records as the version's
+# drift reference; in every report with a PSI: the digest of the reference it was computed against.
+PREDICTION_REFERENCE_METRIC = "predictionReference"
+PREDICTION_REFERENCE_DIGEST_METRIC = "predictionReferenceDigest"
+# Where the test reporter publishes each version's reference, for the other stages' reporters to read.
+REFERENCES_PREFIX = "drift-references/"
 MLFLOW_PREFIX = "mlflow/"
 
 
@@ -169,6 +176,47 @@ def mlflow_prefix(account_id: str) -> str:
 def capture_prefix(account_id: str) -> str:
     """Where a stage account's endpoints write data capture."""
     return f"{CAPTURE_PREFIX}{account_id}/"
+
+
+def endpoint_capture_prefix(account_id: str, endpoint: str) -> str:
+    """Where one endpoint's capture lands: SageMaker appends the endpoint's name to the configured destination."""
+    return f"{capture_prefix(account_id)}{endpoint}/"
+
+
+def reference_key(group: str, version: int) -> str:
+    """The object holding a version's drift reference (the histogram of its predictions at test)."""
+    return f"{REFERENCES_PREFIX}{group}/{version}.json"
+
+
+DRIFT_MAX_BINS = 50
+"""The most bins a drift reference may have: it travels in a metrics report and stays on the test record."""
+
+
+def drift_reference(value: Any) -> dict[str, list[float]] | None:
+    """`value` as a drift reference if it is a usable histogram (finite ascending edges, one more than its
+    non-negative integer counts, at most DRIFT_MAX_BINS bins, not empty); None otherwise.
+
+    The reporter and the hub both check with it, so they agree on what a reference is and on its digest.
+    """
+    if not isinstance(value, Mapping):
+        return None
+    edges, counts = value.get("edges"), value.get("counts")
+    if not isinstance(edges, list) or not isinstance(counts, list) or not 1 <= len(counts) <= DRIFT_MAX_BINS:
+        return None
+    if len(edges) != len(counts) + 1 or not all(isinstance(e, (int, float)) and not isinstance(e, bool) and math.isfinite(e) for e in edges):
+        return None
+    if any(b <= a for a, b in zip(edges, edges[1:])):
+        return None
+    if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts) or sum(counts) <= 0:
+        return None
+    return {"edges": [float(e) for e in edges], "counts": list(counts)}
+
+
+def reference_digest(histogram: Mapping[str, Any]) -> str:
+    """SHA-256 of a drift reference's canonical JSON: a PSI names it so the hub counts only PSIs against its reference."""
+    text = json.dumps({"counts": list(histogram["counts"]), "edges": list(histogram["edges"])}, sort_keys=True,
+                      separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 # --- inference images ------------------------------------------------------------------------------
@@ -381,6 +429,7 @@ class ReporterSettings:
     ACCOUNT_ID = "ACCOUNT_ID"
     VARIANTS = "VARIANTS"
     WINDOW_MINUTES = "METRICS_WINDOW_MINUTES"
+    CAPTURE_BUCKET = "CAPTURE_BUCKET"
 
     endpoint_name: Any
     bus_arn: Any
@@ -390,12 +439,14 @@ class ReporterSettings:
     account_id: Any
     variants: tuple[ReporterVariant, ...] = field(default_factory=tuple)
     window_minutes: int = 15
+    capture_bucket: Any = ""
+    """The hub bucket the endpoint captures to; empty: no capture, so no drift figure."""
 
     def to_env(self) -> dict[str, Any]:
         variants = json.dumps([{"name": v.name, "version": v.version, "role": v.role} for v in self.variants], sort_keys=True)
         return {self.ENDPOINT_NAME: self.endpoint_name, self.HUB_BUS_ARN: self.bus_arn, self.MODEL_GROUP: self.model_group,
                 self.USE_CASE_ID: self.use_case_id, self.STAGE: self.stage, self.ACCOUNT_ID: self.account_id,
-                self.VARIANTS: variants, self.WINDOW_MINUTES: str(self.window_minutes)}
+                self.VARIANTS: variants, self.WINDOW_MINUTES: str(self.window_minutes), self.CAPTURE_BUCKET: self.capture_bucket}
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "ReporterSettings":
@@ -410,4 +461,4 @@ class ReporterSettings:
         return cls(endpoint_name=_require(env, cls.ENDPOINT_NAME), bus_arn=_require(env, cls.HUB_BUS_ARN),
                    model_group=_require(env, cls.MODEL_GROUP), use_case_id=_require(env, cls.USE_CASE_ID),
                    stage=stage, account_id=_require(env, cls.ACCOUNT_ID), variants=variants,
-                   window_minutes=_int(env, cls.WINDOW_MINUTES, 15))
+                   window_minutes=_int(env, cls.WINDOW_MINUTES, 15), capture_bucket=env.get(cls.CAPTURE_BUCKET, ""))

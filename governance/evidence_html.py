@@ -108,6 +108,22 @@ def _trail_table(trail: Mapping[str, Any], subject: str) -> str:
             f'<th>by</th><th>reason</th><th>hash</th></tr></thead><tbody>{rows}</tbody></table>')
 
 
+def _drift(d: Any, key: str) -> str:
+    """Prediction drift: the latest PSI against the limit, its history, and the reference it is measured against."""
+    if not isinstance(d, Mapping):
+        return ""
+    ref = d.get("reference") or {}
+    where = (f'reference {_e(str(ref.get("digest") or "")[:12])}… reported by {_who(ref.get("reportedBy"))} at {_e(ref.get("reportedAt"))}'
+             if ref else '<span class="dim">no reference recorded at test</span>')
+    beyond = d.get("beyondLimit")
+    flag = (f' <span class="bad" data-drift="beyond">⚠ beyond limit {_e(beyond.get("max"))}</span>' if beyond
+            else "" if d.get("latest") is None else ' <span class="ok" data-drift="within">within limit</span>')
+    series = ", ".join(_num(h.get("predictionPsi")) for h in d.get("history") or []) or "none"
+    refused = f' · {_e(d["refusedReports"])} refused (not against the reference)' if d.get("refusedReports") else ""
+    return (f'<dt>prediction drift (PSI)</dt><dd>latest <span data-metric="{_e(key)}:drift:predictionPsi">{_num(d.get("latest"))}</span>{flag}'
+            f'<br><span class="dim">history, newest first:</span> {series}{refused}<br>{where}</dd>')
+
+
 def _stage(s: Mapping[str, Any], version_key: str) -> str:
     key = f"{version_key}:{s.get('stage')}"
     approvals = "".join(
@@ -128,7 +144,8 @@ def _stage(s: Mapping[str, Any], version_key: str) -> str:
            f'{_e(eyes.get("distinctApprovers"))} distinct of {_e(eyes.get("required"))} required '
            f'{"✓" if eyes.get("met") else "✗"}</dd>',
            f'<dt>validation metrics</dt><dd>{_metrics(s.get("validationMetrics"), key + ":validation")}</dd>',
-           f'<dt>monitoring (latest)</dt><dd>{monitoring} <span class="dim">({_e(s.get("monitoringReports"))} report(s) in the trail)</span></dd></dl>']
+           f'<dt>monitoring (latest)</dt><dd>{monitoring} <span class="dim">({_e(s.get("monitoringReports"))} report(s) in the trail)</span></dd>'
+           f'{_drift(s.get("drift"), key)}</dl>']
     if approvals:
         out.append('<table class="approvals"><thead><tr><th>who</th><th>when</th><th>why</th><th>kind</th></tr></thead>'
                    f'<tbody>{approvals}</tbody></table>')

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Mapping
 
-from . import audit, obligations, rules, schema
+from . import audit, monitoring, obligations, rules, schema
 from .dashboard import pages
 from .domain import ModelRisk, RiskTier, Threshold
 
@@ -128,6 +128,7 @@ def version_evidence(gov: Any, use_case_id: str, group: str, version: int, thres
     records = sorted(view.get("records") or [], key=lambda r: STAGES.index(r[schema.MODEL_STAGE]))
     dev = next((r for r in records if r[schema.MODEL_STAGE] == "development"), {})
     test_metrics = plain(next((r.get(schema.VALIDATION_METRICS) for r in records if r[schema.MODEL_STAGE] == "test"), None))
+    reference, history = next((r.get("driftReference") for r in records if r[schema.MODEL_STAGE] == "test"), None), view.get("monitoringHistory") or {}
     return {
         schema.MODEL_GROUP: group, schema.MODEL_VERSION: version, "currentStage": view.get("currentStage"),
         schema.REGISTRY_STATUS: view.get(schema.REGISTRY_STATUS), schema.MLFLOW_RUN_ID: view.get(schema.MLFLOW_RUN_ID),
@@ -138,7 +139,8 @@ def version_evidence(gov: Any, use_case_id: str, group: str, version: int, thres
                        "action": e.get(schema.ENTRY_ACTION), "from": e.get(schema.ENTRY_FROM), "to": e.get(schema.ENTRY_TO),
                        "by": e.get(schema.ENTRY_ACTOR), "reason": e.get(schema.ENTRY_REASON) or ""}
                       for e in entries if e.get(schema.ENTRY_FROM) != e.get(schema.ENTRY_TO)],
-        "stages": [_stage(r, entries, thresholds, high_risk, is_officer, test_metrics) for r in records],
+        "stages": [{**_stage(r, entries, thresholds, high_risk, is_officer, test_metrics),
+                    "drift": plain(monitoring.drift_summary(r, reference, history.get(r[schema.MODEL_STAGE], [])))} for r in records],
         "deployments": [_where(e) for e in entries if e.get(schema.ENTRY_ACTION) in DEPLOY_ACTIONS],
         "decommissions": [_where(e) for e in entries if e.get(schema.ENTRY_ACTION) in DECOMMISSION_ACTIONS],
         "modelCards": _model_cards(records),

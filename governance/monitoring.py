@@ -10,6 +10,11 @@ Assessment: a use case's CONFIG item carries its monitoring policy (written by P
 `mlgov:monitoring`); a deployed record with no report for longer than `staleAfterHours` is stale, and
 each limit its latest metrics break is a breach. Both are computed when read, so a changed policy applies
 at once and nothing is stored that could go out of date.
+
+Drift evidence: a version's prediction-drift reference is recorded once, from a report of the test stage (which
+only a test account may send, `evidence.StageAccounts`), on the test record with who sent it and when; a
+`predictionPsi` counts only when it names that reference's digest, so a figure computed against anything else
+(no reference yet, a replaced published copy) is kept in the report as refused, never checked against a limit.
 """
 from __future__ import annotations
 
@@ -19,7 +24,8 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from . import schema
-from .contract import PREDICTION_PSI_METRIC
+from .contract import PREDICTION_PSI_METRIC, PREDICTION_REFERENCE_DIGEST_METRIC, PREDICTION_REFERENCE_METRIC
+from .contract import drift_reference, reference_digest
 from .domain import Stage, Status
 from .records import dump_json, load_json
 from .store import Key, Op, Store, put
@@ -55,6 +61,60 @@ def record_report(vw: VersionWrite, stage: Stage, report: Mapping[str, Any], rep
     return [put({schema.PK: pk, schema.SK: sk, schema.MODEL_GROUP: vw.group, schema.MODEL_VERSION: vw.version,
                  schema.MODEL_STAGE: stage.value, schema.MONITORING_SEQ: seq, schema.MONITORING_METRICS: text,
                  schema.MONITORING_REPORTED_AT: reported_ms}, condition=None)]
+
+
+def drift_evidence(vw: VersionWrite, stage: Stage, metrics: Mapping[str, Any], account: str | None, at: str) -> dict[str, Any]:
+    """The report's metrics as they are recorded: a test account's report's reference becomes the version's (the first
+    valid one, set on the test record with who and when) and leaves the metrics; a PSI not against it is refused.
+
+    `account` is the member account a report came from (None: a person through the API, who sets no reference).
+    """
+    out = dict(metrics)
+    offered = out.pop(PREDICTION_REFERENCE_METRIC, None)
+    recorded = (vw.items.get(Stage.test) or {}).get(schema.PREDICTION_REFERENCE_DIGEST)
+    if offered is not None and recorded is None:
+        reference = drift_reference(offered)
+        if stage is not Stage.test or account is None:
+            out["predictionReferenceRefused"] = "only the test account's reporter sets a version's drift reference"
+        elif reference is None:
+            out["predictionReferenceRefused"] = "not a histogram: ascending finite edges, one more than non-negative integer counts"
+        else:
+            recorded = reference_digest(reference)
+            vw.change(Stage.test, **{schema.PREDICTION_REFERENCE: dump_json(reference), schema.PREDICTION_REFERENCE_DIGEST: recorded,
+                                     schema.PREDICTION_REFERENCE_BY: f"account:{account}", schema.PREDICTION_REFERENCE_AT: at})
+    if PSI_METRIC in out:
+        named = out.get(PREDICTION_REFERENCE_DIGEST_METRIC)
+        if recorded is None or named != recorded:
+            why = ("no drift reference is recorded for this version yet" if recorded is None
+                   else "it was not computed against the version's recorded drift reference")
+            out["predictionPsiRefused"] = {"value": out.pop(PSI_METRIC), "reason": why}
+    return out
+
+
+def reference_of(item: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A test record's drift reference with its provenance, as views show it; None when none is recorded."""
+    item = item or {}
+    if not item.get(schema.PREDICTION_REFERENCE_DIGEST):
+        return None
+    return {"histogram": load_json(item.get(schema.PREDICTION_REFERENCE)), "digest": item[schema.PREDICTION_REFERENCE_DIGEST],
+            "reportedBy": item.get(schema.PREDICTION_REFERENCE_BY), "reportedAt": item.get(schema.PREDICTION_REFERENCE_AT)}
+
+
+def drift_summary(record: Mapping[str, Any], reference: Mapping[str, Any] | None,
+                  reports: list[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """A stage's prediction drift as the evidence pack shows it: the reference it is measured against (with who reported
+    it when), the latest PSI and whether it is beyond the use case's limit, and the PSI of each report in its history
+    (newest first; refused figures counted); None for development (never deployed) or a stage with no drift evidence."""
+    if record.get(schema.MODEL_STAGE) == Stage.development.value:
+        return None
+    series = [{"reportedAt": r.get("reportedAt"), PSI_METRIC: (r.get("metrics") or {})[PSI_METRIC]}
+              for r in reports if PSI_METRIC in (r.get("metrics") or {})]
+    refused = sum(1 for r in reports if "predictionPsiRefused" in (r.get("metrics") or {}))
+    latest = ((record.get(schema.MONITORING_METRICS) or {}).get("metrics") or {}).get(PSI_METRIC)
+    if reference is None and not series and not refused:
+        return None
+    beyond = next((b for b in (record.get("monitoring") or {}).get("breaches") or [] if b.get(schema.THRESHOLD_METRIC) == PSI_METRIC), None)
+    return {"reference": reference, "latest": latest, "beyondLimit": beyond, "history": series, "refusedReports": refused}
 
 
 def history(store: Store, group: str, version: int, items: Mapping[Stage, Mapping[str, Any] | None],

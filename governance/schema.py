@@ -64,6 +64,12 @@ MONITORING_LIMITS = "limits"
 # usual rule of thumb) is a significant shift of the prediction distribution.
 DEFAULT_STALE_AFTER_HOURS = 24
 DEFAULT_PSI_MAX = 0.2
+# Prediction drift, on the test record: the reference histogram (JSON) a test account reported, its digest (what a
+# reported PSI must name to count), and who reported it when.
+PREDICTION_REFERENCE = "predictionReference"
+PREDICTION_REFERENCE_DIGEST = "predictionReferenceDigest"
+PREDICTION_REFERENCE_BY = "predictionReferenceBy"
+PREDICTION_REFERENCE_AT = "predictionReferenceAt"
 
 # `USECASE#<id>/STATE` (with USE_CASE_ID, REV, the chain head and the audit stamp).
 STATE_STAGE = "stage"

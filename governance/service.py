@@ -213,7 +213,8 @@ class Governance:
                                                  "monitoring metrics are for deployed versions")
             if record.monitoring_reported_at is not None and ev.reported_ms <= int(record.monitoring_reported_at):
                 return None, Outcome("stale", f"{ev.group}/{ev.version}: metrics of {at} are not newer than the ones recorded")
-            kept = monitoring.record_report(vw, ev.stage, {**where, "metrics": ev.metrics, "reportedAt": at}, ev.reported_ms,
+            metrics = monitoring.drift_evidence(vw, ev.stage, ev.metrics or {}, ev.account, at)
+            kept = monitoring.record_report(vw, ev.stage, {**where, "metrics": metrics, "reportedAt": at}, ev.reported_ms,
                                             **stamp(at, actor))
             vw.audit(at=at, event_id=ev.event_id, action="monitoring-metrics", actor=actor, source="member",
                      stage=ev.stage.value, from_state=record.status.value, to_state=record.status.value, detail=where)
@@ -354,7 +355,8 @@ class Governance:
                 vw.change(stage, **{schema.VALIDATION_METRICS: dump_json(report.metrics)}, **stamp(at, caller))
                 detail: dict[str, Any] = {"metrics": sorted(report.metrics)}
             else:
-                kept = monitoring.record_report(vw, stage, {schema.ENDPOINT_NAME: report.endpoint, "metrics": report.metrics,
+                metrics = monitoring.drift_evidence(vw, stage, report.metrics, None, at)
+                kept = monitoring.record_report(vw, stage, {schema.ENDPOINT_NAME: report.endpoint, "metrics": metrics,
                                                             "reportedAt": at, **({"variantName": report.variant} if report.variant else {})},
                                                 self.clock(), **stamp(at, caller))
                 detail = {schema.ENDPOINT_NAME: report.endpoint, "metrics": sorted(report.metrics)}

@@ -15,6 +15,8 @@ USE_CASE_FIELDS = (
     schema.CONFIG_PROJECT, schema.CONFIG_MODEL_GROUPS, schema.CONFIG_THRESHOLDS,
 )
 
+REGISTRY_VIEW = "registryView"
+
 
 def use_case_view(item: Mapping[str, Any], state: UseCaseState, hub: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """A use case CONFIG item with its current stage (and the rejection that sent it back, while it holds); one removed
@@ -61,6 +63,8 @@ def record_view(item: Mapping[str, Any], use_case_stage: str | None = None,
         out["liveOn"] = [d[schema.ENDPOINT_NAME] for d in live_on(item)]
     if item.get(schema.COMPLIANCE):
         out[schema.COMPLIANCE] = load_json(item[schema.COMPLIANCE])
+    if (reference := monitoring.reference_of(item)) is not None:
+        out["driftReference"] = reference
     if policy is not None and (flags := monitoring.assess(item, policy)) is not None:
         out["monitoring"] = flags
     return out
@@ -70,7 +74,8 @@ def version_view(use_case_id: str, group: str, version: int, state: UseCaseState
                  items: Mapping[Stage, Mapping[str, Any] | None], marker: Mapping[str, Any] | None = None,
                  policy: Mapping[str, Any] | None = None, reports: Mapping[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
     """A registered version with every stage record it has, the stage it is at, the MLflow run it came from (or None),
-    its monitoring history, and `registryMirror`: None while the registry shows the record, else the waiting write."""
+    its monitoring history, `registryView` (what governance writes to the registry for it, which the deploy-time gate
+    reads) and `registryMirror`: None while the registry shows the record, else the waiting write."""
     present = [i for i in items.values() if i is not None]
     records = parse_records(items)
     return {
@@ -80,6 +85,7 @@ def version_view(use_case_id: str, group: str, version: int, state: UseCaseState
         schema.REGISTRY_STATUS: items[Stage.development].get(schema.REGISTRY_STATUS),
         schema.MLFLOW_RUN_ID: items[Stage.development].get(schema.MLFLOW_RUN_ID),
         mirror.STATE: mirror.view(marker),
+        REGISTRY_VIEW: mirror.desired(items).as_dict(),
         "records": [record_view(i, state.stage.value, policy) for i in present],
         "monitoringHistory": dict(reports or {}),
     }

@@ -8,9 +8,16 @@
 - On its schedule: reads the endpoint's CloudWatch metrics per variant over the last window and puts
   one "Model Metrics" event per variant that has data. No data yet (a new or idle endpoint) puts
   nothing: an empty report would read as "zero errors" in the governance record.
+- With data capture (`CAPTURE_BUCKET`): reads each variant's capture of the window (`serving.capture`) and adds a
+  prediction-drift figure, the PSI of its predictions against the version's reference (`serving.drift`), with
+  the reference's digest. The reference is the object `contract.reference_key` in the hub bucket: the test
+  reporter publishes it from its first window with enough predictions and reports it with every test report
+  (the hub records it once, from the test account only); the production reporter only reads it. No reference
+  yet: no PSI. A capture the reporter cannot read is logged and leaves the other metrics to report.
 """
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any, Mapping
@@ -18,10 +25,12 @@ from typing import Any, Mapping
 import boto3
 from aws_lambda_powertools import Logger
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
-from governance.contract import DETAIL_TYPE_ENDPOINT
-from governance.contract import ReporterSettings, ReporterVariant
-from serving import events
+from governance.contract import DETAIL_TYPE_ENDPOINT, PREDICTION_PSI_METRIC, PREDICTION_REFERENCE_DIGEST_METRIC
+from governance.contract import PREDICTION_REFERENCE_METRIC, ReporterSettings, ReporterVariant, drift_reference
+from governance.contract import endpoint_capture_prefix, reference_digest, reference_key
+from serving import capture, drift, events
 
 logger = Logger(service="mlgov-collector")
 
@@ -119,7 +128,65 @@ def collect(cloudwatch: Any, settings: ReporterSettings, now: datetime) -> dict[
     return out
 
 
-def metrics_entries(settings: ReporterSettings, collected: Mapping[str, Mapping[str, float]], now: datetime) -> list[dict[str, Any]]:
+def load_reference(s3: Any, bucket: str, key: str) -> dict[str, list[float]] | None:
+    """The published reference of a version; None when there is none yet or it is not a usable histogram."""
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read(64 * 1024)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return None
+        raise
+    try:
+        reference = drift_reference(json.loads(body))
+    except (ValueError, RecursionError):
+        reference = None
+    if reference is None:
+        logger.error("drift reference is not a histogram; no PSI until it is", extra={"key": key})
+    return reference
+
+
+def variant_drift(s3: Any, settings: ReporterSettings, variant: ReporterVariant, now: datetime) -> dict[str, Any]:
+    """Capture figures and PSI of one variant over the window; nothing when its capture holds no file in it."""
+    prefix = f"{endpoint_capture_prefix(settings.account_id, settings.endpoint_name)}{variant.name}/"
+    read = capture.read_window(s3, settings.capture_bucket, prefix, now - timedelta(minutes=settings.window_minutes), now)
+    if not read.objects:
+        return {}
+    out = read.summary()
+    key = reference_key(settings.model_group, variant.version)
+    reference = load_reference(s3, settings.capture_bucket, key)
+    if reference is None and settings.stage == "test" and len(read.values) >= drift.MIN_REFERENCE_PREDICTIONS:
+        reference = drift.reference_histogram(read.values)
+        s3.put_object(Bucket=settings.capture_bucket, Key=key, Body=json.dumps(reference, sort_keys=True).encode(),
+                      ContentType="application/json")
+        logger.info("drift reference published", extra={"key": key, "predictions": len(read.values)})
+    if reference is None:
+        logger.info("no drift reference yet: no PSI", extra={"variant": variant.name, "predictions": len(read.values)})
+        return out
+    if settings.stage == "test":
+        out[PREDICTION_REFERENCE_METRIC] = reference
+    if read.values:
+        out[PREDICTION_PSI_METRIC] = round(drift.psi(reference, read.values), 6)
+        out[PREDICTION_REFERENCE_DIGEST_METRIC] = reference_digest(reference)
+    return out
+
+
+def collect_drift(s3: Any, settings: ReporterSettings, now: datetime) -> dict[str, dict[str, Any]]:
+    """Drift figures per variant name; none without capture, and none for a variant whose capture cannot be read."""
+    if not settings.capture_bucket or s3 is None:
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for variant in settings.variants:
+        try:
+            figures = variant_drift(s3, settings, variant, now)
+        except (ClientError, BotoCoreError) as exc:
+            logger.error("data capture not readable; reporting without drift", extra={"variant": variant.name, "error": str(exc)})
+            continue
+        if figures:
+            out[variant.name] = figures
+    return out
+
+
+def metrics_entries(settings: ReporterSettings, collected: Mapping[str, Mapping[str, Any]], now: datetime) -> list[dict[str, Any]]:
     start = now - timedelta(minutes=settings.window_minutes)
     return [
         events.entry(settings.bus_arn, events.MODEL_METRICS, {
@@ -132,13 +199,22 @@ def metrics_entries(settings: ReporterSettings, collected: Mapping[str, Mapping[
     ]
 
 
-def handle(event: Mapping[str, Any], settings: ReporterSettings, cloudwatch: Any, eventbridge: Any, now: datetime | None = None) -> dict[str, Any]:
+def _merged(*parts: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for part in parts:
+        for name, figures in part.items():
+            out.setdefault(name, {}).update(figures)
+    return out
+
+
+def handle(event: Mapping[str, Any], settings: ReporterSettings, cloudwatch: Any, eventbridge: Any, now: datetime | None = None,
+           s3: Any = None) -> dict[str, Any]:
     kind = event.get("detail-type") if isinstance(event, Mapping) else None
     if kind == ENDPOINT_STATE_CHANGE:
         entries = deployed_entries(event, settings)
     elif kind == SCHEDULED:
         now = now or datetime.now(timezone.utc)
-        collected = collect(cloudwatch, settings, now)
+        collected = _merged(collect(cloudwatch, settings, now), collect_drift(s3, settings, now))
         if not collected:
             logger.info("no metrics yet", extra={"endpoint": settings.endpoint_name})
         entries = metrics_entries(settings, collected, now)
@@ -151,12 +227,12 @@ def handle(event: Mapping[str, Any], settings: ReporterSettings, cloudwatch: Any
 
 
 @lru_cache(maxsize=1)
-def _clients() -> tuple[Any, Any]:
+def _clients() -> tuple[Any, Any, Any]:
     config = Config(retries={"mode": "standard", "max_attempts": 5})
-    return boto3.client("cloudwatch", config=config), boto3.client("events", config=config)
+    return boto3.client("cloudwatch", config=config), boto3.client("events", config=config), boto3.client("s3", config=config)
 
 
 @logger.inject_lambda_context
 def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-    cloudwatch, eventbridge = _clients()
-    return handle(event, ReporterSettings.from_env(), cloudwatch, eventbridge)
+    cloudwatch, eventbridge, s3 = _clients()
+    return handle(event, ReporterSettings.from_env(), cloudwatch, eventbridge, s3=s3)

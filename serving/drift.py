@@ -1,10 +1,10 @@
 """Prediction drift: the Population Stability Index of an endpoint's captured predictions against a reference.
 
 The reference is a histogram (`{"edges": [...], "counts": [...]}`, `len(edges) == len(counts) + 1`) of the
-predictions recorded at test: the test-stage monitoring report carries it as `predictionHistogram`
-(built by `histogram` from the test endpoint's data capture). The observed values are read from SageMaker's
-data-capture JSON Lines (`captureData.endpointOutput.data`, one record per line) and binned on the same
-edges, values outside them counting in the first or last bin.
+predictions recorded at test: the test reporter bins the first window of its endpoint's capture with at least
+`MIN_REFERENCE_PREDICTIONS` predictions on decile edges (`reference_histogram`), publishes it and reports it;
+the hub records it on the version's test record. The observed values are read from SageMaker's data-capture
+JSON Lines (`serving.capture`) and binned on the same edges, values outside them counting in the first or last bin.
 
 PSI = Σ (o - r) · ln(o / r) over bins, with o and r the observed and reference shares. A bin empty on
 either side would make the logarithm undefined, so every share is floored at `EPSILON` first; PSI is
@@ -24,8 +24,9 @@ from governance.contract import PREDICTION_PSI_METRIC
 EPSILON = 1e-4
 """The floor of a bin's share: an empty bin counts as 0.01 % (the common choice; it caps one bin's PSI term)."""
 METRIC = PREDICTION_PSI_METRIC
-MAX_CAPTURE_OBJECTS = 100
-"""Capture files read per run: the reporter's window, bounded so a busy endpoint cannot exhaust its timeout."""
+MIN_REFERENCE_PREDICTIONS = 100
+"""Predictions a test window needs before they become a version's reference: fewer would make every bin noise."""
+REFERENCE_BINS = 10
 
 
 def _shares(counts: Sequence[float]) -> list[float]:
@@ -64,7 +65,23 @@ def histogram(values: Iterable[float], bins: int = 10) -> dict[str, list[float]]
     low, high = data[0], data[-1]
     if high == low:
         high = low + 1.0
-    edges = [low + (high - low) * i / bins for i in range(bins + 1)]
+    # A range narrower than floating point can split gives repeated edges: they merge (fewer, wider bins).
+    edges = sorted({low + (high - low) * i / bins for i in range(bins + 1)} | {high})
+    if len(edges) < 2:
+        edges = [low, low + 1.0]
+    return {"edges": edges, "counts": bin_counts(edges, data)}
+
+
+def reference_histogram(values: Iterable[float], bins: int = REFERENCE_BINS) -> dict[str, list[float]]:
+    """A reference on quantile edges (deciles by default), so each bin holds about the same share at test and
+    PSI weighs shifts evenly; repeated quantiles merge, a constant output gets one bin."""
+    data = sorted(float(v) for v in values if math.isfinite(float(v)))
+    if not data:
+        raise ValueError("a reference needs at least one value")
+    quantiles = [data[min(len(data) - 1, (len(data) * i) // bins)] for i in range(1, bins)]
+    edges = sorted({data[0], *quantiles, data[-1]})
+    if len(edges) < 2:
+        edges = [data[0], data[0] + 1.0]
     return {"edges": edges, "counts": bin_counts(edges, data)}
 
 
@@ -99,31 +116,3 @@ def _numbers(value: Any) -> Iterator[float]:
             if key in value:
                 yield from _numbers(value[key])
                 return
-
-
-def captured_predictions(s3: Any, bucket: str, prefix: str, start_after: str = "") -> tuple[list[float], str]:
-    """Predictions in the capture files under `prefix` after the key `start_after`; also the last key read.
-
-    Unreadable lines are skipped (a capture file may end mid-write); at most MAX_CAPTURE_OBJECTS files.
-    """
-    values: list[float] = []
-    last = start_after
-    params: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, **({"StartAfter": start_after} if start_after else {})}
-    read = 0
-    while read < MAX_CAPTURE_OBJECTS:
-        page = s3.list_objects_v2(**params)
-        for obj in page.get("Contents") or []:
-            if read >= MAX_CAPTURE_OBJECTS:
-                break
-            body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read().decode("utf-8", "replace")
-            for line in body.splitlines():
-                try:
-                    values.extend(predictions(json.loads(line)))
-                except (ValueError, TypeError, AttributeError):
-                    continue
-            read += 1
-            last = obj["Key"]
-        if not page.get("IsTruncated"):
-            break
-        params["ContinuationToken"] = page["NextContinuationToken"]
-    return values, last

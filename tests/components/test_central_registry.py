@@ -112,7 +112,19 @@ def test_bucket_policy_is_tls_only_dev_writes_its_prefix_and_stages_read_models(
         "Dev222222222222WritesItsPrefix": ({"AWS": [DEV]}, f"{arn}/models/222222222222/*"),
         "Stage333333333333WritesItsCapture": ({"AWS": [TEST]}, f"{arn}/capture/333333333333/*"),
         "Stage444444444444WritesItsCapture": ({"AWS": [PROD]}, f"{arn}/capture/444444444444/*"),
+        "TestAccountsPublishDriftReferences": ({"AWS": [TEST]}, f"{arn}/drift-references/*"),
     }
+
+
+def test_stage_accounts_read_and_list_only_their_own_capture_and_read_drift_references(plan) -> None:
+    statements = by_sid(policy_statements(plan.named("mlgov-artifacts-policy")))
+    arn = "arn:aws:s3:::mlgov-artifacts-111111111111-eu-west-1"
+    for account, root in (("333333333333", TEST), ("444444444444", PROD)):
+        read, listing = statements[f"Stage{account}ReadsItsCapture"], statements[f"Stage{account}ListsItsCapture"]
+        assert (read["Principal"], read["Action"], read["Resource"]) == ({"AWS": [root]}, "s3:GetObject", f"{arn}/capture/{account}/*")
+        assert listing["Condition"] == {"StringLike": {"s3:prefix": [f"capture/{account}/*"]}} and listing["Resource"] == arn
+    references = statements["StageAccountsReadDriftReferences"]
+    assert (references["Principal"], references["Resource"]) == ({"AWS": [TEST, PROD]}, f"{arn}/drift-references/*")
 
 
 def test_bus_admits_only_the_organizations_member_accounts(plan) -> None:

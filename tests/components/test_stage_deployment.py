@@ -146,7 +146,7 @@ def test_invoke_lambda_may_only_invoke_its_endpoint(ab) -> None:
     fn = ab.named("sd-invoke")
     assert (fn.inputs["runtime"], fn.inputs["handler"]) == ("python3.12", "serving.invoke.handler")
     assert fn.inputs["layers"] == ["arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-x86_64:27"]
-    assert sorted(fn.inputs["code"].assets) == ["governance/__init__.py", "governance/contract.py", "serving/__init__.py",
+    assert sorted(fn.inputs["code"].assets) == ["governance/__init__.py", "governance/contract.py", "serving/__init__.py", "serving/capture.py",
                                                  "serving/collector.py", "serving/drift.py", "serving/events.py", "serving/invoke.py"]
     assert fn.inputs["environment"]["variables"]["ENDPOINT_NAME"] == ENDPOINT
     assert fn.inputs["kmsKeyArn"] == LOCAL_KEY
@@ -252,3 +252,36 @@ def test_the_member_archive_alone_imports_every_handler(ab, tmp_path) -> None:
     run = subprocess.run([sys.executable, "-S", "-P", "-c", "import serving.invoke, serving.collector, governance.contract"],
                          cwd=tmp_path, env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
+
+
+def test_the_reporter_reads_only_its_endpoints_capture_and_its_versions_references(ab) -> None:
+    env = ab.named("sd-reporter").inputs["environment"]["variables"]
+    bucket = f"arn:aws:s3:::{HUB['bucketName']}"
+    assert env["CAPTURE_BUCKET"] == HUB["bucketName"]
+    sids = statements_by_sid(ab.named("sd-reporter-policy"))
+    capture = f"capture/{PROD}/{ENDPOINT}/"
+    assert (sids["ReadOwnCapture"]["Effect"], sids["ReadOwnCapture"]["Action"], sids["ReadOwnCapture"]["Resource"]) == (
+        "Allow", "s3:GetObject", f"{bucket}/{capture}*")
+    assert (sids["ListOwnCapture"]["Resource"], sids["ListOwnCapture"]["Condition"]) == (
+        bucket, {"StringLike": {"s3:prefix": [f"{capture}*"]}})
+    # Production reads the references published at test, for the versions it serves, and publishes none.
+    assert (sids["DriftReferences"]["Action"], sids["DriftReferences"]["Resource"]) == (
+        "s3:GetObject", [f"{bucket}/drift-references/credit-risk-xgb/3.json", f"{bucket}/drift-references/credit-risk-xgb/4.json"])
+    key = sids["HubKeyThroughS3"]
+    assert (key["Action"], key["Resource"]) == ("kms:Decrypt", HUB["keyArn"])
+    assert key["Condition"] == {"StringEquals": {"kms:ViaService": f"s3.{HUB_REGION}.amazonaws.com", "kms:EncryptionContext:aws:s3:arn": bucket}}
+    assert not [a for name, a in wildcard_actions(ab) if name == "sd-reporter-policy"]
+
+
+def test_the_test_reporter_also_publishes_its_versions_references() -> None:
+    sids = statements_by_sid(plan_for(HIGH, stage="test").named("sd-reporter-policy"))
+    assert sids["DriftReferences"]["Action"] == ["s3:GetObject", "s3:PutObject"]
+    assert sids["DriftReferences"]["Resource"] == [f"arn:aws:s3:::{HUB['bucketName']}/drift-references/credit-risk-xgb/3.json"]
+    assert sids["HubKeyThroughS3"]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+
+
+def test_an_endpoint_without_capture_denies_its_reporter_every_drift_read() -> None:
+    plan = plan_for(LOW)
+    assert plan.named("sd-reporter").inputs["environment"]["variables"]["CAPTURE_BUCKET"] == ""
+    sids = statements_by_sid(plan.named("sd-reporter-policy"))
+    assert {sids[s]["Effect"] for s in ("ReadOwnCapture", "ListOwnCapture", "DriftReferences", "HubKeyThroughS3")} == {"Deny"}

@@ -294,6 +294,8 @@ def run_serving_handler(function: offline.DeclaredResource, monkeypatch) -> Reco
                     {"MetricName": "Invocations", "Value": 5.0, "Timestamp": datetime.now(timezone.utc) - timedelta(minutes=2),
                      "Dimensions": [{"Name": "EndpointName", "Value": env["ENDPOINT_NAME"]}, {"Name": "VariantName", "Value": v["name"]}]}
                     for v in variants])
+                if env.get("CAPTURE_BUCKET"):
+                    capture_for_drift(setup, env, variants)
                 in_service = {"id": "e1", "detail-type": "SageMaker Endpoint State Change", "source": "aws.sagemaker",
                               "account": env["ACCOUNT_ID"], "time": "2026-03-02T11:58:00Z", "region": REGION, "resources": [],
                               "detail": {"EndpointName": env["ENDPOINT_NAME"], "EndpointStatus": "IN_SERVICE"}}
@@ -308,6 +310,20 @@ def run_serving_handler(function: offline.DeclaredResource, monkeypatch) -> Reco
             collector._clients.cache_clear()
             boto3.DEFAULT_SESSION = None
     return recorder
+
+
+def capture_for_drift(setup: boto3.session.Session, env: dict[str, str], variants: list[dict[str, Any]]) -> None:
+    """The hub bucket with a capture file per variant in the current hour, enough for the test reporter to publish a reference."""
+    from serving.drift import MIN_REFERENCE_PREDICTIONS
+
+    s3 = setup.client("s3")
+    s3.create_bucket(Bucket=env["CAPTURE_BUCKET"], CreateBucketConfiguration={"LocationConstraint": REGION})
+    line = json.dumps({"captureData": {"endpointOutput": {"observedContentType": "text/csv", "mode": "OUTPUT", "data": "0.5",
+                                                          "encoding": "CSV"}}})
+    hour = datetime.now(timezone.utc).strftime("%Y/%m/%d/%H")
+    for v in variants:
+        key = f"capture/{env['ACCOUNT_ID']}/{env['ENDPOINT_NAME']}/{v['name']}/{hour}/f.jsonl"
+        s3.put_object(Bucket=env["CAPTURE_BUCKET"], Key=key, Body="\n".join([line] * MIN_REFERENCE_PREDICTIONS).encode())
 
 
 def test_member_stacks_declare_their_serving_lambdas() -> None:

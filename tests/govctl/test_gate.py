@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from govctl.client import ApiError
 from govctl.gate import Pin, check_pin
+from governance import mirror, schema
 from governance.domain import Stage
 
 APPROVED_FOR_TEST = [{"modelStage": "development", "modelStatus": "approved"}, {"modelStage": "test", "modelStatus": "deployed"}]
@@ -15,7 +16,9 @@ class FakeApi:
     def version(self, group, version, use_case_id=None):
         if self.view is None:
             raise ApiError(404, "not_found", f"model version {group}/{version} is not registered")
-        return self.view
+        items = {stage: None for stage in Stage}
+        items.update({Stage(r["modelStage"]): {schema.MODEL_STATUS: r["modelStatus"]} for r in self.view["records"]})
+        return {**self.view, "registryView": mirror.desired(items).as_dict()}  # what the API derives from the records
 
 
 PIN = Pin("credit-risk", "credit-risk-xgb", 3, "version")

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from html.parser import HTMLParser
 
 import pytest
 
 from governance import evidence_html, evidence_pack, obligations, schema
+from governance.contract import reference_digest
 
-from .conftest import DEV_SESSION, OFFICER_SESSION, PROD_SESSION, TEST_SESSION, api_event
+from .conftest import DEV_SESSION, OFFICER_SESSION, PROD_SESSION, TEST_ACCOUNT, TEST_SESSION, api_event
 from .test_walkthrough import FRAUD, UC, XGB, decide, register, run_id, vpath
 
 EVIL = "</script><script>alert(1)</script>\" onload='x' <b>&amp;"
@@ -139,3 +141,26 @@ def test_a_bad_format_is_refused_and_changes_nothing(played, query, code):
 def test_an_unknown_use_case_is_404(played):
     code, body = played.api("GET", "/use-cases/no-such-case/evidence")
     assert code == 404, body
+
+
+def test_the_pack_shows_drift_against_the_reference_recorded_at_test(played):
+    reference = {"edges": [0.0, 0.5, 1.0], "counts": [60, 40]}
+    digest = reference_digest(reference)
+    now = int(time.time() * 1000)
+    reports = [("test", now - 3_000, {"predictionReference": reference, "predictionPsi": 0.01, "predictionReferenceDigest": digest}),
+               ("production", now - 2_000, {"predictionPsi": 0.05, "predictionReferenceDigest": digest}),
+               ("production", now - 1_000, {"predictionPsi": 0.5, "predictionReferenceDigest": "f" * 64}),
+               ("production", now, {"predictionPsi": 0.31, "predictionReferenceDigest": digest})]
+    for stage, ms, metrics in reports:
+        assert played.report(played.member_event("Model Metrics", XGB, 1, stage, reported_ms=ms, metrics=metrics))["result"] == "written"
+    pack = played.api("GET", f"/use-cases/{UC}/evidence")[1]
+    version = next(v for m in pack["models"] if m["modelGroup"] == XGB for v in m["versions"])
+    drift = {s["stage"]: s["drift"] for s in version["stages"]}
+    production = drift["production"]
+    assert production["latest"] == 0.31 and production["beyondLimit"] == {"metric": "predictionPsi", "value": 0.31, "max": 0.2}
+    assert [h["predictionPsi"] for h in production["history"]] == [0.31, 0.05] and production["refusedReports"] == 1
+    assert production["reference"] == {"histogram": reference, "digest": digest, "reportedBy": f"account:{TEST_ACCOUNT}",
+                                       "reportedAt": drift["test"]["reference"]["reportedAt"]}
+    assert drift["test"]["latest"] == 0.01 and drift["test"]["beyondLimit"] is None and drift["development"] is None
+    page = html_response(played)["body"]
+    assert f'data-metric="{XGB}/1:production:drift:predictionPsi">0.31<' in page and 'data-drift="beyond"' in page

@@ -209,7 +209,7 @@ def test_prod_lambdas_run_in_the_configured_subnets_with_the_endpoints_they_call
         kind = function.name.rsplit("-", 1)[-1]
         assert function.inputs["reservedConcurrentExecutions"] == sample("prod")["mlgov:lambdaConcurrency"][kind]
     services = sorted(r.inputs["serviceName"].removeprefix("com.amazonaws.eu-west-1.") for r in prod.by_type("aws:ec2/vpcEndpoint:VpcEndpoint"))
-    assert services == ["events", "monitoring", "sagemaker.runtime", "xray"]
+    assert services == ["events", "monitoring", "s3", "sagemaker.runtime", "xray"]
 
 
 def test_without_a_network_lambdas_keep_lambdas_own_network_and_dev_gets_no_endpoints(plans) -> None:
@@ -296,4 +296,4 @@ def test_pinning_a_new_version_in_test_replaces_the_model_and_config_only(plans)
     changes = rollout(plans["test"], offline.plan_stack("test", config))
     assert [u.rsplit("::", 1)[1] for u in changes["replaced"]] == ["credit-risk-xgb-endpoint-config", "credit-risk-xgb-model-champion"]
     assert changes["created"] == changes["deleted"] == []
-    assert {u.rsplit("::", 1)[1] for u in changes["updated"]} == {"credit-risk-xgb-endpoint", "credit-risk-xgb-reporter"}
+    assert {u.rsplit("::", 1)[1] for u in changes["updated"]} == {"credit-risk-xgb-endpoint", "credit-risk-xgb-reporter", "credit-risk-xgb-reporter-policy"}

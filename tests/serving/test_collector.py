@@ -6,18 +6,22 @@ from datetime import datetime, timedelta, timezone
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from governance import events as hub_events
 from governance.contract import ReporterSettings as Settings
 from governance.contract import ReporterVariant as Variant
+from governance.contract import reference_digest
 from govctl.fakeaws import events as fake
-from serving import collector, events
+from serving import collector, drift, events
 
+from .capture_files import BUCKET, MALFORMED, capture_line, hub_bucket, write_capture
 from .conftest import ACCOUNT, REGION
 
 ENDPOINT = "mlgov-prod-credit-risk-xgb-v1"
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+SCORES = [round(0.05 + 0.9 * ((i * 37) % 200) / 200, 4) for i in range(200)]
 
 
 def settings(bus_arn: str) -> Settings:
@@ -178,3 +182,108 @@ def test_settings_refuse_an_unknown_stage() -> None:
     with pytest.raises(ValueError, match="STAGE"):
         Settings.from_env({"ENDPOINT_NAME": "e", "HUB_BUS_ARN": "b", "MODEL_GROUP": "g", "USE_CASE_ID": "u",
                            "STAGE": "development", "ACCOUNT_ID": "1", "VARIANTS": "[]"})
+
+
+# -- prediction drift from data capture ------------------------------------------------------------------------
+
+TEST_ENDPOINT = "mlgov-test-credit-risk-xgb"
+
+
+def capture_settings(bus_arn: str, stage: str = "production", bucket: str = BUCKET) -> Settings:
+    endpoint, account = (ENDPOINT, "444444444444") if stage == "production" else (TEST_ENDPOINT, "333333333333")
+    return Settings(endpoint_name=endpoint, bus_arn=bus_arn, model_group="credit-risk-xgb", use_case_id="credit-risk",
+                    stage=stage, account_id=account, variants=(Variant("v1", 1, "champion"),), window_minutes=15,
+                    capture_bucket=bucket)
+
+
+def captured(s: Settings, values: list[float], extra: list[str] = ()) -> None:
+    prefix = f"capture/{s.account_id}/{s.endpoint_name}/v1/"
+    write_capture(REGION, prefix, "f", [capture_line(str(v)) for v in values] + list(extra))
+
+
+def report(s: Settings) -> None:
+    now = datetime.now(timezone.utc) + timedelta(minutes=1)
+    collector.handle(scheduled(), s, *clients(), now=now, s3=boto3.client("s3", region_name=REGION))
+
+
+def published_reference() -> dict | None:
+    try:
+        body = boto3.client("s3", region_name=REGION).get_object(Bucket=BUCKET, Key="drift-references/credit-risk-xgb/1.json")["Body"]
+    except ClientError:
+        return None
+    return json.loads(body.read())
+
+
+def test_the_test_reporter_publishes_the_reference_and_reports_it_with_its_psi(hub_bus) -> None:
+    hub_bucket(REGION)
+    s = capture_settings(hub_bus.arn, "test")
+    captured(s, SCORES, MALFORMED)
+    report(s)
+    (event,) = hub_bus.received()
+    metrics = event["detail"]["metrics"]
+    reference = published_reference()
+    assert reference == metrics["predictionReference"] == drift.reference_histogram(SCORES)
+    assert metrics["predictionReferenceDigest"] == reference_digest(reference) and metrics["predictionPsi"] == 0
+    assert (metrics["predictionCount"], metrics["captureSkipped"], metrics["captureObjects"]) == (len(SCORES), len(MALFORMED), 1)
+
+
+def test_too_few_test_predictions_make_no_reference_and_no_psi(hub_bus) -> None:
+    hub_bucket(REGION)
+    s = capture_settings(hub_bus.arn, "test")
+    captured(s, SCORES[:drift.MIN_REFERENCE_PREDICTIONS - 1])
+    report(s)
+    (event,) = hub_bus.received()
+    assert "predictionPsi" not in event["detail"]["metrics"] and published_reference() is None
+
+
+def test_production_without_a_reference_reports_capture_but_no_psi_and_publishes_nothing(hub_bus) -> None:
+    hub_bucket(REGION)
+    s = capture_settings(hub_bus.arn)
+    captured(s, SCORES)
+    report(s)
+    (event,) = hub_bus.received()
+    metrics = event["detail"]["metrics"]
+    assert metrics["predictionCount"] == len(SCORES) and "predictionPsi" not in metrics and published_reference() is None
+
+
+def test_production_drift_is_the_psi_against_the_published_reference(hub_bus) -> None:
+    hub_bucket(REGION)
+    reference = drift.reference_histogram(SCORES)
+    boto3.client("s3", region_name=REGION).put_object(Bucket=BUCKET, Key="drift-references/credit-risk-xgb/1.json",
+                                                      Body=json.dumps(reference).encode())
+    s = capture_settings(hub_bus.arn)
+    shifted = [min(1.0, v + 0.2) for v in SCORES]
+    captured(s, shifted)
+    report(s)
+    (event,) = hub_bus.received()
+    metrics = event["detail"]["metrics"]
+    assert metrics["predictionPsi"] == round(drift.psi(reference, shifted), 6) > 0.2
+    assert metrics["predictionReferenceDigest"] == reference_digest(reference) and "predictionReference" not in metrics
+
+
+def test_a_reference_that_is_not_a_histogram_gives_no_psi(hub_bus) -> None:
+    hub_bucket(REGION)
+    boto3.client("s3", region_name=REGION).put_object(Bucket=BUCKET, Key="drift-references/credit-risk-xgb/1.json", Body=b"{oops")
+    s = capture_settings(hub_bus.arn)
+    captured(s, SCORES)
+    report(s)
+    (event,) = hub_bus.received()
+    assert "predictionPsi" not in event["detail"]["metrics"]
+
+
+def test_an_unreadable_capture_leaves_the_endpoint_metrics_to_report(hub_bus) -> None:
+    put_metrics("v1", Invocations=[3.0])
+    s = capture_settings(hub_bus.arn, bucket="no-such-bucket")
+    collector.handle(scheduled(), s, *clients(), now=NOW, s3=boto3.client("s3", region_name=REGION))
+    (event,) = hub_bus.received()
+    assert event["detail"]["metrics"]["invocations"] == 3.0 and "predictionCount" not in event["detail"]["metrics"]
+
+
+def test_drift_figures_are_what_the_hub_accepts(hub_bus) -> None:
+    hub_bucket(REGION)
+    s = capture_settings(hub_bus.arn, "test")
+    captured(s, SCORES)
+    report(s)
+    (event,) = hub_bus.received()
+    parsed = hub_events.parse_member_event({**event, "account": "333333333333"})
+    assert parsed.metrics["predictionReference"] == published_reference()

@@ -1,15 +1,12 @@
-"""Prediction drift: PSI's properties (hypothesis) and predictions read from SageMaker data capture in S3 (moto)."""
+"""Prediction drift: PSI's properties (hypothesis), the reference histogram, and PSI on synthetic shifted scores."""
 from __future__ import annotations
 
-import base64
-import json
+import random
 
-import boto3
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from moto import mock_aws
-
+from governance.contract import drift_reference
 from serving import drift
 
 values = st.lists(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False), min_size=1, max_size=200)
@@ -54,30 +51,32 @@ def test_empty_or_malformed_sides_are_refused(reference, observed):
         drift.psi(reference, observed)
 
 
-def capture_line(output: str, content_type: str = "text/csv", encoding: str = "CSV") -> str:
-    """One SageMaker data-capture record (JSON Lines), as the endpoint writes it."""
-    return json.dumps({
-        "captureData": {
-            "endpointInput": {"observedContentType": "text/csv", "mode": "INPUT", "data": "1,2,3", "encoding": "CSV"},
-            "endpointOutput": {"observedContentType": content_type, "mode": "OUTPUT", "data": output, "encoding": encoding},
-        },
-        "eventMetadata": {"eventId": "e", "inferenceTime": "2024-09-02T10:00:00Z"},
-        "eventVersion": "0",
-    })
+def synthetic(shift: float, n: int = 2000, seed: int = 7) -> list[float]:
+    """Scores of a classifier: a Beta(2, 5) sample moved by `shift` (clipped to [0, 1])."""
+    rng = random.Random(seed)
+    return [min(1.0, max(0.0, rng.betavariate(2, 5) + shift)) for _ in range(n)]
 
 
-def test_predictions_are_read_from_captured_jsonl_in_s3():
-    with mock_aws():
-        s3 = boto3.client("s3", region_name="eu-west-1")
-        s3.create_bucket(Bucket="hub", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-        prefix = "capture/333333333333/ep/AllTraffic/2024/09/02/"
-        s3.put_object(Bucket="hub", Key=prefix + "10/a.jsonl", Body="\n".join([
-            capture_line("0.1"), capture_line("0.2\n0.3"), "{not json",
-            capture_line(base64.b64encode(b"0.4").decode(), encoding="BASE64"),
-        ]))
-        s3.put_object(Bucket="hub", Key=prefix + "11/b.jsonl",
-                      Body=capture_line(json.dumps({"predictions": [0.5, 0.6]}), "application/json", "JSON"))
-        values, last = drift.captured_predictions(s3, "hub", prefix)
-        assert values == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6] and last == prefix + "11/b.jsonl"
-        assert drift.captured_predictions(s3, "hub", prefix, start_after=prefix + "10/a.jsonl")[0] == [0.5, 0.6]
-        assert drift.psi(drift.histogram(values, 5), values) == pytest.approx(0, abs=1e-12)
+def test_a_reference_on_deciles_tells_a_shifted_sample_from_a_fresh_unshifted_one():
+    reference = drift.reference_histogram(synthetic(0.0))
+    assert len(reference["counts"]) == drift.REFERENCE_BINS and sum(reference["counts"]) == 2000
+    unshifted, shifted = drift.psi(reference, synthetic(0.0, seed=8)), drift.psi(reference, synthetic(0.1, seed=8))
+    assert unshifted < 0.1 < 0.2 < shifted
+
+
+@settings(max_examples=200, deadline=None)
+@given(values, st.integers(min_value=1, max_value=20))
+def test_a_reference_is_always_a_valid_histogram_with_zero_psi_against_its_own_values(data, bins):
+    reference = drift.reference_histogram(data, bins)
+    assert drift_reference(reference) == reference and sum(reference["counts"]) == len(data)
+    assert drift.psi(reference, data) == pytest.approx(0, abs=1e-12)
+
+
+def test_a_constant_output_gets_one_bin():
+    assert drift.reference_histogram([0.7] * 50) == {"edges": [0.7, 1.7], "counts": [50]}
+
+
+def test_a_range_too_narrow_to_split_still_gives_a_valid_histogram():
+    reference = drift.histogram([-1e6, -999999.9999999999], 2)
+    assert all(b > a for a, b in zip(reference["edges"], reference["edges"][1:]))
+    assert drift.psi(reference, [0.0]) >= 0
