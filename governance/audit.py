@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 from . import schema
+from .domain import UseCaseStage
 
 GENESIS = "0" * 64
 
@@ -60,8 +61,24 @@ def model_state(items: Mapping[str, Mapping[str, Any] | None]) -> dict[str, Any]
     return {stage: stage_state(item) for stage, item in sorted(items.items()) if item is not None}
 
 
-def use_case_state(stage: str) -> dict[str, Any]:
-    return {"stage": stage}
+def use_case_state(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A use case's governed state, from its STATE item or the fields a write gives it: the stage, the groups
+    approved per model stage and the rejection that sent it back (what auto-advance and the stage gates decide
+    on). An absent item is a POC with nothing approved. Total: a malformed value (a direct table write) is kept
+    as text, so it differs from what any entry says.
+    """
+    approved = item.get(schema.STATE_APPROVED) or {}
+    if isinstance(approved, Mapping):
+        approved = {str(k): sorted(map(str, v)) if isinstance(v, (list, tuple, set)) else repr(v)
+                    for k, v in sorted(approved.items(), key=lambda kv: str(kv[0])) if v}
+    else:
+        approved = repr(approved)
+    sent_back = item.get(schema.STATE_SENT_BACK)
+    try:
+        sent_back = json.loads(sent_back) if isinstance(sent_back, str) else (None if sent_back is None else repr(sent_back))
+    except ValueError:
+        sent_back = repr(sent_back)
+    return {"stage": str(item.get(schema.STATE_STAGE) or UseCaseStage.POC.value), "approved": approved, "sentBack": sent_back}
 
 
 def entry_hash(entry: Mapping[str, Any]) -> str:
@@ -283,7 +300,7 @@ def _state_problems(trail: Trail, last: Mapping[str, Any] | None) -> list[Proble
         except ValueError:
             said = None
     expected = dict(trail.state)
-    if last is None and expected in ({}, use_case_state("POC")):
+    if last is None and expected in ({}, use_case_state({})):
         return []
     if said != expected:
         seq = _seq(last) if last is not None else None

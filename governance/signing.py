@@ -1,7 +1,7 @@
 """Signatures on audit entries: one KMS `Sign` per transaction, verified anywhere with the public key alone.
 
 A transaction may append several entries (a decision that also advances its use case). They are signed
-together: the signed message is the digest of their sorted hashes, and each entry stores the signature,
+together: the signed message is the digest of their sorted hashes and the key id, and each entry stores the signature,
 the key and the co-signed hashes, so any one entry can be verified on its own. The table holds no secret:
 whoever can write it can recompute hashes, but cannot produce a signature the public key accepts.
 
@@ -9,35 +9,46 @@ KMS is asked to sign the 32-byte digest as a RAW message (KMS hashes it again wi
 `MessageType=DIGEST`, and RAW behaves the same on both
 (https://docs.aws.amazon.com/kms/latest/APIReference/API_Sign.html).
 
-Signing needs only boto3; verification uses `cryptography` where it is installed (govctl, tests) and the
-plain-Python `p256` where it is not (the Lambda package ships sources only).
+Binding the key id the entries name (`sigKey`) into the message means that field cannot be
+changed on its own either.
+
+Signing needs only boto3. Verification needs `cryptography`, imported where it is used so handlers that only
+sign do not load it. In the Lambdas it comes from the Powertools V3 layer (`components.function`): the layer
+is built with `include_extras=True` (layer_v3/layer/layer_stack.py), i.e. `pip install
+"aws-lambda-powertools[all]"` on the python3.12 x86_64 Lambda image, removing only boto3 and its
+dependencies (layer_v3/docker/Dockerfile); the `all` extra includes aws-encryption-sdk, which requires
+`cryptography` (aws-powertools/powertools-lambda-python pyproject.toml, from 3.0 through 3.37 around our
+layer version; added to the layer in PR #4630). The handlers already rely on the same extra for pydantic,
+so a Lambda without it would not start: a slower fallback would protect nothing and is not kept.
 """
 from __future__ import annotations
 
 import base64
 import binascii
 import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
-from . import p256, schema
+from . import schema
 from .store import Op, Store
 
 ALGORITHM = "ECDSA_SHA_256"
 KEY_SPEC = "ECC_NIST_P256"
-DOMAIN = b"mlgov-audit-v1\n"
+DOMAIN = b"mlgov-audit-v2\n"
 
 
-def message(hashes_: Iterable[str]) -> bytes:
-    """What is signed for a set of entry hashes: a fixed-size digest of their sorted list."""
-    return hashlib.sha256(DOMAIN + "\n".join(sorted(hashes_)).encode("ascii")).digest()
+def message(hashes_: Iterable[str], key_id: str) -> bytes:
+    """What is signed for a set of entry hashes: a fixed-size digest of their sorted list and the key id they name."""
+    body = json.dumps([key_id, sorted(hashes_)], separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(DOMAIN + body.encode("ascii")).digest()
 
 
 class Signer(Protocol):
-    key_id: str
+    key_id: str  # what entries name as their signing key (`sigKey`), bound into what is signed
 
-    def sign(self, msg: bytes) -> tuple[bytes, str]:
-        """A signature of `msg` and the id of the key that made it."""
+    def sign(self, msg: bytes) -> bytes:
+        """A DER ECDSA signature of `msg`."""
         ...
 
 
@@ -48,9 +59,9 @@ class KmsSigner:
         self.kms, self.key_id = kms, key_id
         self._public: "Verifier | None" = None
 
-    def sign(self, msg: bytes) -> tuple[bytes, str]:
+    def sign(self, msg: bytes) -> bytes:
         response = self.kms.sign(KeyId=self.key_id, Message=msg, MessageType="RAW", SigningAlgorithm=ALGORITHM)
-        return response["Signature"], response["KeyId"]
+        return response["Signature"]
 
     def verifier(self) -> "Verifier":
         if self._public is None:
@@ -67,10 +78,10 @@ class LocalSigner:
         self.private_key = private_key or ec.generate_private_key(ec.SECP256R1())
         self.key_id = key_id
 
-    def sign(self, msg: bytes) -> tuple[bytes, str]:
+    def sign(self, msg: bytes) -> bytes:
         from cryptography.hazmat.primitives import hashes
         from cryptography.hazmat.primitives.asymmetric import ec
-        return self.private_key.sign(msg, ec.ECDSA(hashes.SHA256())), self.key_id
+        return self.private_key.sign(msg, ec.ECDSA(hashes.SHA256()))
 
     def verifier(self) -> "Verifier":
         public = self.private_key.public_key()
@@ -81,7 +92,7 @@ class LocalSigner:
 class Verifier:
     """The public half: checks an entry's signature locally (no AWS call)."""
 
-    public_key: Any  # cryptography's EllipticCurvePublicKey, or the (x, y) point for `p256`
+    public_key: Any  # cryptography's EllipticCurvePublicKey (P-256)
     key_id: str = ""
     der: bytes = b""  # SubjectPublicKeyInfo, what KMS GetPublicKey returns and the fingerprint is taken over
 
@@ -92,11 +103,8 @@ class Verifier:
 
     @classmethod
     def from_der(cls, der: bytes, key_id: str = "") -> "Verifier":
-        """With `cryptography` when it is installed; otherwise the plain-Python check (`p256`), e.g. in a Lambda."""
-        try:
-            from cryptography.hazmat.primitives import serialization
-        except ImportError:
-            return cls(p256.public_point(der), key_id, der)
+        """What KMS `GetPublicKey` returns; ValueError if it is not an EC P-256 public key."""
+        from cryptography.hazmat.primitives import serialization
         return cls(_ec_key(serialization.load_der_public_key(der)), key_id, der)
 
     @classmethod
@@ -113,8 +121,11 @@ class Verifier:
     def problem(self, entry: Mapping[str, Any]) -> str | None:
         """Why an entry's signature does not hold (None when it does)."""
         sig, cosigned = entry.get(schema.ENTRY_SIGNATURE), entry.get(schema.ENTRY_COSIGNED)
+        key_id = entry.get(schema.ENTRY_SIGNING_KEY)
         if not sig or not isinstance(sig, str):
             return "unsigned: the entry carries no signature"
+        if not key_id or not isinstance(key_id, str):
+            return "unsigned: the entry names no signing key"
         if not isinstance(cosigned, list) or not all(isinstance(h, str) for h in cosigned):
             return "unsigned: the entry does not list the hashes its signature covers"
         if entry.get(schema.ENTRY_HASH) not in cosigned:
@@ -123,13 +134,12 @@ class Verifier:
             raw = base64.b64decode(sig, validate=True)
         except (binascii.Error, ValueError):
             return "the signature is not base64"
-        if not self.valid(raw, message(cosigned)):
-            return "the signature does not verify with the governance public key (forged, or signed with another key)"
+        if not self.valid(raw, message(cosigned, key_id)):
+            return ("the signature does not verify with the governance public key over the entry's hashes and key id "
+                    "(forged, signed with another key, or its sigKey changed)")
         return None
 
     def valid(self, sig: bytes, msg: bytes) -> bool:
-        if isinstance(self.public_key, tuple):
-            return p256.verify(self.public_key, msg, sig)
         from cryptography.exceptions import InvalidSignature
         from cryptography.hazmat.primitives import hashes
         from cryptography.hazmat.primitives.asymmetric import ec
@@ -157,10 +167,10 @@ def sign_entries(entries: Sequence[dict[str, Any]], signer: Signer) -> None:
     if not entries:
         return
     cosigned = sorted(str(e[schema.ENTRY_HASH]) for e in entries)
-    sig, key = signer.sign(message(cosigned))
+    sig = signer.sign(message(cosigned, signer.key_id))
     for entry in entries:
         entry[schema.ENTRY_SIGNATURE] = base64.b64encode(sig).decode("ascii")
-        entry[schema.ENTRY_SIGNING_KEY] = key
+        entry[schema.ENTRY_SIGNING_KEY] = signer.key_id
         entry[schema.ENTRY_COSIGNED] = cosigned
 
 

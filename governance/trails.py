@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from . import audit, schema
-from .domain import STAGES, Stage, UseCaseStage
+from .domain import STAGES, Stage
 from .records import record_key, uc_state_key, version_keys
 from .store import Store
 
@@ -29,12 +29,12 @@ def model_trail(store: Store, group: str, version: int, checkpoint: CheckpointLo
 
 
 def use_case_trail(store: Store, use_case_id: str, checkpoint: CheckpointLookup | None = None) -> audit.Trail:
-    """A use case's chain, held to its STATE item (stage and head)."""
+    """A use case's chain, held to its STATE item (its governed state, `audit.use_case_state`, and head)."""
     state = store.batch_get([uc_state_key(use_case_id)]).get(uc_state_key(use_case_id)) or {}
     entries = store.query_all(partition=(schema.PK, schema.use_case_pk(use_case_id)), sort_prefix=schema.AUDIT_PREFIX)
     subject = audit.use_case_subject(use_case_id)
     return audit.Trail(subject, tuple(entries), int(state.get(schema.CHAIN_SEQ, 0)), state.get(schema.CHAIN_HASH),
-                       audit.use_case_state(str(state.get(schema.STATE_STAGE) or UseCaseStage.POC.value)),
+                       audit.use_case_state(state),
                        checkpoint(subject) if checkpoint else None)
 
 

@@ -184,7 +184,13 @@ class VersionWrite:
 
 
 class UseCaseWrite:
-    """A use case STATE change (stage and/or the groups approved per model stage), its audit and the group mirrors."""
+    """A use case STATE change (stage, the groups approved per model stage, the rejection that sent it back), its
+    audit and the group mirrors.
+
+    Every change to the governed fields of STATE (`audit.use_case_state`) is in the use case's chain: a stage
+    move appends an entry, and `ops` seals the last entry with the state the write leaves (or appends one when
+    only the approved groups changed), whichever operation made the change.
+    """
 
     def __init__(self, config: UseCaseConfig, state: UseCaseState):
         self.config, self.state = config, state
@@ -194,38 +200,66 @@ class UseCaseWrite:
         self.hash = state.chain_hash or audit.GENESIS
         self.entries: list[dict[str, Any]] = []
         self.dirty = False
+        self.added: dict[str, list[str]] = {}
+        self.sent_back: Mapping[str, Any] | None = state.sent_back  # set or cleared by a use case decision (`lifecycle`)
+        self.read = audit.use_case_state(self.governed())
+
+    def governed(self) -> dict[str, Any]:
+        """The governed fields of STATE as this write leaves them (what `ops` writes and the entries state)."""
+        return {
+            schema.STATE_STAGE: self.stage.value,
+            schema.STATE_STAGE_STATUS: rules.stage_status(self.stage, held=self.sent_back is not None),
+            schema.STATE_APPROVED: {k: sorted(v) for k, v in sorted(self.approved.items()) if v},
+            schema.STATE_SENT_BACK: dump_json(self.sent_back),
+        }
 
     def approve_group(self, stage: Stage, group: str) -> None:
         groups = self.approved.setdefault(stage.value, set())
         if group not in groups:
             groups.add(group)
+            self.added.setdefault(stage.value, []).append(group)
             self.dirty = True
 
     def move(self, new: UseCaseStage, *, at: str, actor: str, source: str, reason: str, action: str) -> None:
         if new is self.stage:
             return
+        old, self.stage = self.stage, new
+        self._append(at=at, actor=actor, source=source, action=action, from_state=old.value, to_state=new.value, reason=reason)
+        self.dirty = True
+
+    def _append(self, *, at: str, actor: str, source: str, action: str, from_state: str, to_state: str, reason: str = "",
+                detail: Mapping[str, Any] | None = None) -> None:
         self.seq += 1
         entry = audit.build_entry(
             pk=schema.use_case_pk(self.config.use_case_id), subject=audit.use_case_subject(self.config.use_case_id),
             seq=self.seq, prev_hash=self.hash, at=at, event_id=uuid.uuid4().hex, action=action, actor=actor,
-            source=source, stage="", from_state=self.stage.value, to_state=new.value, reason=reason,
-            state=audit.use_case_state(new.value),
+            source=source, stage="", from_state=from_state, to_state=to_state, reason=reason, detail=detail,
+            state=audit.use_case_state(self.governed()),
         )
         self.hash = entry[schema.ENTRY_HASH]
         self.entries.append(entry)
-        self.stage = new
-        self.dirty = True
+
+    def _seal(self, *, at: str, actor: str, source: str) -> None:
+        """The chain states what STATE will be once this write is applied: reseal the last entry, or append one."""
+        final = audit.use_case_state(self.governed())
+        if self.entries:
+            last, text = self.entries[-1], audit.dump_state(final)
+            if last[schema.ENTRY_STATE] != text:
+                last[schema.ENTRY_STATE] = text
+                last[schema.ENTRY_HASH] = self.hash = audit.entry_hash(last)
+        elif final != self.read:
+            self._append(at=at, actor=actor, source=source, action="approve-group" if self.added else "update",
+                         from_state=self.stage.value, to_state=self.stage.value, detail={"approvedAdded": self.added})
 
     def changed(self) -> bool:
         return self.dirty
 
-    def ops(self, *, at: str, actor: str) -> list[Op]:
+    def ops(self, *, at: str, actor: str, source: str = "api") -> list[Op]:
+        self._seal(at=at, actor=actor, source=source)
         uc = self.config.use_case_id
         fields = {
             schema.USE_CASE_ID: uc,
-            schema.STATE_STAGE: self.stage.value,
-            schema.STATE_STAGE_STATUS: rules.stage_status(self.stage, held=self.state.sent_back is not None),
-            schema.STATE_APPROVED: {k: sorted(v) for k, v in sorted(self.approved.items()) if v},
+            **self.governed(),
             schema.REV: self.state.rev + 1,
             **stamp(at, actor),
             schema.CHAIN_SEQ: self.seq,

@@ -1,111 +1,22 @@
-"""Tampering with the table directly (someone with write access to it, not through the API): every case is
-detected by verification with a reason that names the entry, including forgeries with recomputed hashes and
-moved heads, truncation below a checkpoint, replayed and re-signed entries; and the stream consumer raises
-the unsigned-change metric for a direct write.
+"""Tampering with a version's chain and records directly in the table: every case is detected by verification
+with a reason that names the entry, including forgeries with recomputed hashes and moved heads, truncation
+below a checkpoint, replayed and re-signed entries, a changed signing key id; and the stream consumer raises
+the unsigned-change metric for a direct write. The use case chains: `test_tamper_use_case`.
 """
 from __future__ import annotations
 
 import copy
 import json
-from typing import Any, Callable
 
 import pytest
 
-from governance import audit, schema, signing
-from governance.store import to_ddb
+from governance import audit, schema
 
-from .conftest import DEV_SESSION, OFFICER_SESSION, TABLE
+from .conftest import OFFICER_SESSION
+from .tampering import (ATTACKER, G, build, delete, entries, forge_append, move_head, put, rehash, set_fields, sign_with_attacker,
+                        state_of, tampering_is_detected)
 
-UC, G = "credit-risk", "credit-risk-xgb"
-VPATH = f"/use-cases/{UC}/models/{G}/versions/1/audit/verify"
-UPATH = f"/use-cases/{UC}/audit/verify"
-ATTACKER = signing.LocalSigner(key_id="arn:aws:kms:us-east-1:123456789012:key/attacker")
-
-
-def build(world) -> None:
-    """Version 1 with four entries (register, dev approve, test deploy, monitoring) and a use case chain of two."""
-    world.onboard(UC, groups=(G,), risk_tier="minimal", thresholds=())
-    assert world.sync(world.package_event(G, 1))["result"] == "written"
-    assert world.api("POST", f"/use-cases/{UC}/decision", {"action": "approve", "reason": "go"}, caller=DEV_SESSION)[0] == 200
-    code, body = world.api("POST", f"/use-cases/{UC}/models/{G}/versions/1/decision",
-                           {"stage": "development", "action": "approve"}, caller=DEV_SESSION)
-    assert code == 200, body
-    assert world.report(world.member_event("Model Deployed", G, 1, "test"))["result"] == "written"
-    assert world.report(world.member_event("Model Metrics", G, 1, "test", metrics={"auc": 0.9}, reported_ms=1_725_000_000_000))["result"] == "written"
-    assert world.checkpoint()["unsignedChanges"] == 0
-
-
-def entries(world, pk: str = schema.model_pk(G)) -> list[dict[str, Any]]:
-    return sorted((i for i in world.items() if i[schema.PK] == pk and i[schema.SK].startswith(schema.AUDIT_PREFIX)),
-                  key=lambda e: e[schema.ENTRY_SEQ])
-
-
-def put(world, item: dict[str, Any]) -> None:
-    world.ddb.put_item(TableName=TABLE, Item=to_ddb(item))
-
-
-def delete(world, item: dict[str, Any]) -> None:
-    world.ddb.delete_item(TableName=TABLE, Key={schema.PK: {"S": item[schema.PK]}, schema.SK: {"S": item[schema.SK]}})
-
-
-def dev(world) -> dict[str, Any]:
-    return world.record(G, 1, "development")
-
-
-def set_fields(world, pk: str, sk: str, **fields: Any) -> None:
-    item = world.item(pk, sk)
-    item.update(fields)
-    put(world, item)
-
-
-def move_head(world, entry: dict[str, Any], *, state: bool = False) -> None:
-    """Point the version's chain head at `entry` (and, with `state`, make the records say what it says)."""
-    set_fields(world, schema.model_pk(G), schema.stage_record_sk(1, "development"),
-               **{schema.CHAIN_SEQ: entry[schema.ENTRY_SEQ], schema.CHAIN_HASH: entry[schema.ENTRY_HASH]})
-    if state:
-        said = json.loads(entry[schema.ENTRY_STATE])
-        for stage in ("development", "test", "production"):
-            record = world.record(G, 1, stage)
-            if stage not in said and record is not None:
-                delete(world, record)
-            elif stage in said:
-                set_fields(world, schema.model_pk(G), schema.stage_record_sk(1, stage), **{
-                    schema.MODEL_STATUS: said[stage]["status"], schema.APPROVALS: said[stage]["approvals"]})
-
-
-def rehash(entry: dict[str, Any], prev: str) -> dict[str, Any]:
-    entry[schema.ENTRY_PREV_HASH] = prev
-    entry[schema.ENTRY_HASH] = audit.entry_hash(entry)
-    return entry
-
-
-def forge_append(world, *, sign: Callable[[dict[str, Any]], None] | None = None, **fields: Any) -> dict[str, Any]:
-    """Append an entry with a recomputed hash and move the head to it: what a table writer can do."""
-    last = entries(world)[-1]
-    forged = copy.deepcopy(last)
-    forged.update({schema.SK: f"{schema.AUDIT_PREFIX}2030-01-01T00:00:00.000Z#forged", schema.ENTRY_SEQ: last[schema.ENTRY_SEQ] + 1,
-                   schema.ENTRY_ACTION: "approve", schema.ENTRY_ACTOR: "arn:aws:iam::123456789012:role/Intruder", **fields})
-    rehash(forged, last[schema.ENTRY_HASH])
-    if sign is not None:
-        sign(forged)
-    put(world, forged)
-    move_head(world, forged)
-    return forged
-
-
-def sign_with_attacker(entry: dict[str, Any]) -> None:
-    signing.sign_entries([entry], ATTACKER)
-
-
-def state_of(world, **stages: str) -> str:
-    items = {s: world.record(G, 1, s) for s in ("development", "test", "production")}
-    state = audit.model_state(items)
-    for stage, status in stages.items():
-        state.setdefault(stage, {"status": status, "approvals": [], "validation": None})["status"] = status
-    return audit.dump_state(state)
-
-
-# --- the cases: each tampers, then says which path is verified and which seq (None: any) the reason must name ---
+# --- the cases: each tampers, then says which seq (None: any) the reason must name ---
 
 def t_edit_actor(w):
     e = entries(w)[1]; set_fields(w, e[schema.PK], e[schema.SK], actor="arn:aws:iam::123456789012:role/Intruder"); return 2
@@ -261,6 +172,18 @@ def t_strip_cosigned(w):
     e = entries(w)[2]; e.pop(schema.ENTRY_COSIGNED); put(w, e); return 3
 
 
+def t_edit_signing_key_id(w):
+    e = entries(w)[1]; set_fields(w, e[schema.PK], e[schema.SK], sigKey=ATTACKER.key_id); return 2
+
+
+def t_edit_signing_key_id_of_head(w):
+    e = entries(w)[-1]; set_fields(w, e[schema.PK], e[schema.SK], sigKey=e[schema.ENTRY_SIGNING_KEY] + "-rotated"); return 4
+
+
+def t_strip_signing_key_id(w):
+    e = entries(w)[0]; e.pop(schema.ENTRY_SIGNING_KEY); put(w, e); return 1
+
+
 def t_resign_one_with_attacker(w):
     e = entries(w)[1]; sign_with_attacker(e); put(w, e); return 2
 
@@ -370,65 +293,18 @@ def t_seq_as_string(w):
 
 # use case chain
 
-def t_uc_stage_without_entry(w):
-    set_fields(w, schema.use_case_pk(UC), schema.STATE_SK, stage="PRODUCTION"); return ("uc", 2)
-
-
-def t_uc_stage_back_to_poc(w):
-    set_fields(w, schema.use_case_pk(UC), schema.STATE_SK, stage="POC"); return ("uc", 2)
-
-
-def t_uc_delete_last_entry(w):
-    delete(w, entries(w, schema.use_case_pk(UC))[-1]); return ("uc", 2)
-
-
-def t_uc_truncate_and_move_head(w):
-    es = entries(w, schema.use_case_pk(UC)); delete(w, es[-1])
-    set_fields(w, schema.use_case_pk(UC), schema.STATE_SK, chainSeq=1, chainHash=es[0][schema.ENTRY_HASH], stage="DEVELOPMENT")
-    return ("uc", 2)
-
-
-def t_uc_forge_retire(w):
-    es = entries(w, schema.use_case_pk(UC)); forged = copy.deepcopy(es[-1])
-    forged.update(sk=f"{schema.AUDIT_PREFIX}2030-01-01T00:00:00.000Z#f", seq=3, action="retire", to="RETIRED",
-                  recordState=audit.dump_state(audit.use_case_state("RETIRED")))
-    rehash(forged, es[-1][schema.ENTRY_HASH]); sign_with_attacker(forged); put(w, forged)
-    set_fields(w, schema.use_case_pk(UC), schema.STATE_SK, chainSeq=3, chainHash=forged[schema.ENTRY_HASH], stage="RETIRED")
-    return ("uc", 3)
-
-
-def t_uc_edit_entry(w):
-    e = entries(w, schema.use_case_pk(UC))[0]; set_fields(w, e[schema.PK], e[schema.SK], actor="someone"); return ("uc", 1)
-
-
-def t_uc_swap_signature_with_model_entry(w):
-    e = entries(w, schema.use_case_pk(UC))[0]; m = entries(w)[0]
-    e.update({k: m[k] for k in schema.ENTRY_SIGNATURE_FIELDS}); put(w, e); return ("uc", 1)
-
-
-def t_uc_replay_model_entry(w):
-    m = entries(w)[0]; m[schema.PK] = schema.use_case_pk(UC); m[schema.SK] += "#x"; put(w, m); return ("uc", 1)
-
 
 CASES = {name[2:]: fn for name, fn in sorted(globals().items()) if name.startswith("t_")}
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_tampering_is_detected_with_a_reason_naming_the_entry(world, case):
-    build(world)
-    before = {p: world.api("GET", p)[1] for p in (VPATH, UPATH)}
-    assert all(v["ok"] for v in before.values()), before
-    where = CASES[case](world)
-    path, seq = (UPATH, where[1]) if isinstance(where, tuple) else (VPATH, where)
-    code, verdict = world.api("GET", path)
-    assert code == 200 and verdict["ok"] is False, (case, verdict)
-    assert verdict["problems"] and all(p["problem"] for p in verdict["problems"])
-    if seq is not None:
-        assert seq in [p["seq"] for p in verdict["problems"]], (case, verdict["problems"])
+    tampering_is_detected(world, case, CASES[case])
 
 
 def test_the_suite_has_at_least_sixty_cases():
-    assert len(CASES) >= 60
+    from .test_tamper_use_case import CASES as USE_CASE_CASES
+    assert len(CASES) + len(USE_CASE_CASES) >= 60
 
 
 def metric(stdout: str) -> list[float]:

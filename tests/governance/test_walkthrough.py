@@ -120,7 +120,8 @@ def test_walkthrough_credit_risk_reaches_production(world):
     for g in (XGB, FRAUD):
         code, verdict = world.api("GET", vpath(g, 1, "/audit/verify"))
         assert (code, verdict["ok"]) == (200, True) and verdict["entries"] >= 8
-    assert {k: v for k, v in world.api("GET", f"/use-cases/{UC}/audit/verify")[1].items() if k in ("ok", "entries")} == {"ok": True, "entries": 4}
+    # approve, then per stage one approve-group (the first of the two groups) and one advance (the second)
+    assert {k: v for k, v in world.api("GET", f"/use-cases/{UC}/audit/verify")[1].items() if k in ("ok", "entries")} == {"ok": True, "entries": 7}
     code, trail = world.api("GET", vpath(XGB, 1, "/audit"), query={"limit": "100"})
     actions = [e["action"] for e in sorted(trail["entries"], key=lambda e: e["seq"])]
     assert actions[:2] == ["register", "approve"] and actions[-2:] == ["approve-partial", "approve"]

@@ -1,4 +1,6 @@
-"""ECDSA P-256 / SHA-256 signature verification in plain Python, for Lambdas whose package lacks `cryptography`.
+"""ECDSA P-256 / SHA-256 signature verification in plain Python: what the Lambdas verified with before they used
+the Powertools layer's `cryptography`. Kept only so `verify_bench.py` can measure the difference; no runtime
+code imports it.
 
 Only verification (public data, no secret to leak through timing). Curve constants from SEC 2 / FIPS 186-4
 (secp256r1); the public key is the uncompressed point at the end of a DER SubjectPublicKeyInfo, which is
