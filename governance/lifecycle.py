@@ -11,8 +11,7 @@ import uuid
 from typing import Any, Callable, Iterable, Mapping
 
 from . import mirror, rules, schema
-from .domain import Action, Approvers, Conflict, Stage, StageRecord, Status, UseCaseAction, UseCaseConfig, UseCaseStage
-from .domain import UseCaseState
+from .domain import Action, Approvers, Conflict, Stage, StageRecord, Status, UseCaseAction, UseCaseStage
 from .events import DECOMMISSIONED, MemberEvent, iso_millis
 from .evidence import endpoint_refusal
 from .records import dump_json, load_json, parse_records, parse_state, parse_use_case_config, uc_config_key, uc_state_key
@@ -33,20 +32,6 @@ REPLACED, DECOMMISSIONED_END = "replaced", "decommissioned"
 
 
 # ------------------------------------------------------------------ use case decisions
-
-class UseCaseDecisionWrite(UseCaseWrite):
-    """A use case STATE change that also sets or clears the rejection that sent it back."""
-
-    def __init__(self, config: UseCaseConfig, state: UseCaseState):
-        super().__init__(config, state)
-        self.sent_back: Mapping[str, Any] | None = state.sent_back
-
-    def ops(self, *, at: str, actor: str) -> list[Op]:
-        ops = super().ops(at=at, actor=actor)
-        ops[0].set_fields[schema.STATE_SENT_BACK] = dump_json(self.sent_back)
-        ops[0].set_fields[schema.STATE_STAGE_STATUS] = rules.stage_status(self.stage, held=self.sent_back is not None)
-        return ops
-
 
 def decide_use_case(store: Store, approvers: Approvers, use_case_id: str, action: Any, reason: str, caller: str,
                     now: Callable[[], str]) -> dict[str, Any]:
@@ -72,7 +57,7 @@ def decide_use_case(store: Store, approvers: Approvers, use_case_id: str, action
             return None, {**result, schema.STATE_STAGE: state.stage.value,
                           schema.STATE_STAGE_STATUS: rules.stage_status(state.stage), "cascade": "resumed"}
         new = rules.use_case_decision(state.stage, act, reason=reason, approved=state.approved, groups=uc.groups)
-        ucw = UseCaseDecisionWrite(uc, state)
+        ucw = UseCaseWrite(uc, state)
         ucw.move(new, at=at, actor=caller, source="api", reason=reason, action=act.value)
         if act is UseCaseAction.reject:
             ucw.sent_back = {"from": state.stage.value, "reason": reason, "by": caller, "at": at}
