@@ -55,6 +55,8 @@ class DeclaredResource:
     """`pulumi up` refuses to delete it."""
     retain_on_delete: bool = False
     """Leaving the stack, it leaves the state only: the provider never deletes it."""
+    dependencies: tuple[str, ...] = ()
+    """URNs of the resources it waits for (those its inputs come from, and its `depends_on`)."""
 
     @property
     def is_component(self) -> bool:
@@ -276,6 +278,7 @@ class _RecordingMonitor(_mocks.MockMonitor):
                     aliases=self._alias_urns(request),
                     protect=bool(request.protect),
                     retain_on_delete=bool(request.retainOnDelete),
+                    dependencies=tuple(request.dependencies),
                 )
             )
         return response
