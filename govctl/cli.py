@@ -79,3 +79,5 @@ def main_options(
 for _name, _command in (*reads.COMMANDS, *trail.COMMANDS, *decisions.COMMANDS, *local.COMMANDS, *register.COMMANDS, *discovery.COMMANDS):
     app.command(_name)(_command)
 app.command("evidence")(evidence.evidence)
+for _name, _group in decisions.GROUPS:
+    app.add_typer(_group, name=_name)

@@ -1,8 +1,8 @@
 """The promotion gate and `promote`: stack config pins checked against the governance record.
 
 The check itself is `mlgov.gate_check`, the one the program runs at preview on the registry: here it runs
-from a workstation on the governance record, reduced to what governance writes to the registry
-(`view_of_records`). Approving at a stage creates (or reopens) the next stage's record as `pending`; a
+from a workstation on what governance writes to the registry for the version (the API's `registryView`,
+`governance.mirror.desired`), so both read one definition. Approving at a stage creates (or reopens) the next stage's record as `pending`; a
 rejection sends the version back to development; `retire` ends it (`governance.rules.transition`).
 
 The gate reads each pinned version through the governance API (`GET .../versions/{v}`), so it runs with
@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from governance.domain import Stage, Status
-from mlgov.gate_check import Pin, pins_of, refusal, view_of_records
+from governance.domain import Stage
+from governance.views import REGISTRY_VIEW
+from mlgov.gate_check import Pin, pins_of, refusal, view_of_package
 
 from govctl.client import Api, ApiError, GovctlError
 
@@ -25,22 +26,16 @@ STACK_STAGE = {"test": Stage.test, "prod": Stage.production}
 GOVERNANCE = "governance"
 
 
-def approved_for(stage: Stage, statuses: Mapping[Stage, Status | None]) -> bool:
-    """Whether a version whose stage records have `statuses` may be deployed at `stage` (test or production)."""
-    return why_not(stage, statuses) is None
+def approved_for(stage: Stage, version_view: Mapping[str, Any]) -> bool:
+    """Whether a version (`GET .../versions/{v}`) may be deployed at `stage` (test or production)."""
+    return why_not(stage, version_view) is None
 
 
-def statuses_of(version_view: Mapping[str, Any]) -> dict[Stage, Status]:
-    """The stage → status map of a `GET .../versions/{v}` answer."""
-    return {Stage(r["modelStage"]): Status(r["modelStatus"]) for r in version_view.get("records") or []}
-
-
-def why_not(stage: Stage, statuses: Mapping[Stage, Status | None]) -> str | None:
+def why_not(stage: Stage, version_view: Mapping[str, Any]) -> str | None:
     """None when approved for `stage`, else what governance shows (the gate's one refusal, `mlgov.gate_check`)."""
     if stage not in (Stage.test, Stage.production):
         raise ValueError(f"nothing is pinned at the {stage.value} stage")
-    view = view_of_records({s.value: st.value for s, st in statuses.items() if st is not None})
-    return refusal(stage.value, view, source=GOVERNANCE)
+    return refusal(stage.value, view_of_package(version_view.get(REGISTRY_VIEW) or {}), source=GOVERNANCE)
 
 
 # --- stack files ---
@@ -92,7 +87,11 @@ def check_pin(api: Api, stage: Stage, pin: Pin) -> str | None:
         if exc.status == 404:
             return f"unknown to governance: {exc.message}"
         raise
-    return why_not(stage, statuses_of(view))
+    if view.get("useCaseStage") == "RETIRED":
+        return f"its use case {pin.use_case} is retired"
+    if view.get("retired"):
+        return "the version is retired"
+    return why_not(stage, view)
 
 
 def gate(api: Api, stack: str, root: Path) -> GateResult:
@@ -119,15 +118,11 @@ def registry_state(api: Api, stacks: Iterable[str], root: Path) -> dict[str, Any
             if key in packages:
                 continue
             try:
-                view = view_of_records({r["modelStage"]: r["modelStatus"] for r in
-                                        api.version(pin.group, pin.version, use_case_id=pin.use_case).get("records") or []})
+                entry = dict(api.version(pin.group, pin.version, use_case_id=pin.use_case)[REGISTRY_VIEW])
             except ApiError as exc:
                 if exc.status == 404:
                     continue
                 raise
-            entry: dict[str, Any] = {"ModelApprovalStatus": view.approval}
-            if view.stage:
-                entry["ModelLifeCycle"] = {"Stage": view.stage, "StageStatus": view.status}
             packages[key] = entry
     return {"packages": packages}
 

@@ -61,14 +61,14 @@ class ModelDecision(_Body):
 
 
 class UseCaseDecision(_Body):
-    """Approve a POC use case into development (approvers), or retire it (officers, with a reason)."""
+    """Approve a use case one stage forward, reject it from QA or PREPRODUCTION back to DEVELOPMENT, or retire it."""
 
-    action: Literal["approve", "retire"]
-    reason: Optional[StrictStr] = Field(None, max_length=MAX_REASON, description="required to retire")
+    action: Literal["approve", "reject", "retire"]
+    reason: Optional[StrictStr] = Field(None, max_length=MAX_REASON, description="required to reject or retire")
 
     @model_validator(mode="after")
     def _reason_given(self) -> "UseCaseDecision":
-        object.__setattr__(self, "reason", _reason(self.reason, required=self.action == "retire"))
+        object.__setattr__(self, "reason", _reason(self.reason, required=self.action != "approve"))
         return self
 
 

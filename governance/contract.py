@@ -51,7 +51,9 @@ DETAIL_TYPE_ENDPOINT = "SageMaker Endpoint State Change"
 SOURCE_MEMBER = "mlgov.member"
 DETAIL_TYPE_DEPLOYED = "Model Deployed"
 DETAIL_TYPE_METRICS = "Model Metrics"
-MEMBER_DETAIL_TYPES = (DETAIL_TYPE_DEPLOYED, DETAIL_TYPE_METRICS)
+# A member account's endpoint was deleted: every version live on it is decommissioned there.
+DETAIL_TYPE_DECOMMISSIONED = "Model Decommissioned"
+MEMBER_DETAIL_TYPES = (DETAIL_TYPE_DEPLOYED, DETAIL_TYPE_METRICS, DETAIL_TYPE_DECOMMISSIONED)
 
 # How far in the future an event's timestamps may be (clock skew between accounts) before it is refused.
 DEFAULT_MAX_EVENT_SKEW_SECONDS = 300

@@ -191,6 +191,19 @@ def _monitoring(value: Any) -> str:
             f'<br><span class="dim">reported {_e(_time(value.get("reportedAt")))}</span>')
 
 
+def _deployments(value: Any) -> str:
+    """Where a stage record's version is live, and where it was taken off (replaced or decommissioned)."""
+    out = []
+    for d in value or []:
+        where = f'<span class="endpoint">{_e(d.get(schema.ENDPOINT_NAME))}</span>'
+        if d.get("until"):
+            out.append(f'<div class="small dim" data-off="{_e(d.get(schema.ENDPOINT_NAME))}">off {where} {_e(_time(d.get("until")))} '
+                       f'({_e(d.get("ended"))})</div>')
+        else:
+            out.append(f'<div class="small" data-live="{_e(d.get(schema.ENDPOINT_NAME))}">live on {where} since {_e(_time(d.get("since")))}</div>')
+    return "".join(out)
+
+
 def _monitoring_flags(flags: Mapping[str, Any]) -> str:
     """A deployed record's monitoring flags in words: no recent report, metrics beyond the use case's limits."""
     out = []
@@ -375,6 +388,7 @@ def render(data: Mapping[str, Any]) -> str:
                 parts.append(f'<div><span class="dim">validation:</span> {_metrics(r.get(schema.VALIDATION_METRICS))}</div>')
             if r.get(schema.MONITORING_METRICS):
                 parts.append(f'<div><span class="dim">monitoring:</span> {_monitoring(r.get(schema.MONITORING_METRICS))}</div>')
+            parts.append(_deployments(r.get(schema.DEPLOYMENTS)))
             if r.get("monitoring"):
                 parts.append(_monitoring_flags(r["monitoring"]))
             if r.get(schema.APPROVALS):

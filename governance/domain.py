@@ -49,6 +49,21 @@ ADVANCES_ON: dict[UseCaseStage, Stage] = {
     UseCaseStage.PREPRODUCTION: Stage.production,
 }
 
+# Stage gates between the two lifecycles: approving a model at a stage needs its use case at least here.
+GATE: dict[Stage, UseCaseStage] = {
+    Stage.development: UseCaseStage.DEVELOPMENT,
+    Stage.test: UseCaseStage.QA,
+    Stage.production: UseCaseStage.PREPRODUCTION,
+}
+
+
+class UseCaseAction(str, Enum):
+    """The explicit use case decisions."""
+
+    approve = "approve"  # advance exactly one stage
+    reject = "reject"    # from QA or PREPRODUCTION back to DEVELOPMENT, with a reason
+    retire = "retire"    # ends the use case and every version of its models
+
 
 class RiskTier(str, Enum):
     """EU AI Act tiers; `unacceptable` never reaches the table (refused at onboarding)."""
@@ -71,6 +86,7 @@ class Action(str, Enum):
     reject = "reject"
     retire = "retire"
     deploy = "deploy"
+    undeploy = "undeploy"  # the member account took the version off an endpoint (replaced or decommissioned)
 
 
 class RegistryStatus(str, Enum):
@@ -267,6 +283,7 @@ class UseCaseState:
     chain_seq: int = 0
     chain_hash: str | None = None
     exists: bool = False
+    sent_back: Mapping[str, Any] | None = None  # set by a rejection: no auto-advance until approved forward again
 
     def approved_groups(self, stage: Stage) -> frozenset[str]:
         return frozenset(self.approved.get(stage.value, ()))

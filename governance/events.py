@@ -19,6 +19,9 @@ detail-type `Model Deployed` (DEPLOYED) or `Model Metrics` (METRICS). The `detai
       "metrics":      {"auc": 0.91, ...}          # Model Metrics only: a JSON object, at most 64 KB serialised
     }
 
+`Model Deployed` may list `"endpointVersions": [3, 4]`, every version the endpoint serves after the rollout;
+`Model Decommissioned` (same detail, no metrics) says the endpoint was deleted.
+
 `Model Deployed` moves the stage record from pending to deployed; `Model Metrics` stores the metrics,
 with the endpoint (and variant) they came from, as the record's monitoring metrics. A report older than
 the one already stored is stale and changes nothing.
@@ -43,6 +46,7 @@ from typing import Any, Mapping
 
 from .contract import (  # noqa: F401 (the event names are read from here too)
     ACCOUNT_ID_RE,
+    DETAIL_TYPE_DECOMMISSIONED,
     DEFAULT_MAX_EVENT_SKEW_SECONDS,
     DETAIL_TYPE_DEPLOYED,
     DETAIL_TYPE_METRICS,
@@ -63,6 +67,8 @@ from .domain import BadInput, RegistryStatus, Stage, check_endpoint, check_group
 # The member detail-types under the names the runtime has always used.
 DEPLOYED = DETAIL_TYPE_DEPLOYED
 METRICS = DETAIL_TYPE_METRICS
+DECOMMISSIONED = DETAIL_TYPE_DECOMMISSIONED
+MAX_ENDPOINT_VERSIONS = 10
 
 MAX_METRICS_BYTES = 64 * 1024
 EVENT_ID_RE = re.compile(r"^[A-Za-z0-9-]{1,64}$")
@@ -333,6 +339,7 @@ class MemberEvent:
     variant: str | None
     reported_ms: int
     metrics: Mapping[str, Any] | None
+    endpoint_versions: frozenset[int] | None = None  # every version the endpoint serves after this rollout, if listed
 
 
 def check_metrics(value: Any) -> dict[str, Any]:
@@ -375,4 +382,9 @@ def parse_member_event(event: Any, clock: Clock | None = None) -> MemberEvent:
     reported = detail.get("reportedAt")
     reported_ms = clock.timestamp(reported, "detail.reportedAt") if reported is not None else time_ms
     metrics = check_metrics(_require(detail, "metrics")) if kind == METRICS else None
-    return MemberEvent(event_id, kind, account, group, version, stage, endpoint, variant, reported_ms, metrics)
+    listed = detail.get("endpointVersions")
+    if listed is not None and (not isinstance(listed, list) or not 0 < len(listed) <= MAX_ENDPOINT_VERSIONS
+                               or any(isinstance(v, bool) or not isinstance(v, int) for v in listed)):
+        raise BadInput(f"detail.endpointVersions must be a list of 1 to {MAX_ENDPOINT_VERSIONS} version numbers")
+    endpoint_versions = frozenset(check_version(v) for v in listed) if listed is not None else None
+    return MemberEvent(event_id, kind, account, group, version, stage, endpoint, variant, reported_ms, metrics, endpoint_versions)

@@ -78,6 +78,10 @@ def desired(items: Mapping[Stage, Mapping[str, Any] | None]) -> Mirrored:
     """
     dev = items[Stage.development] or {}
     dev_status = Status(dev.get(schema.MODEL_STATUS, Status.pending.value))
+    retired = [s for s in (Stage.production, Stage.test, Stage.development)
+               if (items.get(s) or {}).get(schema.MODEL_STATUS) == Status.retired.value]
+    if retired:  # retired from any stage: never deployed again; the lifecycle names the last stage it reached
+        return Mirrored(RegistryStatus.rejected.value, retired[0], Status.retired)
     if dev_status is Status.pending:
         rejection = load_json(dev.get(schema.LAST_REJECTION))
         if isinstance(rejection, Mapping) and rejection.get("stage") in MODEL_STAGES:
@@ -85,8 +89,6 @@ def desired(items: Mapping[Stage, Mapping[str, Any] | None]) -> Mirrored:
         return Mirrored(RegistryStatus.pending.value, Stage.development, Status.pending)
     test, prod = items.get(Stage.test), items.get(Stage.production)
     prod_status = Status(prod[schema.MODEL_STATUS]) if prod else None
-    if prod_status is Status.retired:
-        return Mirrored(RegistryStatus.rejected.value, Stage.production, Status.retired)
     if prod_status is Status.approved:
         return Mirrored(RegistryStatus.approved.value, Stage.production, Status.approved)
     if test and test.get(schema.MODEL_STATUS) == Status.approved.value:

@@ -107,6 +107,7 @@ def parse_state(item: Mapping[str, Any] | None) -> UseCaseState:
         chain_seq=int(item.get(schema.CHAIN_SEQ, 0)),
         chain_hash=item.get(schema.CHAIN_HASH),
         exists=True,
+        sent_back=load_json(item.get(schema.STATE_SENT_BACK)),
     )
 
 

@@ -320,3 +320,20 @@ def group_config_item(
     if use_case_name is not None:
         item[USE_CASE_NAME] = use_case_name
     return item
+
+
+# --- the two lifecycles: use case send-back, deployments per endpoint ---
+
+# `USECASE#<id>/STATE`: the rejection that sent the use case back (JSON; absent once approved forward again).
+STATE_SENT_BACK = "sentBack"
+# Stage record: where the version was deployed at that stage (JSON list of {endpointName, account, variantName,
+# since, until, ended, replacedBy}); entries without `until` are live.
+DEPLOYMENTS = "deployments"
+# `ENDPOINT#<account>#<endpoint>/LIVE`: the versions a member account's endpoint serves (JSON list), guarded by `rev`.
+ENDPOINT_LIVE_SK = "LIVE"
+ENDPOINT_LIVE = "live"
+ENDPOINT_ACCOUNT = "account"
+
+
+def endpoint_pk(account: str, endpoint: str) -> str:
+    return f"ENDPOINT#{account}#{endpoint}"

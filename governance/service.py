@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from . import mirror as registry
-from . import compliance, monitoring, rules, schema, views
+from . import compliance, lifecycle, monitoring, rules, schema, views
 from .domain import Action, Approvers, Conflict, Forbidden, GroupConfig, RegistryStatus, Stage, Status, UseCaseStage
 from .domain import check_group, check_use_case_id, check_version
-from .events import DEPLOYED, IGNORED_PACKAGE_STATUSES, Clock, iso_millis, parse_member_event, parse_registry_event
+from .events import METRICS, IGNORED_PACKAGE_STATUSES, Clock, iso_millis, parse_member_event, parse_registry_event
 from .evidence import PROVENANCE, Evidence, endpoint_refusal
 from .records import dump_json, group_config_key, group_of_use_case, hub_key, mirror_key, new_record, parse_group_config
 from .records import parse_record, parse_records, parse_state, parse_use_case_config, registered_items, uc_config_key
@@ -189,10 +189,12 @@ class Governance:
     # ------------------------------------------------------------------ member reports
 
     def member_report(self, event: Any) -> Outcome:
-        """Apply a `Model Deployed` / `Model Metrics` report from a member account; BadInput if malformed."""
+        """Apply a `Model Deployed` / `Model Decommissioned` / `Model Metrics` report from a member account; BadInput if malformed."""
         ev = parse_member_event(event, self._event_clock())
         if refusal := self.evidence.stage_accounts.refusal(ev):
             return Outcome("rejected", f"{ev.group}/{ev.version} {ev.stage.value}: report refused: {refusal}")
+        if ev.kind != METRICS:
+            return Outcome(*lifecycle.report_endpoint(self.store, ev))
 
         def attempt(_: int) -> tuple[list | None, Outcome]:
             items = version_items(self.store.batch_get(version_keys(ev.group, ev.version)), ev.group, ev.version)
@@ -206,27 +208,15 @@ class Governance:
             at = iso_millis(ev.reported_ms)
             actor = f"account:{ev.account}"
             where = {schema.ENDPOINT_NAME: ev.endpoint, "account": ev.account, **({"variantName": ev.variant} if ev.variant else {})}
-            kept: list = []
-            if ev.kind == DEPLOYED:
-                if record.status in (Status.deployed, Status.approved, Status.retired):
-                    return None, Outcome("duplicate", f"{ev.group}/{ev.version} is already {record.status.value} in {ev.stage.value}")
-                try:
-                    tr = rules.transition(records, ev.stage, Action.deploy)
-                except Conflict as exc:
-                    return None, Outcome("rejected", f"{ev.group}/{ev.version}: deployment report refused: {exc.message}")
-                vw.set_status(ev.stage, tr.changes[ev.stage], at=at, actor=actor, **{schema.ENDPOINT_NAME: ev.endpoint})
-                vw.audit(at=at, event_id=ev.event_id, action="deploy", actor=actor, source="member", stage=ev.stage.value,
-                         from_state=record.status.value, to_state=Status.deployed.value, detail=where)
-            else:
-                if record.status not in (Status.deployed, Status.approved):
-                    return None, Outcome("rejected", f"{ev.group}/{ev.version} is {record.status.value} in {ev.stage.value}; "
-                                                     "monitoring metrics are for deployed versions")
-                if record.monitoring_reported_at is not None and ev.reported_ms <= int(record.monitoring_reported_at):
-                    return None, Outcome("stale", f"{ev.group}/{ev.version}: metrics of {at} are not newer than the ones recorded")
-                kept = monitoring.record_report(vw, ev.stage, {**where, "metrics": ev.metrics, "reportedAt": at}, ev.reported_ms,
-                                                **stamp(at, actor))
-                vw.audit(at=at, event_id=ev.event_id, action="monitoring-metrics", actor=actor, source="member",
-                         stage=ev.stage.value, from_state=record.status.value, to_state=record.status.value, detail=where)
+            if record.status not in (Status.deployed, Status.approved):
+                return None, Outcome("rejected", f"{ev.group}/{ev.version} is {record.status.value} in {ev.stage.value}; "
+                                                 "monitoring metrics are for deployed versions")
+            if record.monitoring_reported_at is not None and ev.reported_ms <= int(record.monitoring_reported_at):
+                return None, Outcome("stale", f"{ev.group}/{ev.version}: metrics of {at} are not newer than the ones recorded")
+            kept = monitoring.record_report(vw, ev.stage, {**where, "metrics": ev.metrics, "reportedAt": at}, ev.reported_ms,
+                                            **stamp(at, actor))
+            vw.audit(at=at, event_id=ev.event_id, action="monitoring-metrics", actor=actor, source="member",
+                     stage=ev.stage.value, from_state=record.status.value, to_state=record.status.value, detail=where)
             return [*vw.ops(), *kept], Outcome("written", f"{ev.group}/{ev.version} {ev.stage.value}: {ev.kind} recorded")
 
         return with_retries(self.store, attempt,
@@ -263,7 +253,9 @@ class Governance:
             rules.check_decider(approvers=self.approvers, stage=stage, action=action, caller=caller,
                                 registered_by=registered_by, high_risk=high,
                                 prior_approvals=record.approvals if record else ())
+            rules.check_reason(action, reason)
             tr = rules.transition(records, stage, action)
+            rules.check_model_gate(state.stage, stage, action)
             compliance.check_approval(action=action, stage=stage, use_case_id=use_case_id, use_case_item=use_case_config(raw, use_case_id),
                                       model_risk=gc.risk, hub=raw.get(hub_key()), dev_item=items[Stage.development])
             if action is Action.approve:
@@ -285,7 +277,8 @@ class Governance:
             else:
                 if tr.approved_stage is not None and state.stage is not UseCaseStage.RETIRED:
                     ucw.approve_group(tr.approved_stage, group)
-                    new_stage = rules.advance_use_case(state.stage, ucw.approved, uc.groups)
+                    new_stage = rules.auto_advance(state.stage, tr.approved_stage, ucw.approved, uc.groups,
+                                                   held=state.sent_back is not None)
                     ucw.move(new_stage, at=at, actor=caller, source="api", action="advance",
                              reason=f"every model of the use case is approved in the stage before ({group}/{version} at {stage.value})")
                 vw.apply(records, tr, at=at, actor=caller, reason=reason if action is Action.reject else "", stage=stage,
@@ -327,31 +320,11 @@ class Governance:
                                 arn=items[Stage.development][schema.MODEL_PACKAGE_ARN], marker=marker)
 
     def decide_use_case(self, use_case_id: str, decision: UseCaseDecision, caller: str | None) -> dict[str, Any]:
-        """The explicit use case decisions: approve a POC into DEVELOPMENT (approvers), retire (officers)."""
+        """Approve (one stage forward), reject (back to DEVELOPMENT) or retire a use case; retiring retires its versions."""
         use_case_id = check_use_case_id(use_case_id)
         action, reason = decision.action, decision.reason or ""
         caller = require_caller(caller)
-
-        def attempt(_: int) -> tuple[list, dict[str, Any]]:
-            raw = self.store.batch_get([uc_config_key(use_case_id), uc_state_key(use_case_id)])
-            uc = parse_use_case_config(use_case_config(raw, use_case_id))
-            state = parse_state(raw.get(uc_state_key(use_case_id)))
-            approvers = self.approvers
-            if action == "retire" and not approvers.is_officer(caller):
-                raise Forbidden("only a governance officer retires a use case")
-            if action == "approve" and not approvers.may_decide(Stage.development, caller):
-                raise Forbidden(f"{caller} is not an approver for development")
-            new = rules.use_case_decision(state.stage, action)
-            at = self._now()
-            ucw = UseCaseWrite(uc, state)
-            ucw.move(new, at=at, actor=caller, source="api", reason=reason, action=action)
-            if new is UseCaseStage.DEVELOPMENT:
-                ucw.move(rules.advance_use_case(new, ucw.approved, uc.groups), at=at, actor=caller, source="api", action="advance",
-                         reason="every model of the use case is already approved in the stage before")
-            return ucw.ops(at=at, actor=caller), {schema.USE_CASE_ID: use_case_id, schema.STATE_STAGE: ucw.stage.value,
-                                                   schema.STATE_STAGE_STATUS: rules.stage_status(ucw.stage)}
-
-        return with_retries(self.store, attempt, lambda: Conflict("the use case kept changing while this decision was being made; retry"))
+        return lifecycle.decide_use_case(self.store, self.approvers, use_case_id, action, reason, caller, self._now)
 
     # ------------------------------------------------------------------ metrics through the API
 

@@ -15,20 +15,31 @@ USE_CASE_FIELDS = (
     schema.CONFIG_PROJECT, schema.CONFIG_MODEL_GROUPS, schema.CONFIG_THRESHOLDS,
 )
 
+REGISTRY_VIEW = "registryView"
+
 
 def use_case_view(item: Mapping[str, Any], state: UseCaseState, hub: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """A use case CONFIG item with its current stage; one removed from the hub's config shows as retired (offboarded),
-    with the stage its record had reached."""
+    """A use case CONFIG item with its current stage (and the rejection that sent it back, while it holds); one removed
+    from the hub's config shows as retired (offboarded), with the stage its record had reached."""
     stage = state.stage
     gone = compliance.offboarded(hub, item[schema.USE_CASE_ID])
     view = {**{k: item.get(k) for k in USE_CASE_FIELDS}, schema.STATE_STAGE: UseCaseStage.RETIRED.value if gone else stage.value,
-            schema.STATE_STAGE_STATUS: rules.stage_status(UseCaseStage.RETIRED if gone else stage), "offboarded": gone,
+            schema.STATE_STAGE_STATUS: rules.stage_status(UseCaseStage.RETIRED if gone else stage, held=state.sent_back is not None),
+            "offboarded": gone,
             "obligations": sorted(o.value for o in obligations.of_tier(item.get(schema.CONFIG_RISK_TIER) or "minimal"))}
     if gone:
         view["stageWhenOffboarded"] = stage.value
     if item.get(schema.CONFIG_TRANSPARENCY_STATEMENT):
         view[schema.CONFIG_TRANSPARENCY_STATEMENT] = item[schema.CONFIG_TRANSPARENCY_STATEMENT]
+    if state.sent_back:
+        view[schema.STATE_SENT_BACK] = dict(state.sent_back)
     return view
+
+
+def live_on(item: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The endpoints a stage record's version is live on (deployments not ended)."""
+    deployments = load_json(item.get(schema.DEPLOYMENTS)) or []
+    return [{"stage": item.get(schema.MODEL_STAGE), **d} for d in deployments if not d.get("until")]
 
 
 def record_view(item: Mapping[str, Any], use_case_stage: str | None = None,
@@ -47,6 +58,9 @@ def record_view(item: Mapping[str, Any], use_case_stage: str | None = None,
         out[schema.LAST_REJECTION] = load_json(item[schema.LAST_REJECTION])
     if item.get(schema.MLFLOW_RUN_ID):
         out[schema.MLFLOW_RUN_ID] = item[schema.MLFLOW_RUN_ID]
+    if item.get(schema.DEPLOYMENTS):
+        out[schema.DEPLOYMENTS] = load_json(item[schema.DEPLOYMENTS])
+        out["liveOn"] = [d[schema.ENDPOINT_NAME] for d in live_on(item)]
     if item.get(schema.COMPLIANCE):
         out[schema.COMPLIANCE] = load_json(item[schema.COMPLIANCE])
     if policy is not None and (flags := monitoring.assess(item, policy)) is not None:
@@ -58,14 +72,18 @@ def version_view(use_case_id: str, group: str, version: int, state: UseCaseState
                  items: Mapping[Stage, Mapping[str, Any] | None], marker: Mapping[str, Any] | None = None,
                  policy: Mapping[str, Any] | None = None, reports: Mapping[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
     """A registered version with every stage record it has, the stage it is at, the MLflow run it came from (or None),
-    its monitoring history, and `registryMirror`: None while the registry shows the record, else the waiting write."""
+    its monitoring history, `registryView` (what governance writes to the registry for it, which the deploy-time gate
+    reads) and `registryMirror`: None while the registry shows the record, else the waiting write."""
     present = [i for i in items.values() if i is not None]
+    records = parse_records(items)
     return {
         schema.MODEL_GROUP: group, schema.MODEL_VERSION: version, schema.USE_CASE_ID: use_case_id,
-        schema.USE_CASE_STAGE: state.stage.value, "currentStage": rules.current_stage(parse_records(items)).value,
+        schema.USE_CASE_STAGE: state.stage.value, "currentStage": rules.current_stage(records).value,
+        "retired": rules.is_retired(records), "liveOn": [d for i in present for d in live_on(i)],
         schema.REGISTRY_STATUS: items[Stage.development].get(schema.REGISTRY_STATUS),
         schema.MLFLOW_RUN_ID: items[Stage.development].get(schema.MLFLOW_RUN_ID),
         mirror.STATE: mirror.view(marker),
+        REGISTRY_VIEW: mirror.desired(items).as_dict(),
         "records": [record_view(i, state.stage.value, policy) for i in present],
         "monitoringHistory": dict(reports or {}),
     }

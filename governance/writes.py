@@ -224,7 +224,7 @@ class UseCaseWrite:
         fields = {
             schema.USE_CASE_ID: uc,
             schema.STATE_STAGE: self.stage.value,
-            schema.STATE_STAGE_STATUS: rules.stage_status(self.stage),
+            schema.STATE_STAGE_STATUS: rules.stage_status(self.stage, held=self.state.sent_back is not None),
             schema.STATE_APPROVED: {k: sorted(v) for k, v in sorted(self.approved.items()) if v},
             schema.REV: self.state.rev + 1,
             **stamp(at, actor),

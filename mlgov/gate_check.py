@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from governance.contract import (
-    DEPLOYABLE_LIFECYCLES, MODEL_PACKAGE_ARN_RE, MODEL_STAGES, REGISTRY_APPROVED, REGISTRY_PENDING, REGISTRY_REJECTED,
+    DEPLOYABLE_LIFECYCLES, MODEL_PACKAGE_ARN_RE, MODEL_STAGES, REGISTRY_APPROVED, REGISTRY_PENDING,
     STAGE_OF_ACCOUNT_ROLE,
 )
 
@@ -49,30 +49,6 @@ def view_of_package(described: Mapping[str, Any]) -> RegistryView:
     """From a `DescribeModelPackage` answer."""
     cycle = described.get("ModelLifeCycle") or {}
     return RegistryView(str(described.get("ModelApprovalStatus") or REGISTRY_PENDING), cycle.get("Stage"), cycle.get("StageStatus"))
-
-
-def view_of_records(statuses: Mapping[str, str]) -> RegistryView:
-    """What governance shows in the registry for a version whose stage records have `statuses` (stage → status).
-
-    The lifecycle is the stage the version is at (the last record not left behind by an approval) and that
-    record's status; the version is approved once development approved it, rejected while a rejection
-    stands (development back to pending).
-    """
-    present = [s for s in MODEL_STAGES if s in statuses]
-    if not present:
-        return RegistryView(REGISTRY_PENDING)
-    at = present[0]
-    for stage in present[1:]:
-        if statuses[at] == "approved":
-            at = stage
-    development = statuses.get(MODEL_STAGES[0])
-    if development == "approved":
-        approval = REGISTRY_APPROVED
-    elif any(v == "rejected" for v in statuses.values()):
-        approval, at = REGISTRY_REJECTED, max((s for s in present if statuses[s] == "rejected"), key=MODEL_STAGES.index)
-    else:
-        approval = REGISTRY_PENDING
-    return RegistryView(approval, at, statuses[at])
 
 
 def pins_of(deployments: Iterable[Any]) -> list[Pin]:

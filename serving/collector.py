@@ -1,8 +1,10 @@
 """The reporter of one stage deployment: tells the hub what was deployed and how it behaves.
 
 - On the endpoint's `SageMaker Endpoint State Change` to `IN_SERVICE`: one "Model Deployed" event per
-  variant (champion, challenger, shadow) on the hub bus — SageMaker's own event knows the endpoint but
+  variant (champion, challenger, shadow) on the hub bus, each listing every version the endpoint now serves
+  (so the hub knows which versions the rollout took off it) — SageMaker's own event knows the endpoint but
   not which registry version serves it, so this Lambda, configured with the variants, translates.
+- On `DELETING`: one "Model Decommissioned" event per variant (the endpoint is going away).
 - On its schedule: reads the endpoint's CloudWatch metrics per variant over the last window and puts
   one "Model Metrics" event per variant that has data. No data yet (a new or idle endpoint) puts
   nothing: an empty report would read as "zero errors" in the governance record.
@@ -54,14 +56,21 @@ def _reported(time: Any) -> dict[str, Any]:
     return {"reportedAt": time} if isinstance(time, str) and time else {}
 
 
+# Endpoint states reported to the hub, and as what.
+REPORTED_STATES = {"IN_SERVICE": events.MODEL_DEPLOYED, "DELETING": events.MODEL_DECOMMISSIONED}
+
+
 def deployed_entries(event: Mapping[str, Any], settings: ReporterSettings) -> list[dict[str, Any]]:
-    """"Model Deployed" entries for an endpoint state change, or none when it is not ours or not in service."""
+    """"Model Deployed" (in service) or "Model Decommissioned" (deleting) entries for an endpoint state change,
+    or none when it is not ours or in another state."""
     detail = event.get("detail") or {}
-    if detail.get("EndpointName") != settings.endpoint_name or detail.get("EndpointStatus") != "IN_SERVICE":
+    kind = REPORTED_STATES.get(detail.get("EndpointStatus"))
+    if detail.get("EndpointName") != settings.endpoint_name or kind is None:
         logger.info("endpoint event ignored", extra={"endpoint": detail.get("EndpointName"), "status": detail.get("EndpointStatus")})
         return []
+    serving = {"endpointVersions": sorted({v.version for v in settings.variants})} if kind == events.MODEL_DEPLOYED else {}
     return [
-        events.entry(settings.bus_arn, events.MODEL_DEPLOYED, {**_detail(settings, v), **_reported(event.get("time"))})
+        events.entry(settings.bus_arn, kind, {**_detail(settings, v), **_reported(event.get("time")), **serving})
         for v in settings.variants
     ]
 

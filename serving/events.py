@@ -8,12 +8,14 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
-from governance.contract import DEPLOYMENT_STAGES, DETAIL_TYPE_DEPLOYED, DETAIL_TYPE_METRICS, MEMBER_DETAIL_TYPES, SOURCE_MEMBER
+from governance.contract import (DEPLOYMENT_STAGES, DETAIL_TYPE_DECOMMISSIONED, DETAIL_TYPE_DEPLOYED, DETAIL_TYPE_METRICS,
+                                 MEMBER_DETAIL_TYPES, SOURCE_MEMBER)
 
 # The contract's names under the ones this package has always used.
 SOURCE = SOURCE_MEMBER
 MODEL_DEPLOYED = DETAIL_TYPE_DEPLOYED
 MODEL_METRICS = DETAIL_TYPE_METRICS
+MODEL_DECOMMISSIONED = DETAIL_TYPE_DECOMMISSIONED
 STAGES = DEPLOYMENT_STAGES
 
 

@@ -56,6 +56,9 @@ def show(ctx: typer.Context, group: str, version: int, use_case: Optional[str] =
         ((r["modelStage"], r["modelStatus"], str(r.get("rev")), r.get("modelRisk") or "", str(len(r.get("approvals") or [])),
           fmt.metrics(r.get("validationMetrics")), fmt.monitoring(r.get("monitoringMetrics")),
           fmt.timestamp(r.get("auditTimestamp")), fmt.who(r.get("auditUser"))) for r in view["records"])))
+    for d in view.get("liveOn") or []:
+        console.print(f"live on {d.get('endpointName')} ({d.get('stage')}, account {d.get('account')}"
+                      + (f", variant {d['variantName']}" if d.get("variantName") else "") + f") since {fmt.timestamp(d.get('since'))}")
     rejection = next((r.get("lastRejection") for r in view["records"] if r.get("lastRejection")), None)
     if rejection:
         console.print(f"last rejection at {rejection.get('stage')}: {rejection.get('reason')} ({fmt.who(rejection.get('by'))})")

@@ -193,7 +193,9 @@ def _decider(approvers: Approvers, caller: str, args: dict[str, Any]) -> str:
 def _use_case_decider(approvers: Approvers, caller: str, args: dict[str, Any]) -> str:
     if args["decision"].action == "retire":
         return "" if approvers.is_officer(caller) else "only a governance officer retires a use case"
-    return "" if approvers.may_decide(Stage.development, caller) else f"{caller} is not an approver for development"
+    if any(approvers.may_decide(stage, caller) for stage in Stage):
+        return ""  # which stage's approvers may move the use case depends on its stage: the service checks it
+    return f"{caller} is not an approver; use cases are moved by approvers"
 
 
 def _reporter(approvers: Approvers, caller: str, args: dict[str, Any]) -> str:

@@ -197,7 +197,7 @@ def test_registry_events_of_the_hubs_groups_go_to_sync_and_member_reports_to_met
     member = plan.named("mlgov-member-events").inputs
     assert member["eventBusName"] == "mlgov-governance"
     assert json.loads(member["eventPattern"]) == {
-        "source": ["mlgov.member"], "detail-type": ["Model Deployed", "Model Metrics"],
+        "source": ["mlgov.member"], "detail-type": ["Model Deployed", "Model Metrics", "Model Decommissioned"],
         "account": ["333333333333", "444444444444"],
     }
     assert plan.named("mlgov-member-events-target").inputs["arn"].endswith(":function:mlgov-metrics")

@@ -129,7 +129,7 @@ def cases_for(pattern: dict[str, Any], home: str, hub: bool) -> tuple[list[Put],
                   "variantName": "v1"}
         hits, misses = [], []
         for account in senders:
-            for kind in (member_events.MODEL_DEPLOYED, member_events.MODEL_METRICS):
+            for kind in (member_events.MODEL_DEPLOYED, member_events.MODEL_METRICS, member_events.MODEL_DECOMMISSIONED):
                 extra = {"metrics": {"invocations": 12.0}} if kind == member_events.MODEL_METRICS else {}
                 e = member_events.entry("arn:aws:events:eu-west-1:111111111111:event-bus/mlgov-governance", kind, {**report, **extra})
                 hits.append(Put(account, e["Source"], e["DetailType"], json.loads(e["Detail"]), f"{kind} from {account}"))

@@ -6,12 +6,12 @@ import re
 
 import pytest
 
-from governance import schema
+from governance import mirror, schema
 from governance.contract import MLFLOW_RUN_ID_KEY
 from govctl.sandbox import ROOT
 from govctl.commands.reads import WAITING
-from govctl.gate import approved_for, statuses_of
-from governance.domain import Stage, Status
+from govctl.gate import approved_for
+from governance.domain import Stage
 
 from .conftest import one_line_error
 
@@ -244,7 +244,7 @@ def test_gate_refuses_unapproved_pins_naming_each(govctl, project):
     line = one_line_error(result)
     assert line == ("error: gate prod: 2 pinned version(s) not approved for production: "
                     "customer-churn-model v1, customer-churn-model v2 (shadow)")
-    assert ("REFUSED  customer-churn-model v1: governance shows ModelApprovalStatus Approved, ModelLifeCycle test/pending; "
+    assert ("REFUSED  customer-churn-model v1: governance shows ModelApprovalStatus Approved, ModelLifeCycle development/approved; "
             "production needs test/approved or production/approved|deployed|pending") in result.stdout
     assert "ok       credit-risk-xgb v2 (challenger): approved for production" in result.stdout
     data = json.loads(govctl("gate", "--stack", "prod", "-o", "json", root=project).stdout)
@@ -308,17 +308,20 @@ def test_promote_refuses_an_unapproved_version_and_leaves_the_file(govctl, proje
     assert path.read_text() == before
 
 
-def test_the_gate_predicate_is_the_lifecycle_of_rules():
-    p = Status.pending
-    assert approved_for(Stage.test, {Stage.development: Status.approved, Stage.test: p})
-    assert approved_for(Stage.test, {Stage.development: Status.approved, Stage.test: Status.approved, Stage.production: p})
-    assert not approved_for(Stage.test, {Stage.development: p})
-    assert not approved_for(Stage.test, {Stage.development: p, Stage.test: Status.rejected})
-    assert approved_for(Stage.production, {Stage.development: Status.approved, Stage.test: Status.approved, Stage.production: Status.deployed})
-    assert not approved_for(Stage.production, {Stage.development: Status.approved, Stage.test: Status.deployed})
-    assert not approved_for(Stage.production, {Stage.development: Status.approved, Stage.test: Status.approved,
-                                                Stage.production: Status.retired})
-    assert statuses_of({"records": [{"modelStage": "test", "modelStatus": "deployed"}]}) == {Stage.test: Status.deployed}
+def _version_view(**statuses: str) -> dict:
+    """A version view as the API shows it: `registryView` is what governance writes to the registry."""
+    items = {stage: ({schema.MODEL_STATUS: statuses[stage.value]} if stage.value in statuses else None) for stage in Stage}
+    return {"registryView": mirror.desired(items).as_dict()}
+
+
+def test_the_gate_reads_what_governance_writes_to_the_registry():
+    assert approved_for(Stage.test, _version_view(development="approved", test="pending"))
+    assert approved_for(Stage.test, _version_view(development="approved", test="approved", production="pending"))
+    assert not approved_for(Stage.test, _version_view(development="pending"))
+    assert approved_for(Stage.production, _version_view(development="approved", test="approved", production="deployed"))
+    assert not approved_for(Stage.production, _version_view(development="approved", test="deployed"))
+    for retired in ({"development": "retired"}, {"development": "retired", "test": "retired", "production": "retired"}):
+        assert not approved_for(Stage.test, _version_view(**retired)) and not approved_for(Stage.production, _version_view(**retired))
 
 
 # ------------------------------------------------------------------ connection errors and offline commands

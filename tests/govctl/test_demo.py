@@ -22,14 +22,14 @@ def test_demo_plays_the_walkthrough_and_writes_the_dashboard(tmp_path):
     text = result.stdout
     for expected in ("1  credit-risk (high risk) onboarded as POC", "8  the QA lead's approval is refused (403)",
                      "9  A/B metrics from production", "gate test: passes",
-                     "gate prod: REFUSES customer-churn-model v1: governance shows ModelApprovalStatus Approved, ModelLifeCycle test/pending", "governance table: model stage records"):
+                     "gate prod: REFUSES customer-churn-model v1: governance shows ModelApprovalStatus Approved, ModelLifeCycle development/approved", "governance table: model stage records"):
         assert expected in text, expected
     # The program's own gate: test passes; prod is refused with nothing declared, then passes after the churn decisions.
     gate = text.split("3b. the program's promotion gate")[1].split("4. the governance table")[0]
     lines = [line.strip() for line in gate.splitlines()]
     assert lines[1].startswith("preview test: passes, ") and lines[2] == "preview prod: REFUSED, 0 resources declared:"
     assert "mlgov:deployments[customer-churn-model v1]: use case customer-churn, group customer-churn-model, version 1 is not approved" \
-           " for production: the registry shows ModelApprovalStatus Approved, ModelLifeCycle test/pending" in " ".join(lines)
+           " for production: the registry shows ModelApprovalStatus Approved, ModelLifeCycle development/approved" in " ".join(lines)
     assert "mlgov:deployments[customer-churn-model v2 (shadow)]" in " ".join(lines)
     assert lines[-2].startswith("preview prod: passes, ")
     runs = re.search(r"2-5 the data scientist registers MLflow runs ([0-9a-f]{32}) and ([0-9a-f]{32}) as credit-risk-xgb v1", text)

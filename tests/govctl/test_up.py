@@ -246,7 +246,7 @@ def test_cli_deploys_until_the_gate_refuses_prod(govctl, project, fake):
     result = govctl("up", "prod", "test", "dev", root=project)
     line = one_line_error(result)
     assert line.startswith("error: govctl up: stack prod failed: the gate refused it, 2 pinned version(s) not approved for production: "
-                           "customer-churn-model v1: governance shows ModelApprovalStatus Approved, ModelLifeCycle test/pending; ")
+                           "customer-churn-model v1: governance shows ModelApprovalStatus Approved, ModelLifeCycle development/approved; ")
     assert line.endswith("Done before it: dev, test.")
     assert [e for e in fake.events if e[0] == "up"] == [("up", "dev"), ("up", "test")]
     assert fake.events[-1] == ("select", "prod")

@@ -163,6 +163,11 @@ class World:
                 project="credit-decisioning", risk=model_risk, **({"use_case_name": name} if with_name else {})))
             self.sm.create_model_package_group(ModelPackageGroupName=group)
 
+    def approve_use_case(self, use_case_id: str = "credit-risk") -> None:
+        """Approve a POC use case into DEVELOPMENT (model approvals wait for it: the stage gates)."""
+        code, body = self.api("POST", f"/use-cases/{use_case_id}/decision", {"action": "approve"}, caller=DEV_SESSION)
+        assert code == 200, body
+
     # --- the registry and its events ---
 
     def register_package(self, group: str) -> dict[str, Any]:

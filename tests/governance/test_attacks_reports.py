@@ -26,6 +26,7 @@ V1 = f"/use-cases/{UC}/models/{G}/versions/1"
 def in_test(world):
     """v1 approved in development, pending in test."""
     world.onboard(groups=(G,), risk_tier="minimal", thresholds=())
+    world.approve_use_case()
     world.sync(world.package_event(G, 1))
     code, _ = world.api("POST", f"{V1}/decision", {"stage": "development", "action": "approve"}, caller=DEV_SESSION)
     assert code == 200
@@ -135,6 +136,7 @@ def test_validation_metrics_from_anyone_but_the_stages_validators_are_forbidden(
 
 def test_a_validator_who_registered_the_version_cannot_record_its_validation_metrics(world):
     world.onboard(groups=(G,), risk_tier="minimal", thresholds=())
+    world.approve_use_case()
     world.sync(world.package_event(G, 1, created_by=TEST_SESSION))
     code, body = _validation(world, "development", TEST_SESSION)
     assert code == 403 and "whoever registered a version cannot record its validation metrics" in body["message"]

@@ -21,6 +21,7 @@ def seeded(world):
     """credit-risk onboarded; v1 registered by a data scientist, v2 by the model owner; a second use case."""
     world.onboard(UC, groups=(G,))
     world.onboard("marketing", groups=("mkt-model",), risk_tier="minimal", thresholds=())
+    world.approve_use_case("marketing")
     assert world.sync(world.package_event(G, 1))["result"] == "written"
     assert world.sync(world.package_event(G, 2, created_by=DEV_SESSION))["result"] == "written"
     return world
@@ -105,6 +106,8 @@ MEMBER_CASES = {
     "endpoint-with-slash": ({"detail__endpointName": "a/../b"}, "endpoint name"),
     "version-as-string": ({"detail__modelVersion": "1"}, "not an integer"),
     "account-invalid": ({"account": "me"}, "account"),
+    "endpoint-versions-a-string": ({"detail__endpointVersions": "1,2"}, "endpointVersions"),
+    "endpoint-versions-of-booleans": ({"detail__endpointVersions": [True]}, "endpointVersions"),
 }
 
 
@@ -135,7 +138,11 @@ API_CASES: dict[str, tuple[tuple, tuple[int, str]]] = {
     "self-approval": (("POST", V2 + "/decision", approve(), DEV_SESSION), (403, "separation of duties")),
     "stranger-approves": (("POST", V1 + "/decision", approve(), STRANGER_SESSION), (403, "not an approver")),
     "approve-test-while-in-development": (("POST", V1 + "/decision", approve("test"), OFFICER_SESSION), (409, "no test record")),
-    "retire-in-development": (("POST", V1 + "/decision", {"stage": "development", "action": "retire", "reason": "x"}, OFFICER_SESSION), (409, "not a decision")),
+    "retire-at-a-stage-not-reached": (("POST", V1 + "/decision", {"stage": "test", "action": "retire", "reason": "x"}, OFFICER_SESSION), (409, "no test record")),
+    "retire-without-reason": (("POST", V1 + "/decision", {"stage": "development", "action": "retire"}, OFFICER_SESSION), (400, "reason")),
+    "approve-in-a-poc-use-case": (("POST", V1 + "/decision", approve(), DEV_SESSION), (409, "stage gate")),
+    "use-case-reject-without-reason": (("POST", f"/use-cases/{UC}/decision", {"action": "reject"}, OFFICER_SESSION), (400, "reason")),
+    "use-case-reject-from-poc": (("POST", f"/use-cases/{UC}/decision", {"action": "reject", "reason": "x"}, OFFICER_SESSION), (409, "from QA or PREPRODUCTION")),
     "unknown-action": (("POST", V1 + "/decision", {"stage": "development", "action": "promote"}, DEV_SESSION), (400, "action")),
     "unknown-stage": (("POST", V1 + "/decision", approve("staging"), DEV_SESSION), (400, "stage")),
     "stage-wrong-type": (("POST", V1 + "/decision", approve(["test"]), DEV_SESSION), (400, "stage")),
@@ -169,7 +176,7 @@ API_CASES: dict[str, tuple[tuple, tuple[int, str]]] = {
                                                                     "next": "eyJwayI6eyJTIjoiVVNFQ0FTRSNjcmVkaXQtcmlzayJ9fQ"}), (400, "next token")),
     "queue-limit-too-big": (("GET", "/queue", None, OFFICER_SESSION, {"stage": "test", "status": "pending", "limit": "1000"}), (400, "limit")),
     "use-case-stranger-approves": (("POST", f"/use-cases/{UC}/decision", {"action": "approve"}, STRANGER_SESSION), (403, "not an approver")),
-    "use-case-unknown-action": (("POST", f"/use-cases/{UC}/decision", {"action": "launch"}, OFFICER_SESSION), (400, "action 'launch' is invalid: Input should be 'approve' or 'retire'")),
+    "use-case-unknown-action": (("POST", f"/use-cases/{UC}/decision", {"action": "launch"}, OFFICER_SESSION), (400, "action 'launch' is invalid: Input should be 'approve', 'reject' or 'retire'")),
     "use-case-retire-by-non-officer": (("POST", f"/use-cases/{UC}/decision", {"action": "retire", "reason": "done"}, DEV_SESSION), (403, "officer")),
     "unknown-route": (("DELETE", V1, None, OFFICER_SESSION), (404, "no route")),
     "audit-of-unknown-version": (("GET", f"/use-cases/{UC}/models/{G}/versions/42/audit", None, OFFICER_SESSION), (404, "not registered")),

@@ -50,6 +50,7 @@ def test_the_repair_pass_writes_what_sync_queued_in_one_query_and_one_registry_w
 def test_a_decision_makes_at_most_four_calls_signing_and_registry_mirror_included(world):
     """Read, sign, write, and one UpdateModelPackage carrying approval status, lifecycle and model card."""
     world.onboard(UC, groups=(G,), risk_tier="minimal", thresholds=())
+    world.approve_use_case(UC)
     version = register(world, G)
     path = f"/use-cases/{UC}/models/{G}/versions/{version}/decision"
     mirrored = ["dynamodb:BatchGetItem", "kms:Sign", "dynamodb:TransactWriteItems", "sagemaker:UpdateModelPackage"]

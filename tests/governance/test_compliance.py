@@ -92,6 +92,7 @@ def decide(world, version, stage="development", action="approve", caller=DEV_SES
 
 def test_a_non_compliant_registration_is_recorded_with_its_reason_and_cannot_be_approved(world):
     world.onboard(UC, groups=(GROUP,), risk_tier="minimal", thresholds=())
+    world.approve_use_case(UC)
     world.put_config(HUB)
     version = register(world)  # the fixture's package: artifacts in s3://artifacts/..., an image of a repository of its own
     record = world.record(GROUP, version, "development")
@@ -110,6 +111,7 @@ def test_a_non_compliant_registration_is_recorded_with_its_reason_and_cannot_be_
 
 def test_a_compliant_registration_is_approved(world):
     world.onboard(UC, groups=(GROUP,), risk_tier="minimal", thresholds=())
+    world.approve_use_case(UC)
     world.put_config(HUB)
     version = register(world, {"Image": XGBOOST, "ModelDataUrl": GOOD_ARTIFACTS})
     assert json.loads(world.record(GROUP, version, "development")[schema.COMPLIANCE])["compliant"] is True

@@ -59,6 +59,7 @@ def audit_actions(world) -> list[dict]:
     ("in-production", ("Approved", "production", "approved")),
     ("rejected-at-test", ("Rejected", "test", "rejected")),
     ("retired", ("Rejected", "production", "retired")),
+    ("retired-in-development", ("Rejected", "development", "retired")),
 ])
 def test_the_registry_state_is_a_function_of_the_record(state, expected):
     want = mirror.desired(STATES[state])
@@ -78,7 +79,7 @@ def registry_approves(stage: str, approval: str, lifecycle) -> bool:
 
 @pytest.mark.parametrize("state, test_ok, prod_ok", [
     ("registered", False, False), ("approved-in-development", True, False), ("in-production", True, True),
-    ("rejected-at-test", False, False), ("retired", False, False),
+    ("rejected-at-test", False, False), ("retired", False, False), ("retired-in-development", False, False),
 ])
 def test_what_the_registry_shows_is_what_the_deploy_time_gate_allows(state, test_ok, prod_ok):
     want = mirror.desired(STATES[state])
@@ -88,6 +89,7 @@ def test_what_the_registry_shows_is_what_the_deploy_time_gate_allows(state, test
 
 def test_every_decision_is_mirrored_in_one_call_that_the_gate_reads(world):
     world.onboard(UC, groups=(XGB,), risk_tier="minimal", thresholds=())
+    world.approve_use_case(UC)
     version = register(world, XGB)
     assert updates(world) == []  # sync queues the registration's lifecycle and card for the repair pass
     [registration] = repair(world)
@@ -124,6 +126,7 @@ def test_every_decision_is_mirrored_in_one_call_that_the_gate_reads(world):
 
 def test_a_rejection_is_mirrored_and_the_description_stays_within_aws_limits(world):
     world.onboard(UC, groups=(XGB,), risk_tier="minimal", thresholds=())
+    world.approve_use_case(UC)
     version = register(world, XGB)
     world.calls.clear()
     reason = "leaky features\n" + "x" * 1000
@@ -136,6 +139,7 @@ def test_a_rejection_is_mirrored_and_the_description_stays_within_aws_limits(wor
 
 def test_a_data_scientists_approval_in_the_registry_is_recorded_not_applied_and_set_back(world):
     world.onboard(UC, groups=(XGB,), risk_tier="minimal", thresholds=())
+    world.approve_use_case(UC)
     version = register(world, XGB)
     world.sm.update_model_package(ModelPackageArn=package(world)["ModelPackageArn"], ModelApprovalStatus="Approved")
     assert package(world)["ModelApprovalStatus"] == "Approved"
@@ -164,6 +168,7 @@ def test_a_data_scientists_approval_in_the_registry_is_recorded_not_applied_and_
 
 def test_a_lifecycle_changed_outside_governance_is_set_back_too(world):
     world.onboard(UC, groups=(XGB,), risk_tier="minimal", thresholds=())
+    world.approve_use_case(UC)
     version = register(world, XGB)
     assert decide(world, XGB, version, "development", "approve", DEV_SESSION)[0] == 200
     world.calls.clear()
@@ -177,6 +182,7 @@ def test_a_lifecycle_changed_outside_governance_is_set_back_too(world):
 
 def test_governances_own_writes_change_nothing(world):
     world.onboard(UC, groups=(XGB,), risk_tier="minimal", thresholds=())
+    world.approve_use_case(UC)
     version = register(world, XGB)
     assert decide(world, XGB, version, "development", "approve", DEV_SESSION)[0] == 200
     before = world.snapshot()
@@ -205,6 +211,7 @@ def _failing_registry(world):
 
 def test_a_failed_mirror_leaves_the_decision_standing_shows_and_is_repaired_by_the_next_decision(world):
     world.onboard(UC, groups=(XGB,), risk_tier="minimal", thresholds=())
+    world.approve_use_case(UC)
     version = register(world, XGB)
     heal = _failing_registry(world)
     code, body = decide(world, XGB, version, "development", "approve", DEV_SESSION)
@@ -227,6 +234,7 @@ def test_a_failed_mirror_leaves_the_decision_standing_shows_and_is_repaired_by_t
 
 def test_a_failed_mirror_is_repaired_after_the_next_registry_event_of_the_package(world):
     world.onboard(UC, groups=(XGB,), risk_tier="minimal", thresholds=())
+    world.approve_use_case(UC)
     version = register(world, XGB)
     heal = _failing_registry(world)
     assert decide(world, XGB, version, "development", "approve", DEV_SESSION)[0] == 200
@@ -248,6 +256,7 @@ SCHEDULED = {"version": "0", "id": "5f6c8f8e-0000-4000-8000-000000000001", "deta
 
 def test_the_scheduled_pass_rewrites_the_registry_of_failed_writes_card_included(world):
     world.onboard(UC, groups=(XGB,), risk_tier="high", thresholds=({"metric": "auc", "min": 0.8},))
+    world.approve_use_case(UC)
     version = register(world, XGB)
     heal = _failing_registry(world)
     assert decide(world, XGB, version, "development", "approve", DEV_SESSION)[1]["registry"]["updated"] is False

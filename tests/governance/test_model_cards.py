@@ -56,6 +56,7 @@ STATES = {
         Stage.test: record("test", "rejected")},
     "retired": {Stage.development: record("development", "approved"), Stage.test: record("test", "approved"),
                 Stage.production: record("production", "retired")},
+    "retired-in-development": {Stage.development: record("development", "retired")},
 }
 
 
@@ -130,6 +131,7 @@ def test_clip_keeps_one_line_within_the_limit():
 
 def test_each_decision_sends_a_valid_card_with_the_decision_in_it(world):
     world.onboard(UC, groups=(XGB,), risk_tier="high", thresholds=({"metric": "auc", "min": 0.8},))
+    world.approve_use_case(UC)
     version = register(world, XGB)
     world.calls.clear()
     world.sync({"id": "repair-1", "source": "aws.events", "detail-type": "Scheduled Event", "time": "2024-09-02T10:00:00Z", "detail": {}})

@@ -16,6 +16,7 @@ UC, G = "credit-risk", "credit-risk-xgb"
 
 def test_sixteen_simultaneous_decisions_one_wins(world):
     world.onboard(UC, groups=(G,), risk_tier="minimal", thresholds=())
+    world.approve_use_case(UC)  # so approvals pass the stage gate and race the rejections on the record
     world.sync(world.package_event(G, 1))
     barrier = threading.Barrier(16)
     callers = [DEV_SESSION, OFFICER_SESSION, OFFICER2_SESSION, f"arn:aws:iam::{ACCOUNT}:role/ModelOwner"]

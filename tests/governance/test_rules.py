@@ -1,11 +1,11 @@
-"""The pure rules: transitions, separation of duties, high-risk gates, use case advance."""
+"""The pure rules: transitions, retirement, stage gates, separation of duties, high-risk gates, use case decisions."""
 from __future__ import annotations
 
 import pytest
 
 from governance import rules
 from governance.domain import (Action, Approvers, BadInput, Conflict, Forbidden, ModelRisk, RiskTier, Stage, StageRecord, Status,
-                               Threshold, UseCaseStage)
+                               Threshold, UseCaseAction, UseCaseStage)
 
 DEV = "arn:aws:iam::111111111111:role/Dev"
 OFF = "arn:aws:iam::111111111111:role/Officer"
@@ -32,8 +32,10 @@ def test_rejecting_in_production_sends_the_version_back_to_development():
     (dict(development="pending"), Stage.test, Action.approve),             # no test record yet
     (dict(development="approved", test="pending"), Stage.test, Action.approve),  # not deployed
     (dict(development="approved", test="pending"), Stage.development, Action.approve),  # already moved on
-    (dict(development="pending"), Stage.development, Action.retire),
-    (dict(development="approved", test="approved", production="retired"), Stage.production, Action.reject),
+    (dict(development="retired"), Stage.development, Action.retire),
+    (dict(development="retired", test="retired"), Stage.test, Action.approve),
+    (dict(development="approved", test="pending"), Stage.development, Action.retire),  # retired where it is
+    (dict(development="approved", test="pending"), Stage.test, Action.undeploy),  # not deployed
 ])
 def test_illegal_transitions_conflict(records, stage, action):
     with pytest.raises(Conflict):
@@ -95,14 +97,93 @@ def test_thresholds():
     assert rules.is_high_risk(RiskTier.minimal, ModelRisk.high) and not rules.is_high_risk(RiskTier.limited, ModelRisk.medium)
 
 
-def test_use_case_advances_past_every_stage_its_models_cleared():
+def test_a_version_is_retired_from_wherever_it_is_and_then_admits_nothing():
+    """Every reachable state retires at its current stage: every record becomes retired, and no action applies after."""
+    frontier, seen, retired = [recs(development="pending")], set(), 0
+    while frontier:
+        state = frontier.pop()
+        key = tuple(sorted((s.value, r.status.value) for s, r in state.items()))
+        if key in seen or rules.is_retired(state):
+            continue
+        seen.add(key)
+        tr = rules.transition(state, rules.current_stage(state), Action.retire)
+        after = {s: StageRecord(s, tr.changes.get(s, r.status), 1) for s, r in state.items()}
+        assert all(r.status is Status.retired for r in after.values()) and rules.is_legal_version({s: r.status for s, r in after.items()})
+        retired += 1
+        for stage in Stage:
+            for action in Action:
+                with pytest.raises(Conflict):
+                    rules.transition(after, stage, action)
+                try:
+                    tr = rules.transition(state, stage, action)
+                except Conflict:
+                    continue
+                frontier.append({**state, **{s: StageRecord(s, v, 1) for s, v in tr.changes.items()}})
+    assert retired >= 10
+
+
+def test_undeploy_puts_a_deployed_record_back_to_pending():
+    tr = rules.transition(recs(development="approved", test="approved", production="deployed"), Stage.production, Action.undeploy)
+    assert tr.changes == {Stage.production: Status.pending}
+
+
+@pytest.mark.parametrize("use_case,stage,allowed", [
+    (UseCaseStage.POC, Stage.development, False), (UseCaseStage.DEVELOPMENT, Stage.development, True),
+    (UseCaseStage.DEVELOPMENT, Stage.test, False), (UseCaseStage.QA, Stage.test, True),
+    (UseCaseStage.QA, Stage.production, False), (UseCaseStage.PREPRODUCTION, Stage.production, True),
+    (UseCaseStage.PRODUCTION, Stage.production, True), (UseCaseStage.RETIRED, Stage.development, False),
+])
+def test_stage_gates_between_the_lifecycles(use_case, stage, allowed):
+    if allowed:
+        rules.check_model_gate(use_case, stage, Action.approve)
+    else:
+        with pytest.raises(Conflict, match="stage gate"):
+            rules.check_model_gate(use_case, stage, Action.approve)
+    rules.check_model_gate(use_case, stage, Action.retire)  # retirement passes every gate
+    if use_case is UseCaseStage.RETIRED:
+        with pytest.raises(Conflict, match="no model decision but retirement"):
+            rules.check_model_gate(use_case, stage, Action.reject)
+
+
+def test_use_case_auto_advances_one_stage_and_not_when_sent_back():
     groups = ("a", "b")
-    assert rules.advance_use_case(UseCaseStage.DEVELOPMENT, {"development": ["a"]}, groups) is UseCaseStage.DEVELOPMENT
     approved = {"development": ["a", "b"], "test": ["a", "b"], "production": ["b"]}
-    assert rules.advance_use_case(UseCaseStage.DEVELOPMENT, approved, groups) is UseCaseStage.PREPRODUCTION
-    assert rules.advance_use_case(UseCaseStage.POC, approved, groups) is UseCaseStage.POC  # POC leaves only by decision
-    assert rules.use_case_decision(UseCaseStage.POC, "approve") is UseCaseStage.DEVELOPMENT
-    with pytest.raises(Conflict):
-        rules.use_case_decision(UseCaseStage.QA, "approve")
+    assert rules.auto_advance(UseCaseStage.DEVELOPMENT, Stage.development, {"development": ["a"]}, groups) is UseCaseStage.DEVELOPMENT
+    assert rules.auto_advance(UseCaseStage.DEVELOPMENT, Stage.development, approved, groups) is UseCaseStage.QA  # one stage only
+    assert rules.auto_advance(UseCaseStage.DEVELOPMENT, Stage.test, approved, groups) is UseCaseStage.DEVELOPMENT
+    assert rules.auto_advance(UseCaseStage.POC, Stage.development, approved, groups) is UseCaseStage.POC  # POC leaves by decision
+    assert rules.auto_advance(UseCaseStage.DEVELOPMENT, Stage.development, approved, groups, held=True) is UseCaseStage.DEVELOPMENT
+
+
+def test_use_case_decisions():
+    groups, approved = ("a", "b"), {"development": ["a", "b"]}
+    assert rules.use_case_decision(UseCaseStage.POC, "approve", approved=approved, groups=groups) is UseCaseStage.DEVELOPMENT
+    assert rules.use_case_decision(UseCaseStage.DEVELOPMENT, "approve", approved=approved, groups=groups) is UseCaseStage.QA
+    with pytest.raises(Conflict, match="every model approved in test; not yet: a, b"):
+        rules.use_case_decision(UseCaseStage.QA, "approve", approved=approved, groups=groups)
+    with pytest.raises(Conflict, match="last stage"):
+        rules.use_case_decision(UseCaseStage.PRODUCTION, "approve", groups=groups)
+    for stage in (UseCaseStage.QA, UseCaseStage.PREPRODUCTION):
+        assert rules.use_case_decision(stage, "reject", reason="rework") is UseCaseStage.DEVELOPMENT
+    for stage in (UseCaseStage.POC, UseCaseStage.DEVELOPMENT, UseCaseStage.PRODUCTION):
+        with pytest.raises(Conflict, match="from QA or PREPRODUCTION"):
+            rules.use_case_decision(stage, "reject", reason="rework")
+    with pytest.raises(BadInput, match="reason"):
+        rules.use_case_decision(UseCaseStage.QA, "reject")
+    assert rules.use_case_decision(UseCaseStage.POC, "retire", reason="dropped") is UseCaseStage.RETIRED
+    for action in ("approve", "reject", "retire"):
+        with pytest.raises(Conflict, match="retired"):
+            rules.use_case_decision(UseCaseStage.RETIRED, action, reason="x")
     with pytest.raises(BadInput):
         rules.use_case_decision(UseCaseStage.QA, "skip")
+    assert rules.stage_status(UseCaseStage.DEVELOPMENT, held=True) == "rejected"
+
+
+def test_who_decides_on_a_use_case():
+    rules.check_use_case_decider(APPROVERS, UseCaseStage.POC, UseCaseAction.approve, DEV)
+    with pytest.raises(Forbidden, match="not an approver for production"):
+        rules.check_use_case_decider(APPROVERS, UseCaseStage.QA, UseCaseAction.approve, DEV)
+    rules.check_use_case_decider(APPROVERS, UseCaseStage.PREPRODUCTION, UseCaseAction.reject, PROD)
+    with pytest.raises(Forbidden, match="officer"):
+        rules.check_use_case_decider(APPROVERS, UseCaseStage.QA, UseCaseAction.retire, PROD)
+    rules.check_use_case_decider(APPROVERS, UseCaseStage.QA, UseCaseAction.retire, OFF)

@@ -128,6 +128,7 @@ def test_walkthrough_credit_risk_reaches_production(world):
 
 def test_rejection_sends_the_version_back_to_development(world):
     world.onboard(UC, groups=(XGB,), risk_tier="high", thresholds=({"metric": "auc", "min": 0.8},))
+    world.approve_use_case(UC)
     version = register(world, XGB)
     assert decide(world, XGB, version, "development", "approve", DEV_SESSION)[0] == 200
     world.report(world.member_event("Model Deployed", XGB, version, "test"))

@@ -79,7 +79,7 @@ def test_rolling_back_to_a_version_still_approved_for_production_passes() -> Non
     ({**CREDIT, "version": 3}, "version 3 is not approved for test: the registry shows ModelApprovalStatus Rejected, "
                                "ModelLifeCycle test/rejected"),
     ({"useCase": "credit-risk", "group": "fraud-detection", "version": 1},
-     "version 1 is not approved for test: the registry shows ModelApprovalStatus Approved, ModelLifeCycle production/retired"),
+     "version 1 is not approved for test: the registry shows ModelApprovalStatus Rejected, ModelLifeCycle production/retired"),
     ({"useCase": "credit-risk", "group": "credit-risk-lgbm", "version": 1},
      "mlgov:deployments[credit-risk-lgbm v1].group: 'credit-risk-lgbm' is not onboarded in the hub"),
 ])

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from governance.contract import DEPLOYABLE_LIFECYCLES
-from mlgov.gate_check import Pin, RegistryView, hub_region_refusal, message, refusal, view_of_package, view_of_records
+from mlgov.gate_check import Pin, RegistryView, hub_region_refusal, message, refusal, view_of_package
 
 A, P, R = "Approved", "PendingManualApproval", "Rejected"
 
@@ -28,23 +28,6 @@ def test_the_deployable_lifecycles_are_the_stage_before_approved_or_this_stage_o
 ])
 def test_refusal(view, test, production) -> None:
     assert (refusal("test", view) is None, refusal("production", view) is None) == (test, production)
-
-
-# The governance record's stage statuses as the rules leave them, and what governance shows in the registry.
-@pytest.mark.parametrize("statuses,view", [
-    ({}, RegistryView(P)),
-    ({"development": "pending"}, RegistryView(P, "development", "pending")),
-    ({"development": "approved", "test": "pending"}, RegistryView(A, "test", "pending")),
-    ({"development": "approved", "test": "deployed"}, RegistryView(A, "test", "deployed")),
-    ({"development": "approved", "test": "approved", "production": "pending"}, RegistryView(A, "production", "pending")),
-    ({"development": "approved", "test": "approved", "production": "approved"}, RegistryView(A, "production", "approved")),
-    ({"development": "pending", "test": "rejected"}, RegistryView(R, "test", "rejected")),
-    ({"development": "pending", "test": "rejected", "production": "rejected"}, RegistryView(R, "production", "rejected")),
-    ({"development": "approved", "test": "approved", "production": "retired"}, RegistryView(A, "production", "retired")),
-    ({"development": "retired"}, RegistryView(P, "development", "retired")),
-])
-def test_the_record_reduces_to_the_registry_view(statuses, view) -> None:
-    assert view_of_records(statuses) == view
 
 
 def test_a_describe_model_package_answer_is_read_with_or_without_a_lifecycle() -> None:

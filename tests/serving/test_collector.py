@@ -101,6 +101,15 @@ def test_endpoint_in_service_reports_each_variant_deployed(hub_bus) -> None:
     assert [(e["detail"]["modelVersion"], e["detail"]["variantRole"]) for e in received] == [(1, "champion"), (2, "challenger")]
     assert all(e["detail"]["reportedAt"] == "2026-03-02T11:58:00Z" and e["detail"]["endpointName"] == ENDPOINT for e in received)
     assert all("metrics" not in e["detail"] for e in received)
+    assert all(e["detail"]["endpointVersions"] == [1, 2] for e in received)  # what the endpoint serves after the rollout
+
+
+def test_endpoint_deleting_reports_each_variant_decommissioned(hub_bus) -> None:
+    assert collector.handle(state_change(status="DELETING"), settings(hub_bus.arn), *clients())["published"] == 2
+    received = hub_bus.received()
+    assert [e["detail-type"] for e in received] == ["Model Decommissioned", "Model Decommissioned"]
+    parsed = [hub_events.parse_member_event({**e, "account": ACCOUNT}) for e in received]
+    assert {(p.kind, p.endpoint, p.version) for p in parsed} == {("Model Decommissioned", ENDPOINT, 1), ("Model Decommissioned", ENDPOINT, 2)}
 
 
 @pytest.mark.parametrize("endpoint,status", [("someone-elses-endpoint", "IN_SERVICE"), (ENDPOINT, "CREATING"), (ENDPOINT, "FAILED")])

@@ -23,6 +23,7 @@ def test_use_cases_are_listed_page_by_page(world):
 
 def test_version_view_and_paginated_audit(world):
     world.onboard(groups=(G,), risk_tier="minimal", thresholds=())
+    world.approve_use_case()
     world.sync(world.package_event(G, 1))
     world.api("POST", f"/use-cases/credit-risk/models/{G}/versions/1/decision", {"stage": "development", "action": "approve"}, caller=DEV_SESSION)
     code, view = world.api("GET", f"/use-cases/credit-risk/models/{G}/versions/1", caller=STRANGER_SESSION)
@@ -69,6 +70,7 @@ def _to_production(world) -> str:
     from ..conftest import TEST_SESSION
 
     world.onboard(groups=(G,), risk_tier="high", thresholds=({"metric": "auc", "min": 0.8},))
+    world.approve_use_case()
     world.sync(world.package_event(G, 1))
     path = f"/use-cases/credit-risk/models/{G}/versions/1"
     assert world.api("POST", path + "/decision", {"stage": "development", "action": "approve"}, caller=DEV_SESSION)[0] == 200
@@ -105,6 +107,7 @@ def test_two_people_in_two_approver_roles_complete_a_production_approval(world):
 def test_an_assumed_role_session_is_matched_to_the_approver_role_in_config(world):
     """APPROVERS names `arn:aws:iam::…:role/ModelOwner`; API Gateway reports the STS session ARN of whoever assumed it."""
     world.onboard(groups=(G,), risk_tier="minimal", thresholds=())
+    world.approve_use_case()
     world.sync(world.package_event(G, 1))
     session = "arn:aws:sts::123456789012:assumed-role/ModelOwner/someone-else@example.com"
     code, body = world.api("POST", f"/use-cases/credit-risk/models/{G}/versions/1/decision",

@@ -10,6 +10,7 @@ G = "credit-risk-xgb"
 
 def in_test(world):
     world.onboard(groups=(G,), risk_tier="minimal", thresholds=())
+    world.approve_use_case()
     world.sync(world.package_event(G, 1))
     world.api("POST", f"/use-cases/credit-risk/models/{G}/versions/1/decision", {"stage": "development", "action": "approve"}, caller=DEV_SESSION)
 

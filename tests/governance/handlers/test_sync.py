@@ -86,6 +86,7 @@ def test_a_version_whose_registrant_is_unknown_needs_two_distinct_approvers_and_
     assert dev.get("registeredBy") is None and "two distinct approvers" in dev["approvalRule"]
     [audit] = [i for i in world.items() if i["sk"].startswith("AUDIT#")]
     assert "no IAM identity" in audit["reason"]
+    world.approve_use_case()
     path = f"/use-cases/credit-risk/models/{G}/versions/1/decision"
     code, body = world.api("POST", path, {"stage": "development", "action": "approve"}, caller=DEV_SESSION)
     assert code == 200 and body["status"] == "pending" and body["pending"] == "1 more approval(s) needed"

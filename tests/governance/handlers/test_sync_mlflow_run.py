@@ -38,6 +38,7 @@ def test_a_version_without_a_run_has_no_run_id(world):
 
 def test_the_version_view_shows_the_run_after_the_version_moves_on(world):
     world.onboard(UC, groups=(G,), risk_tier="minimal", thresholds=())
+    world.approve_use_case(UC)
     world.sync(from_run(world, 1))
     code, _ = world.api("POST", f"/use-cases/{UC}/models/{G}/versions/1/decision", {"stage": "development", "action": "approve"},
                         caller=DEV_SESSION)
