@@ -15,7 +15,7 @@ import pulumi_aws as aws
 
 from components.args import ComponentArgs
 
-ACCESS_LOG_FORMAT = json.dumps({
+ACCESS_LOG_FIELDS = {
     "requestId": "$context.requestId",
     "caller": "$context.identity.caller",
     "userArn": "$context.identity.userArn",
@@ -26,7 +26,9 @@ ACCESS_LOG_FORMAT = json.dumps({
     "responseLength": "$context.responseLength",
     "integrationLatency": "$context.integrationLatency",
     "integrationError": "$context.integrationErrorMessage",
-}, sort_keys=True)
+}
+"""Who called which route, when, and how it went: one JSON object per request."""
+ACCESS_LOG_FORMAT = json.dumps(ACCESS_LOG_FIELDS, sort_keys=True)
 
 
 @dataclass

@@ -20,18 +20,12 @@ import pulumi
 import pulumi_aws as aws
 
 from components.args import ComponentArgs
-from components.http_api import access_log_group, route_slug
+from components.http_api import ACCESS_LOG_FIELDS, access_log_group, route_slug
 from components.policy_documents import document, statement
 
 ACCESS_LOG_FORMAT = json.dumps({
-    "requestId": "$context.requestId",
-    "caller": "$context.identity.caller",
-    "userArn": "$context.identity.userArn",
-    "sourceIp": "$context.identity.sourceIp",
-    "requestTime": "$context.requestTime",
+    **ACCESS_LOG_FIELDS,
     "routeKey": "$context.httpMethod $context.resourcePath",
-    "status": "$context.status",
-    "responseLength": "$context.responseLength",
     "integrationLatency": "$context.integration.latency",
     "integrationError": "$context.integration.error",
 }, sort_keys=True)

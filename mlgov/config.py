@@ -9,43 +9,23 @@ import re
 from enum import Enum
 from typing import Annotated, Any, Literal, Mapping
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StrictFloat,
-    StrictInt,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import BeforeValidator, Field, StrictFloat, StrictInt, ValidationError, field_validator, model_validator
 
 from components.errors import ConfigError  # noqa: F401 - one class for the config and the components
 from governance.contract import ACCOUNT_ID_RE, DEFAULT_MAX_EVENT_SKEW_SECONDS, GROUP_RE, MAX_EVENT_SKEW_SECONDS_LIMIT, ORG_ID_RE
-from governance.contract import PRINCIPAL_ARN_RE, USE_CASE_ID_RE
+from governance.contract import USE_CASE_ID_RE
 from governance import obligations
 from governance.domain import ModelRisk, RiskTier  # one definition for the stack config and the runtime
 from governance.obligations import Obligation
+from mlgov.access import Approvers, SharePermissions, Validators
 from mlgov.experimentation import Experimentation
+from mlgov.fields import Strict, as_list, check_range, matching
 from mlgov.monitoring import Monitoring
 
 NAMESPACE = "mlgov"
 
 STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$")
 INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
-
-# Actions a custom RAM permission on a model package group may grant (resource type sagemaker:ModelPackageGroup).
-MODEL_PACKAGE_GROUP_ACTIONS = frozenset({
-    "sagemaker:DescribeModelPackageGroup",
-    "sagemaker:ListModelPackages",
-    "sagemaker:DescribeModelPackage",
-    "sagemaker:CreateModelPackage",
-    "sagemaker:UpdateModelPackage",
-    "sagemaker:CreateModel",
-    "sagemaker:ListTags",
-})
 
 
 class AccountRole(str, Enum):
@@ -58,41 +38,24 @@ class AccountRole(str, Enum):
 DEFAULT_MODEL_RISK = {RiskTier.high: ModelRisk.high, RiskTier.limited: ModelRisk.medium, RiskTier.minimal: ModelRisk.low}
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-def _as_list(value: Any) -> Any:
-    return [value] if isinstance(value, str) else value
-
-
 def _check_account(value: str) -> str:
     if not isinstance(value, str) or not ACCOUNT_ID_RE.match(value):
         raise ValueError("an AWS account id is exactly 12 digits, written as a string in quotes")
     return value
 
 
-def _matching(pattern: re.Pattern[str], message: str) -> AfterValidator:
-    """A string that must match `pattern` (the runtime's own, from `governance.contract`), else `message`."""
-    def check(value: str) -> str:
-        if not pattern.match(value):
-            raise ValueError(message)
-        return value
-    return AfterValidator(check)
-
-
 AccountId = Annotated[str, BeforeValidator(_check_account)]
-OrgId = Annotated[str, _matching(
+OrgId = Annotated[str, matching(
     ORG_ID_RE, "an AWS Organizations id looks like o-abcd123456 (o- then 10 to 32 lowercase letters or digits)")]
-GroupName = Annotated[str, _matching(
+GroupName = Annotated[str, matching(
     GROUP_RE, "SageMaker refuses this model package group name: 1 to 63 letters, digits and hyphens, "
     "starting and ending with a letter or digit")]
-UseCaseId = Annotated[str, _matching(
+UseCaseId = Annotated[str, matching(
     USE_CASE_ID_RE, "a use case id is 1 to 40 lowercase letters, digits and single hyphens, e.g. credit-risk")]
-AccountIds = Annotated[tuple[AccountId, ...], BeforeValidator(_as_list), Field(min_length=1)]
+AccountIds = Annotated[tuple[AccountId, ...], BeforeValidator(as_list), Field(min_length=1)]
 
 
-class Accounts(_Strict):
+class Accounts(Strict):
     """Account ids by role; a stage role may list several accounts."""
 
     shared: AccountId
@@ -122,13 +85,13 @@ class Accounts(_Strict):
         return (self.shared, *self.members())
 
 
-class Organization(_Strict):
+class Organization(Strict):
     id: OrgId
     accounts: Accounts
     auto_accept_ram_shares: bool = Field(default=True, alias="autoAcceptRamShares")
 
 
-class Threshold(_Strict):
+class Threshold(Strict):
     """A validation metric a version must meet before approval past development (`min <= value <= max`)."""
 
     metric: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -137,42 +100,20 @@ class Threshold(_Strict):
 
     @model_validator(mode="after")
     def _bounded(self) -> "Threshold":
-        if self.min is None and self.max is None:
-            raise ValueError(f"threshold on {self.metric!r} needs a number for min, max or both")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"threshold on {self.metric!r} has min {self.min} above max {self.max}")
+        check_range("threshold", self.metric, self.min, self.max)
         return self
 
     def as_item(self) -> dict[str, Any]:
         return {k: v for k, v in {"metric": self.metric, "min": self.min, "max": self.max}.items() if v is not None}
 
 
-class CustomPermission(_Strict):
-    """A customer-managed RAM permission replacing the AWS-managed one for a share."""
-
-    actions: Annotated[tuple[str, ...], Field(min_length=1)]
-
-    @field_validator("actions")
-    @classmethod
-    def _known(cls, actions: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = sorted(set(actions) - MODEL_PACKAGE_GROUP_ACTIONS)
-        if unknown:
-            raise ValueError(f"{', '.join(unknown)} not allowed on a model package group; allowed: {', '.join(sorted(MODEL_PACKAGE_GROUP_ACTIONS))}")
-        return tuple(sorted(set(actions)))
-
-
-class SharePermissions(_Strict):
-    register_: CustomPermission | None = Field(default=None, alias="register")
-    deploy: CustomPermission | None = None
-
-
-class Model(_Strict):
+class Model(Strict):
     group: GroupName
     description: str = ""
     risk: ModelRisk | None = None
 
 
-class UseCase(_Strict):
+class UseCase(Strict):
     id: UseCaseId
     name: Annotated[str, Field(min_length=1, max_length=128)]
     risk_tier: RiskTier = Field(alias="riskTier")
@@ -207,17 +148,17 @@ class UseCase(_Strict):
         return model.risk or DEFAULT_MODEL_RISK[self.risk_tier]
 
 
-class Variant(_Strict):
+class Variant(Strict):
     version: Annotated[StrictInt, Field(ge=1)]
     weight: Annotated[StrictInt, Field(ge=0, le=100)]
 
 
-class Shadow(_Strict):
+class Shadow(Strict):
     version: Annotated[StrictInt, Field(ge=1)]
     sampling_percentage: Annotated[StrictInt, Field(ge=1, le=100)] = Field(default=100, alias="samplingPercentage")
 
 
-class Deployment(_Strict):
+class Deployment(Strict):
     """A model version pinned to this stage; `challenger` makes an A/B pair, `shadow` a shadow test."""
 
     use_case: str = Field(alias="useCase")
@@ -254,40 +195,6 @@ class Deployment(_Strict):
         return self
 
 
-class Approvers(_Strict):
-    """Principals (IAM role or user ARNs) who may decide at each stage; officers are required past development for high risk."""
-
-    development: tuple[str, ...] = ()
-    test: tuple[str, ...] = ()
-    production: tuple[str, ...] = ()
-    officers: tuple[str, ...] = ()
-
-    @field_validator("development", "test", "production", "officers")
-    @classmethod
-    def _arns(cls, values: tuple[str, ...]) -> tuple[str, ...]:
-        for value in values:
-            if not PRINCIPAL_ARN_RE.match(value):
-                raise ValueError(f"{value!r} is not an IAM principal ARN (arn:aws:iam::<12 digits>:role/<name>)")
-        return values
-
-
-class Validators(_Strict):
-    """Principals (IAM role or user ARNs) who may record validation metrics at each stage (`mlgov:validators`).
-
-    Validation metrics are the evidence a high-risk approval is judged on, so only these principals record
-    them, and never the principal who registered the version. A stage left empty accepts them from nobody.
-    """
-
-    development: tuple[str, ...] = ()
-    test: tuple[str, ...] = ()
-    production: tuple[str, ...] = ()
-
-    @field_validator("development", "test", "production")
-    @classmethod
-    def _arns(cls, values: tuple[str, ...]) -> tuple[str, ...]:
-        return Approvers._arns(values)
-
-
 HUB_FUNCTIONS = ("sync", "api", "metrics")
 MEMBER_FUNCTIONS = ("invoke", "reporter")
 VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
@@ -297,16 +204,16 @@ ROUTE_TABLE_ID = re.compile(r"^rtb-[0-9a-f]{8,17}$")
 Concurrency = Annotated[StrictInt, Field(ge=1, le=1000)]
 
 
-class Network(_Strict):
+class Network(Strict):
     """Private subnets for the stack's Lambdas (`mlgov:network`), with the VPC endpoints they need."""
 
-    vpc_id: Annotated[str, _matching(VPC_ID, "a VPC id looks like vpc-0a1b2c3d4e5f60718")] = Field(alias="vpcId")
-    subnet_ids: Annotated[tuple[Annotated[str, _matching(SUBNET_ID, "a subnet id looks like subnet-0a1b2c3d4e5f60718")], ...],
-                          BeforeValidator(_as_list), Field(min_length=1)] = Field(alias="subnetIds")
-    security_group_ids: tuple[Annotated[str, _matching(SECURITY_GROUP_ID, "a security group id looks like sg-0a1b2c3d4e5f60718")], ...] = Field(
+    vpc_id: Annotated[str, matching(VPC_ID, "a VPC id looks like vpc-0a1b2c3d4e5f60718")] = Field(alias="vpcId")
+    subnet_ids: Annotated[tuple[Annotated[str, matching(SUBNET_ID, "a subnet id looks like subnet-0a1b2c3d4e5f60718")], ...],
+                          BeforeValidator(as_list), Field(min_length=1)] = Field(alias="subnetIds")
+    security_group_ids: tuple[Annotated[str, matching(SECURITY_GROUP_ID, "a security group id looks like sg-0a1b2c3d4e5f60718")], ...] = Field(
         default=(), alias="securityGroupIds")
     """Empty: mlgov creates one allowing HTTPS out to the endpoints only."""
-    route_table_ids: tuple[Annotated[str, _matching(ROUTE_TABLE_ID, "a route table id looks like rtb-0a1b2c3d4e5f60718")], ...] = Field(
+    route_table_ids: tuple[Annotated[str, matching(ROUTE_TABLE_ID, "a route table id looks like rtb-0a1b2c3d4e5f60718")], ...] = Field(
         default=(), alias="routeTableIds")
     """The private subnets' route tables: the hub reaches DynamoDB through a gateway endpoint attached to them."""
     create_endpoints: bool = Field(default=True, alias="createEndpoints")
@@ -316,7 +223,7 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 HTTPS_URL = re.compile(r"^https://[^\s/]+\S*$")
 
 
-class Notification(_Strict):
+class Notification(Strict):
     """A subscription to the account's alarm topic (`mlgov:notifications`): an e-mail address or an HTTPS endpoint."""
 
     protocol: Literal["email", "https"]
@@ -331,7 +238,7 @@ class Notification(_Strict):
         return self
 
 
-class StackConfig(_Strict):
+class StackConfig(Strict):
     """Everything under `mlgov:` in `Pulumi.<stack>.yaml`."""
 
     account_role: AccountRole = Field(alias="accountRole")

@@ -7,17 +7,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, model_validator
+from pydantic import Field, StrictFloat, StrictInt, model_validator
 
 from governance import schema
 from governance.contract import PREDICTION_PSI_METRIC
+from mlgov.fields import Strict, check_range
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class Limit(_Strict):
+class Limit(Strict):
     """A monitoring metric's allowed range (`min <= value <= max`): beyond it the dashboard flags the version."""
 
     metric: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -26,10 +23,7 @@ class Limit(_Strict):
 
     @model_validator(mode="after")
     def _bounded(self) -> "Limit":
-        if self.min is None and self.max is None:
-            raise ValueError(f"limit on {self.metric!r} needs a number for min, max or both")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"limit on {self.metric!r} has min {self.min} above max {self.max}")
+        check_range("limit", self.metric, self.min, self.max)
         return self
 
     def as_item(self) -> dict[str, Any]:
@@ -38,7 +32,7 @@ class Limit(_Strict):
                 if v is not None}
 
 
-class Monitoring(_Strict):
+class Monitoring(Strict):
     stale_after_hours: Annotated[StrictInt, Field(ge=1, le=8760)] = Field(default=schema.DEFAULT_STALE_AFTER_HOURS,
                                                                           alias="staleAfterHours")
     """A deployed version with no monitoring report for longer than this is flagged stale."""

@@ -55,6 +55,8 @@ class DeclaredResource:
     """`pulumi up` refuses to delete it."""
     retain_on_delete: bool = False
     """Leaving the stack, it leaves the state only: the provider never deletes it."""
+    dependencies: tuple[str, ...] = ()
+    """URNs of the resources it waits for (those its inputs come from, and its `depends_on`)."""
 
     @property
     def is_component(self) -> bool:
@@ -90,6 +92,20 @@ class Plan:
 
 def _service(type_: str) -> str:
     return type_.split(":")[1].split("/")[0]
+
+
+ARNS: dict[str, str] = {
+    "aws:dynamodb/table:Table": "arn:aws:dynamodb:{region}:{account}:table/{name}",
+    "aws:cloudwatch/eventBus:EventBus": "arn:aws:events:{region}:{account}:event-bus/{name}",
+    "aws:ram/resourceShare:ResourceShare": "arn:aws:ram:{region}:{account}:resource-share/{resource}",
+    "aws:ram/permission:Permission": "arn:aws:ram:{region}:{account}:permission/{name}",
+    "aws:ecr/repository:Repository": "arn:aws:ecr:{region}:{account}:repository/{name}",
+    "aws:iam/role:Role": "arn:aws:iam::{account}:role/{name}",
+    "aws:lambda/function:Function": "arn:aws:lambda:{region}:{account}:function:{name}",
+    "aws:sqs/queue:Queue": "arn:aws:sqs:{region}:{account}:{name}",
+    "aws:cloudwatch/logGroup:LogGroup": "arn:aws:logs:{region}:{account}:log-group:{name}",
+}
+"""The ARN a provider returns for a resource named `name` (`resource`: its Pulumi name), where it has no other computed id."""
 
 
 class OfflineMocks(pulumi.runtime.Mocks):
@@ -153,34 +169,22 @@ class OfflineMocks(pulumi.runtime.Mocks):
         elif args.typ == "aws:s3/bucket:Bucket":
             physical = inputs.get("bucket") or f"{args.name}-{self.account_id}"
             state.update(bucket=physical, arn=f"arn:aws:s3:::{physical}")
-        elif args.typ == "aws:dynamodb/table:Table":
-            state["arn"] = f"arn:aws:dynamodb:{self.region}:{self.account_id}:table/{name}"
-            state["streamArn"] = f"{state['arn']}/stream/2026-01-01T00:00:00.000"
         elif args.typ == "aws:kms/key:Key":
             physical = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.account_id}/{args.name}"))
             state.update(arn=f"arn:aws:kms:{self.region}:{self.account_id}:key/{physical}", keyId=physical)
-        elif args.typ == "aws:cloudwatch/eventBus:EventBus":
-            state["arn"] = f"arn:aws:events:{self.region}:{self.account_id}:event-bus/{name}"
+        elif args.typ in ARNS:
+            state["arn"] = ARNS[args.typ].format(region=self.region, account=self.account_id, name=name, resource=args.name)
+            if args.typ == "aws:dynamodb/table:Table":
+                state["streamArn"] = f"{state['arn']}/stream/2026-01-01T00:00:00.000"
+            elif args.typ == "aws:ecr/repository:Repository":
+                state["repositoryUrl"] = f"{self.account_id}.dkr.ecr.{self.region}.amazonaws.com/{name}"
+            elif args.typ == "aws:lambda/function:Function":
+                state["invokeArn"] = f"arn:aws:apigateway:{self.region}:lambda:path/2015-03-31/functions/{state['arn']}/invocations"
+            elif args.typ == "aws:sqs/queue:Queue":
+                state["url"] = f"https://sqs.{self.region}.amazonaws.com/{self.account_id}/{name}"
         elif args.typ == "aws:cloudwatch/eventRule:EventRule":
             bus = inputs.get("eventBusName")
             state["arn"] = f"arn:aws:events:{self.region}:{self.account_id}:rule/" + (f"{bus}/{name}" if bus and bus != "default" else name)
-        elif args.typ == "aws:ram/resourceShare:ResourceShare":
-            state["arn"] = f"arn:aws:ram:{self.region}:{self.account_id}:resource-share/{args.name}"
-        elif args.typ == "aws:ram/permission:Permission":
-            state["arn"] = f"arn:aws:ram:{self.region}:{self.account_id}:permission/{name}"
-        elif args.typ == "aws:ecr/repository:Repository":
-            state["arn"] = f"arn:aws:ecr:{self.region}:{self.account_id}:repository/{name}"
-            state["repositoryUrl"] = f"{self.account_id}.dkr.ecr.{self.region}.amazonaws.com/{name}"
-        elif args.typ == "aws:iam/role:Role":
-            state["arn"] = f"arn:aws:iam::{self.account_id}:role/{name}"
-        elif args.typ == "aws:lambda/function:Function":
-            state["arn"] = f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}"
-            state["invokeArn"] = f"arn:aws:apigateway:{self.region}:lambda:path/2015-03-31/functions/{state['arn']}/invocations"
-        elif args.typ == "aws:sqs/queue:Queue":
-            state["arn"] = f"arn:aws:sqs:{self.region}:{self.account_id}:{name}"
-            state["url"] = f"https://sqs.{self.region}.amazonaws.com/{self.account_id}/{name}"
-        elif args.typ == "aws:cloudwatch/logGroup:LogGroup":
-            state["arn"] = f"arn:aws:logs:{self.region}:{self.account_id}:log-group:{name}"
         elif args.typ == "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer":
             physical = inputs["trackingServerName"]
             state["arn"] = f"arn:aws:sagemaker:{self.region}:{self.account_id}:mlflow-tracking-server/{physical}"
@@ -274,6 +278,7 @@ class _RecordingMonitor(_mocks.MockMonitor):
                     aliases=self._alias_urns(request),
                     protect=bool(request.protect),
                     retain_on_delete=bool(request.retainOnDelete),
+                    dependencies=tuple(request.dependencies),
                 )
             )
         return response

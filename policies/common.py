@@ -94,6 +94,8 @@ MODEL_PACKAGE_GROUP_ACTIONS = frozenset({
 })
 REGISTER_ACTIONS = frozenset({"sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"})
 DEPLOY_ACTIONS = MODEL_PACKAGE_GROUP_ACTIONS - REGISTER_ACTIONS
+# Of those, what writes a version's approval status and lifecycle stage: the hub's governance API alone, never a share.
+GOVERNANCE_ONLY_ACTIONS = frozenset({"sagemaker:UpdateModelPackage"})
 
 # --- policy config: one vocabulary for every rule, each rule declaring the keys it reads ---
 DEFAULTS: dict[str, Any] = {

@@ -49,6 +49,9 @@ GUIDANCE: dict[str, tuple[Severity, str]] = {
                                                    "group permission, or to a custom RAM permission declared in the same stack."),
     "ram-custom-permission-actions": (HIGH, "Give the custom RAM permission resource_type sagemaker:ModelPackageGroup and a "
                                             "policy template listing only model package group actions, no wildcards."),
+    "ram-permission-no-approval-writes": (CRITICAL, "Remove sagemaker:UpdateModelPackage (and any wildcard covering it) from "
+                                                    "the RAM permission's policy template: approval status and lifecycle "
+                                                    "stage are written by the hub's governance API only."),
     "resource-policy-principals-in-organization": (CRITICAL, "Name only accounts of the organization as principals, or add "
                                                              "Condition StringEquals aws:PrincipalOrgID=<organization id> "
                                                              "to a statement allowing \"*\"."),

@@ -1,6 +1,7 @@
 """Sharing: RAM shares of the hub's model package groups, and who else may use the hub's resources."""
 from __future__ import annotations
 
+import fnmatch
 import json
 from collections.abc import Mapping
 from typing import Any, Iterator, Optional
@@ -8,6 +9,7 @@ from typing import Any, Iterator, Optional
 from .common import (
     DEPLOY_ACTIONS,
     DEPLOY_PERMISSION,
+    GOVERNANCE_ONLY_ACTIONS,
     IAM_ROLE,
     KMS_KEY,
     MODEL_PACKAGE_GROUP_ACTIONS,
@@ -168,6 +170,18 @@ def ram_custom_permission_actions(props, cfg, args) -> Iterator[str]:
                f"allowed: {', '.join(sorted(MODEL_PACKAGE_GROUP_ACTIONS))}")
 
 
+@resource_rule("ram-permission-no-approval-writes",
+               "No RAM permission grants an action that writes a model version's approval status or lifecycle stage.",
+               RAM_PERMISSION)
+def ram_permission_no_approval_writes(props, cfg, args) -> Iterator[str]:
+    granted = template_actions(props.get("policyTemplate"))
+    writes = sorted(a for a in granted if any(fnmatch.fnmatchcase(w.lower(), a.lower()) for w in GOVERNANCE_ONLY_ACTIONS))
+    if writes:
+        yield (f"RAM permission {props.get('name', args.name)} grants {', '.join(writes)}, which writes a model version's "
+               f"approval status and lifecycle stage ({', '.join(sorted(GOVERNANCE_ONLY_ACTIONS))}): only the hub's governance "
+               "API decides them; remove it from the policy template")
+
+
 @resource_rule("resource-policy-principals-in-organization",
                "Key, bucket, queue, bus, API and trust policies allow only accounts of the organization.",
                (*RESOURCE_POLICY_TYPES, KMS_KEY, IAM_ROLE), config=ORGANIZATION_CONFIG)
@@ -244,5 +258,6 @@ POLICIES = [
     ram_prod_deploy_only,
     ram_managed_or_declared_permission,
     ram_custom_permission_actions,
+    ram_permission_no_approval_writes,
     resource_policy_principals_in_organization,
 ]

@@ -38,11 +38,12 @@ def test_thresholds_that_differ_between_organizations_are_config_with_defaults()
 def test_the_vocabulary_matches_the_components() -> None:
     from components import shared_model_group as smg
     from components.function import RUNTIME
-    from mlgov import config
+    from mlgov import access, config
 
     assert (common.REGISTER_PERMISSION, common.DEPLOY_PERMISSION) == (smg.REGISTER_PERMISSION, smg.DEPLOY_PERMISSION)
     assert common.MODEL_PACKAGE_GROUP_RESOURCE_TYPE == smg.RESOURCE_TYPE
-    assert common.MODEL_PACKAGE_GROUP_ACTIONS == config.MODEL_PACKAGE_GROUP_ACTIONS
+    assert common.MODEL_PACKAGE_GROUP_ACTIONS == access.MODEL_PACKAGE_GROUP_ACTIONS
+    assert common.GOVERNANCE_ONLY_ACTIONS == access.GOVERNANCE_ONLY_ACTIONS
     assert set(common.RISK_TIERS) == {t.value for t in config.RiskTier}
     assert RUNTIME in common.DEFAULTS["allowedRuntimes"]
 

@@ -268,6 +268,15 @@ CASES: dict[str, Case] = {
         [res(RAM_PERMISSION, "perm", name="p", resourceType="sagemaker:ModelPackageGroup",
              policyTemplate=json.dumps({"Effect": "Allow", "Action": ["sagemaker:DeleteModelPackage"]}))],
         "not allowed on a model package group"),
+    "permission-no-approval-writes": Case(
+        sharing.ram_permission_no_approval_writes,
+        [res(RAM_PERMISSION, "perm", name="p", resourceType="sagemaker:ModelPackageGroup",
+             policyTemplate=json.dumps({"Effect": "Allow", "Action": ["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage"]}))],
+        [res(RAM_PERMISSION, "perm", name="p", resourceType="sagemaker:ModelPackageGroup",
+             policyTemplate=json.dumps({"Effect": "Allow", "Action": ["sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"]})),
+         res(RAM_PERMISSION, "perm", name="p", resourceType="sagemaker:ModelPackageGroup",
+             policyTemplate=json.dumps({"Statement": [{"Effect": "Allow", "Action": "sagemaker:update*"}]}))],
+        "writes a model version's approval status and lifecycle stage"),
     "resource-policy-principals": Case(
         sharing.resource_policy_principals_in_organization,
         [res(KMS_KEY, "k", policy=doc(allow("kms:Decrypt", "*", Principal={"AWS": ["arn:aws:iam::333333333333:root"]}))),
