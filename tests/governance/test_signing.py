@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 
 import boto3
 import pytest
@@ -60,10 +61,19 @@ def test_valid_tampered_forged_and_malformed_signatures(seed):
     assert not verifier.valid(sig[:-1], msg) and not verifier.valid(b"\x30\x06\x02\x01\x00\x02\x01\x01", msg) and not verifier.valid(b"", msg)
 
 
-def test_the_kms_public_key_is_verified_with_cryptography():
-    verifier = signing.Verifier.from_der(der(signing.LocalSigner()), KEY)
-    assert isinstance(verifier.public_key, ec.EllipticCurvePublicKey)
-    assert verifier.fingerprint and verifier.fingerprint.startswith("SHA256:")
+def test_the_fingerprint_is_the_sha256_of_the_der_public_key_an_auditor_holds():
+    key_der = der(signing.LocalSigner())
+    verifier = signing.Verifier.from_der(key_der, KEY)
+    assert verifier.fingerprint == f"SHA256:{hashlib.sha256(key_der).hexdigest()}"
+    assert signing.Verifier.from_pem(verifier.pem().encode()).fingerprint == verifier.fingerprint
+
+
+@pytest.mark.parametrize("curve", [ec.SECP384R1(), ec.SECP256K1()])
+def test_a_public_key_on_another_curve_is_refused(curve):
+    other = ec.generate_private_key(curve).public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    with pytest.raises(ValueError, match="not an EC P-256 key"):
+        signing.Verifier.from_der(other, KEY)
 
 
 def test_a_point_off_the_curve_is_refused():
