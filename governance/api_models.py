@@ -9,7 +9,7 @@ from typing import Any, Literal, Mapping, Optional, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator, model_validator
 
-from .contract import MAX_MODEL_VERSION, SAGEMAKER_NAME_PATTERN, USE_CASE_ID_PATTERN
+from .contract import MAX_MODEL_VERSION, SAGEMAKER_NAME_PATTERN
 from .domain import BadInput, Stage, Status
 from .events import check_metrics
 

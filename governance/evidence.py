@@ -20,6 +20,7 @@ from .contract import MODEL_STAGES
 from .contract import endpoint_name, model_package_arn_prefix
 from .domain import Forbidden, Stage, principal_key
 from .events import MemberEvent, RegistryEvent
+from .schema import USE_CASE_ID
 
 PROVENANCE = "provenance"
 """The fault name of an event refused for where it comes from (metric `contract.PROVENANCE_FAULT_METRIC`)."""
@@ -122,6 +123,16 @@ def endpoint_refusal(ev: MemberEvent, use_case_id: str | None) -> str | None:
     expected = endpoint_name(ACCOUNT_ROLE_OF_STAGE[ev.stage.value], use_case_id or "", ev.group)
     if ev.endpoint != expected:
         return f"endpoint {ev.endpoint!r} is not one the {ev.stage.value} stage declares for {ev.group} (it serves it from {expected!r})"
+    return None
+
+
+def report_refusal(ev: MemberEvent, record: Mapping[str, Any] | None) -> str | None:
+    """Why a member report cannot apply to the stage record it names (None: it can): no such record, or an
+    endpoint other than the one the stage serves the record's use case and group from."""
+    if record is None:
+        return f"{ev.group}/{ev.version} has no {ev.stage.value} record to report on"
+    if refusal := endpoint_refusal(ev, record.get(USE_CASE_ID)):
+        return f"{ev.group}/{ev.version} {ev.stage.value}: report refused: {refusal}"
     return None
 
 

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable, Mapping
 from . import mirror, rules, schema
 from .domain import Action, Approvers, Conflict, Stage, StageRecord, Status, UseCaseAction, UseCaseStage
 from .events import DECOMMISSIONED, MemberEvent, iso_millis
-from .evidence import endpoint_refusal
+from .evidence import report_refusal
 from .records import dump_json, load_json, parse_records, parse_state, parse_use_case_config, uc_config_key, uc_state_key
 from .records import use_case_config, version_items, version_keys
 from .store import Key, Op, Store, TransactionConflict, put, update
@@ -202,10 +202,8 @@ def report_endpoint(store: Store, ev: MemberEvent) -> tuple[str, str]:
         where = {schema.ENDPOINT_NAME: ev.endpoint, "account": ev.account, **({"variantName": ev.variant} if ev.variant else {})}
         writes: list[VersionWrite] = []
         items = version_items(raw, ev.group, ev.version)
-        if items[ev.stage] is None:
-            return None, ("rejected", f"{ev.group}/{ev.version} has no {ev.stage.value} record to report on")
-        if refusal := endpoint_refusal(ev, items[ev.stage].get(schema.USE_CASE_ID)):
-            return None, ("rejected", f"{ev.group}/{ev.version} {ev.stage.value}: report refused: {refusal}")
+        if refusal := report_refusal(ev, items[ev.stage]):
+            return None, ("rejected", refusal)
         if ev.kind == DECOMMISSIONED:
             gone = [e for e in live if int(e["sinceMs"]) <= ev.reported_ms]
             if not gone:

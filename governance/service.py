@@ -16,10 +16,10 @@ from typing import Any, Callable
 
 from . import mirror as registry
 from . import compliance, lifecycle, monitoring, rules, schema, views
-from .domain import Action, Approvers, Conflict, Forbidden, GroupConfig, RegistryStatus, Stage, Status, UseCaseStage
+from .domain import Action, Approvers, Conflict, GroupConfig, RegistryStatus, Stage, Status, UseCaseStage
 from .domain import check_group, check_use_case_id, check_version
 from .events import METRICS, IGNORED_PACKAGE_STATUSES, Clock, iso_millis, parse_member_event, parse_registry_event
-from .evidence import PROVENANCE, Evidence, endpoint_refusal
+from .evidence import PROVENANCE, Evidence, report_refusal
 from .records import dump_json, group_config_key, group_of_use_case, hub_key, mirror_key, new_record, parse_group_config
 from .records import parse_record, parse_records, parse_state, parse_use_case_config, registered_items, uc_config_key
 from .records import uc_state_key, use_case_config, version_items, version_keys
@@ -198,10 +198,8 @@ class Governance:
 
         def attempt(_: int) -> tuple[list | None, Outcome]:
             items = version_items(self.store.batch_get(version_keys(ev.group, ev.version)), ev.group, ev.version)
-            if items[ev.stage] is None:
-                return None, Outcome("rejected", f"{ev.group}/{ev.version} has no {ev.stage.value} record to report on")
-            if refusal := endpoint_refusal(ev, items[ev.stage].get(schema.USE_CASE_ID)):
-                return None, Outcome("rejected", f"{ev.group}/{ev.version} {ev.stage.value}: report refused: {refusal}")
+            if refusal := report_refusal(ev, items[ev.stage]):
+                return None, Outcome("rejected", refusal)
             records = parse_records(items)
             record = records[ev.stage]
             vw = VersionWrite(ev.group, ev.version, items)

@@ -7,14 +7,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from components.mlflow_offer import (  # noqa: F401 - artifact_prefix and artifact_store_uri re-exported for govctl
-    MAINTENANCE_WINDOW,
-    MLFLOW_CLIENT_FOR_SERVER,
-    MLFLOW_VERSIONS,
-    TRACKING_SERVER_SIZES,
-    artifact_prefix,
-    artifact_store_uri,
-)
+from components.mlflow_offer import MAINTENANCE_WINDOW, MLFLOW_CLIENT_FOR_SERVER, MLFLOW_VERSIONS, TRACKING_SERVER_SIZES
 
 
 class Experimentation(BaseModel):

@@ -33,7 +33,6 @@ from govctl.register import (
     ReportNotWritten,
     RunNotFound,
     customer_metadata,
-    register_command,
     register_from_run,
 )
 
@@ -320,7 +319,7 @@ def test_hub_from_the_stack_file() -> None:
 
 
 def test_the_hub_prefixes_are_where_the_tracking_server_writes() -> None:
-    from mlgov.experimentation import artifact_store_uri
+    from components.mlflow_offer import artifact_store_uri
 
     assert Hub.from_stack_config(ROOT).artifact_prefixes() == [artifact_store_uri(HUB_BUCKET, DEV)]
 

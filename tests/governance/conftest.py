@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -18,7 +17,6 @@ from typing import Any
 
 import boto3
 import pytest
-from boto3.dynamodb.types import TypeSerializer
 from moto import mock_aws
 
 from governance import contract, runtime, schema

@@ -44,7 +44,7 @@ def test_artifacts_under_the_registrants_prefix_with_a_sagemaker_or_hub_image_ar
     ({"Image": XGBOOST, "ModelDataUrl": f"s3://{BUCKET}-evil/models/{ACCOUNT}/m.tar.gz"}, "are not under"),
     ({"Image": XGBOOST, "ModelDataSource": {"S3DataSource": {"S3Uri": f"s3://{BUCKET}/capture/{ACCOUNT}/"}}}, "are not under"),
     ({"Image": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/xgb:1", "ModelDataUrl": GOOD_ARTIFACTS}, "neither a SageMaker-provided image"),
-    ({"Image": f"683313688378.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.7-1", "ModelDataUrl": GOOD_ARTIFACTS}, "neither"),
+    ({"Image": "683313688378.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.7-1", "ModelDataUrl": GOOD_ARTIFACTS}, "neither"),
     ({"Image": f"{REPOSITORY}-other:1", "ModelDataUrl": GOOD_ARTIFACTS}, "nor in the hub's image repository"),
     ({"Image": "docker.io/library/python:3.12", "ModelDataUrl": GOOD_ARTIFACTS}, "neither"),
     ({"ModelDataUrl": GOOD_ARTIFACTS}, "names no image"),

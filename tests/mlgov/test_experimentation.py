@@ -6,7 +6,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from mlgov.experimentation import MLFLOW_VERSIONS, TRACKING_SERVER_SIZES, Experimentation, artifact_store_uri
+from components.mlflow_offer import artifact_store_uri
+from mlgov.experimentation import MLFLOW_VERSIONS, TRACKING_SERVER_SIZES, Experimentation
 
 
 def test_defaults_are_a_small_mlflow_3_server_patched_sunday_night() -> None:
