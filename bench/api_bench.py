@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from runtime_bench import ACCOUNT, OWNER_SESSION, REGION, TABLE, _env, _event  # noqa: E402
+from runtime_bench import ACCOUNT, OWNER_SESSION, REGION, _env, _event, approve_use_case, seed_world  # noqa: E402
 
 # --- the old path, kept only to be measured against ---
 
@@ -91,9 +91,8 @@ def measure(n: int) -> dict[str, list[float]]:
     import boto3
     from moto import mock_aws
 
-    from governance import runtime, schema
+    from governance import runtime
     from governance.handlers import api, sync
-    from governance.store import to_ddb
     from govctl.fakeaws.moto import install
 
     install()
@@ -102,15 +101,8 @@ def measure(n: int) -> dict[str, list[float]]:
     with mock_aws():
         runtime.reset()
         boto3.setup_default_session(region_name=REGION)
-        setup = boto3.session.Session(region_name=REGION).client("dynamodb")
-        setup.create_table(**schema.TABLE.create_table_request(TABLE))
-        groups = [f"bench-model-{i}" for i in range(4)]
-        setup.put_item(TableName=TABLE, Item=to_ddb(schema.use_case_config_item(
-            use_case_id="bench", name="Bench", risk_tier="minimal", owner="o", line_of_business="l", project="p",
-            groups=groups, thresholds=[])))
-        for g in groups:
-            setup.put_item(TableName=TABLE, Item=to_ddb(schema.group_config_item(
-                group=g, use_case_id="bench", owner="o", line_of_business="l", project="p", risk="low", use_case_name="Bench")))
+        groups = seed_world()
+        approve_use_case()
         versions = [(groups[i % len(groups)], i // len(groups) + 1) for i in range(2 * n)]
         for g, v in versions:
             assert sync.handler(_event(g, v), None)["result"] == "written"
