@@ -41,10 +41,11 @@ def test_a_custom_register_permission_without_approval_writes_is_kept_sorted_and
     assert permission.actions == ("sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackageGroup")
 
 
-def test_config_refuses_exactly_what_the_dev_role_denies() -> None:
+def test_config_refuses_exactly_what_the_dev_role_denies_and_the_policy_pack_flags() -> None:
     from components.member_account import GOVERNANCE_ONLY_ACTIONS as DENIED_TO_DATA_SCIENTISTS
+    from policies.common import GOVERNANCE_ONLY_ACTIONS as FLAGGED_IN_RAM_PERMISSIONS
 
-    assert GOVERNANCE_ONLY_ACTIONS == frozenset(DENIED_TO_DATA_SCIENTISTS)
+    assert GOVERNANCE_ONLY_ACTIONS == frozenset(DENIED_TO_DATA_SCIENTISTS) == FLAGGED_IN_RAM_PERMISSIONS
     for action in GOVERNANCE_ONLY_ACTIONS:
         with pytest.raises(ValidationError, match="never granted through a share"):
             CustomPermission(actions=(action,))
