@@ -353,6 +353,7 @@ def run(
         raise
     finally:
         _program.REGISTRY.reset(reading)
+        pulumi.runtime.settings.set_root_resource(None)  # else the stack keeps this run's resources until the next run
         gc.collect()  # this run's garbage only (what was there before is frozen), while the run's context is alive
         gc.unfreeze()
         if gc_was_enabled:
