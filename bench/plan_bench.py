@@ -14,9 +14,9 @@ same type and name, with the inputs the plan sent, already resolved). Two of the
 
 Ratio = mlgov program time / bare program time, in one run. Runs are interleaved (mlgov, bare, flat, mlgov, …)
 and timed in CPU time of this process (its threads included: the mock engine registers resources on a worker
-thread), so that other processes on a shared machine weigh less; medians. Garbage is collected before each timed run,
-so that no run pays for what another left. "fixed ms" is mlgov minus bare on
-the sample: what mlgov adds once per stack, before any use case.
+thread), so that other processes on a shared machine weigh less; medians. Garbage is collected, untimed, before
+each timed run, so that no run pays for what another left. "fixed ms" is mlgov minus bare on the sample: what
+mlgov adds once per stack, before any use case.
 
     python bench/plan_bench.py [--use-cases 200] [--repeat 5]
 """
@@ -106,7 +106,7 @@ def measure(config: dict, repeat: int) -> dict[str, float]:
     times: dict[str, list[float]] = {k: [] for k in runs}
     for _ in range(repeat):
         for label, run in runs.items():
-            gc.collect()  # untimed: no run pays for the garbage another left
+            gc.collect()
             times[label].append(cpu_seconds(run))
     medians = {k: statistics.median(v) for k, v in times.items()}
     return {**medians, "resources": len(plan.custom_resources), "components": len(plan.resources) - len(plan.custom_resources)}
